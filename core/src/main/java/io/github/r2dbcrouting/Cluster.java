@@ -28,6 +28,8 @@ final class Cluster {
 
     private final List<RoutingListener> listeners;
 
+    private final RoutingMetricsRecorder metrics;
+
     private final Object lock = new Object();
 
     private volatile Topology topology;
@@ -38,7 +40,9 @@ final class Cluster {
     /** Guarded by {@link #lock}: the names of the split-brain claimants last announced. */
     private @Nullable String announcedSplitBrain;
 
-    Cluster(String name, List<Node> nodes, HealthSettings settings, Clock clock, List<RoutingListener> listeners) {
+    Cluster(String name, List<Node> nodes, HealthSettings settings, Clock clock, List<RoutingListener> listeners,
+            RoutingMetricsRecorder metrics) {
+        this.metrics = metrics;
         this.name = name;
         this.settings = settings;
         this.clock = clock;
@@ -315,6 +319,11 @@ final class Cluster {
             switch (event.type()) {
                 case READMITTED, ADDED, REMOVED -> LOGGER.info(event.message());
                 default -> LOGGER.warn(event.message());
+            }
+            try {
+                this.metrics.recordEvent(event);
+            } catch (RuntimeException error) {
+                LOGGER.warn("[" + this.name + "] the metrics recorder threw on " + event.type() + "; ignored", error);
             }
             for (RoutingListener listener : this.listeners) {
                 try {

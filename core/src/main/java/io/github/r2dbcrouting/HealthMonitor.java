@@ -1,6 +1,5 @@
 package io.github.r2dbcrouting;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -56,7 +55,10 @@ final class HealthMonitor {
 
     private volatile boolean stopped;
 
-    HealthMonitor(String name, Cluster cluster, Scheduler scheduler, Clock clock) {
+    private final RoutingMetricsRecorder metrics;
+
+    HealthMonitor(String name, Cluster cluster, Scheduler scheduler, RoutingMetricsRecorder metrics) {
+        this.metrics = metrics;
         this.name = name;
         this.cluster = cluster;
         this.scheduler = scheduler;
@@ -101,9 +103,9 @@ final class HealthMonitor {
                 long start = now();
                 return Mono.usingWhen(connect(node), connection -> query(node, connection, start), Connection::close)
                     .timeout(this.settings.timeout(), this.scheduler)
-                    .doOnNext(result -> this.cluster.probeSucceeded(node, result))
+                    .doOnNext(result -> succeeded(node, result))
                     .onErrorResume(error -> {
-                        this.cluster.probeFailed(node, probeError(node, error), elapsed(start));
+                        failed(node, probeError(node, error), elapsed(start));
                         return Mono.empty();
                     });
             })
@@ -134,6 +136,16 @@ final class HealthMonitor {
                     lsn == null ? -1 : lsn, lagMillis == null ? null : Duration.ofMillis(lagMillis), elapsed(start));
             }))
             .last();
+    }
+
+    private void succeeded(Node node, ProbeResult result) {
+        this.metrics.recordProbe(node.name, result.latency(), true);
+        this.cluster.probeSucceeded(node, result);
+    }
+
+    private void failed(Node node, String error, Duration latency) {
+        this.metrics.recordProbe(node.name, latency, false);
+        this.cluster.probeFailed(node, error, latency);
     }
 
     private String probeError(Node node, Throwable error) {
@@ -197,14 +209,14 @@ final class HealthMonitor {
             return connection
                 .flatMap(c -> query(this.node, c, start))
                 .timeout(settings.timeout(), scheduler)
-                .doOnNext(result -> cluster.probeSucceeded(this.node, result))
+                .doOnNext(result -> succeeded(this.node, result))
                 .onErrorResume(error -> {
                     forget();
                     String message = probeError(this.node, error);
                     if (LOGGER.isDebugEnabled()) {
                         LOGGER.debug("[{}] probe of '{}' failed: {}", name, this.node.name, message);
                     }
-                    cluster.probeFailed(this.node, message, elapsed(start));
+                    failed(this.node, message, elapsed(start));
                     return Mono.empty();
                 })
                 .then();

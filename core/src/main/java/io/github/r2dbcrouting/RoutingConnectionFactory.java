@@ -55,6 +55,8 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
     private final Fallback fallback;
 
+    private final RoutingMetricsRecorder metrics;
+
     private final PoolSettings poolSettings;
 
     private final Cluster cluster;
@@ -87,19 +89,21 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.name = builder.name;
         this.balancer = builder.balancer;
         this.fallback = builder.fallback;
+        this.metrics = builder.metrics;
         this.poolSettings = builder.poolSettings;
         this.scheduler = builder.scheduler;
         List<Node> nodes = new ArrayList<>();
         builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role, spec.factory)));
         this.metadata = nodes.get(0).target.getMetadata();
-        this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners);
-        this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, builder.clock);
+        this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
+        this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics);
         this.readRoute = Mono.defer(this::read);
         this.writeRoute = Mono.defer(this::write);
         this.routed = Mono.deferContextual(this::route);
         this.reads = new View(this, this.readRoute, "reads");
         this.writes = new View(this, this.writeRoute, "writes");
         this.closing = Mono.defer(this::doClose).cache();
+        this.metrics.bind(this);
         this.monitor.start(nodes);
         if (LOGGER.isInfoEnabled()) {
             LOGGER.info("Started {}", this);
@@ -261,6 +265,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         if (writer == null) {
             return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
         }
+        this.metrics.recordRouted(writer.name, false);
         return writer.lease.acquire;
     }
 
@@ -273,7 +278,9 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         if (readers.isEmpty()) {
             return fallback(topology, null);
         }
-        return readers.get(this.balancer.select(readers)).lease.read;
+        Node node = readers.get(this.balancer.select(readers));
+        this.metrics.recordRouted(node.name, true);
+        return node.lease.read;
     }
 
     /**
@@ -297,11 +304,13 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         if (LOGGER.isDebugEnabled()) {
             LOGGER.debug("[{}] read failed on '{}', retrying on '{}': {}", this.name, failed.name, next.name, error.toString());
         }
+        this.metrics.recordRouted(next.name, true);
         return next.lease.read;
     }
 
     private Mono<Connection> fallback(Topology topology, @Nullable Throwable lastError) {
         this.cluster.fallbackUsed(topology, this.fallback);
+        this.metrics.recordFallback(this.fallback);
         if (this.fallback == Fallback.FAIL) {
             NoHealthyReplicaException error = new NoHealthyReplicaException("[" + this.name + "] " + topology.noReaderReason());
             if (lastError != null) {
@@ -314,6 +323,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
             return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noReaderReason() + ", and the fallback "
                 + topology.noWriterReason));
         }
+        this.metrics.recordRouted(writer.name, true);
         return writer.lease.readOnly;
     }
 
@@ -457,6 +467,8 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
         private Clock clock = Clock.systemUTC();
 
+        private RoutingMetricsRecorder metrics = RoutingMetricsRecorder.noop();
+
         private Builder() {
         }
 
@@ -582,6 +594,15 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
          */
         public Builder scheduler(Scheduler scheduler) {
             this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
+            return this;
+        }
+
+        /**
+         * @param metrics receives measurements (default {@link RoutingMetricsRecorder#noop()})
+         * @return this builder
+         */
+        public Builder metrics(RoutingMetricsRecorder metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics must not be null");
             return this;
         }
 
