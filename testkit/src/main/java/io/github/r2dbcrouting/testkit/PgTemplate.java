@@ -78,7 +78,7 @@ final class PgTemplate {
 			PgProcess.chownToPostgres(dir);
 			PgProcess.run(dir, Duration.ofSeconds(120), Map.of(), "initdb", "-D", data.toString(), "-U", username,
 					"--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8",
-					"--locale=C", "--no-sync");
+					"--locale=C", "--no-sync", "--wal-segsize=1");
 			Files.delete(pwfile);
 			Files.writeString(data.resolve("postgresql.conf"), SETTINGS, StandardCharsets.UTF_8,
 					java.nio.file.StandardOpenOption.APPEND);
