@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -83,17 +84,37 @@ final class LocalNode implements NodeOperations {
 		}
 	}
 
-	/** Takes a base backup of {@code primary} and starts it as a streaming standby on a free port. */
-	static LocalNode startReplica(String name, Path clusterDir, Endpoint primary) {
-		LocalNode node = new LocalNode(name, createNodeDir(clusterDir, name), primary.database(), primary.username(),
-				primary.password());
+	/**
+	 * Prepares standbys of {@code primary}, none started yet: makes a replication slot per
+	 * replica, takes one base backup and copies it for the other replicas (a copy is much
+	 * cheaper than another backup on a small machine).
+	 */
+	static List<LocalNode> prepareReplicas(List<String> names, Path clusterDir, Endpoint primary) {
+		List<LocalNode> nodes = new ArrayList<>();
+		for (String name : names) {
+			nodes.add(new LocalNode(name, createNodeDir(clusterDir, name), primary.database(), primary.username(),
+					primary.password()));
+		}
+		// every slot exists before the backup starts, so each holds the WAL the backup needs
+		nodes.forEach(node -> node.createSlotOn(primary));
+		LocalNode first = nodes.get(0);
+		first.takeBaseBackup(primary);
+		for (LocalNode node : nodes.subList(1, nodes.size())) {
+			PgProcess.exec(clusterDir, Duration.ofSeconds(60), Map.of(),
+					List.of("cp", "-a", first.dataDir.toString(), node.dataDir.toString()));
+		}
+		nodes.forEach(node -> node.configureStandbyOf(primary));
+		return nodes;
+	}
+
+	/** Starts a node from {@link #prepareReplicas} on a free port; stops what it started when that fails. */
+	LocalNode startPrepared() {
 		try {
-			node.baseBackupFrom(primary);
-			node.startOnFreePort();
-			return node;
+			startOnFreePort();
+			return this;
 		}
 		catch (RuntimeException ex) {
-			node.close();
+			close();
 			throw ex;
 		}
 	}
@@ -118,24 +139,44 @@ final class LocalNode implements NodeOperations {
 		return nodeName.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
 	}
 
-	private void baseBackupFrom(Endpoint primary) {
+	/**
+	 * Makes this node's physical slot on {@code primary}, reserving WAL at once. Not left to
+	 * {@code pg_basebackup -C}: with parallel backups, one's fast checkpoint could remove a
+	 * segment the other still has to stream. A slot left from an earlier life of this node
+	 * (rejoin) is dropped first.
+	 */
+	private void createSlotOn(Endpoint primary) {
 		String slot = slotName(name);
-		// The slot is made (reserving WAL at once) before the backup rather than by
-		// pg_basebackup -C: with parallel backups, one's fast checkpoint could otherwise remove a
-		// segment that the other still has to stream. A slot left from an earlier life of this
-		// node (rejoin) is dropped first.
-		Sql.execute(primary, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '"
-				+ slot + "' AND NOT active");
-		Sql.execute(primary, "SELECT pg_create_physical_replication_slot('" + slot + "', true)");
+		psql(primary, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot
+				+ "' AND NOT active; SELECT pg_create_physical_replication_slot('" + slot + "', true)");
+	}
+
+	private void takeBaseBackup(Endpoint primary) {
+		long started = System.nanoTime();
 		PgProcess.run(nodeDir, START_TIMEOUT, Map.of("PGPASSWORD", primary.password()), "pg_basebackup", "-h",
 				primary.host(), "-p", Integer.toString(primary.port()), "-U", primary.username(), "-w", "-D",
-				dataDir.toString(), "-R", "-S", slot, "-X", "stream", "-c", "fast", "--no-sync");
+				dataDir.toString(), "-R", "-X", "stream", "-c", "fast", "--no-sync");
+		if (LOG.isDebugEnabled()) {
+			LOG.debug("Node '{}': base backup of '{}' took {} ms", name, primary.name(),
+					(System.nanoTime() - started) / 1_000_000);
+		}
+	}
+
+	/** Points the (backed-up) data directory at {@code primary}, through this node's slot. */
+	private void configureStandbyOf(Endpoint primary) {
 		appendAutoConf("primary_conninfo = " + confString(primary.replicationConninfo(name)),
-				"primary_slot_name = " + confString(slot));
+				"primary_slot_name = " + confString(slotName(name)));
 		if (port > 0) {
 			// rejoining: the backup carries the other server's port, keep ours
 			appendAutoConf("port = " + port);
 		}
+	}
+
+	/** Runs SQL through psql from the same binaries: no driver warm-up on the start path. */
+	private void psql(Endpoint server, String sql) {
+		PgProcess.run(nodeDir, START_TIMEOUT, Map.of("PGPASSWORD", server.password()), "psql", "-X", "-q", "-w", "-v",
+				"ON_ERROR_STOP=1", "-h", server.host(), "-p", Integer.toString(server.port()), "-U", server.username(),
+				"-d", server.database(), "-c", sql);
 	}
 
 	private void startOnFreePort() {
@@ -175,6 +216,7 @@ final class LocalNode implements NodeOperations {
 	}
 
 	private void start() {
+		long begin = System.nanoTime();
 		try {
 			PgProcess.run(nodeDir, START_TIMEOUT.plusSeconds(5), Map.of(), "pg_ctl", "-D", dataDir.toString(), "-l",
 					logFile.toString(), "-w", "-t", Long.toString(START_TIMEOUT.toSeconds()), "start");
@@ -189,12 +231,12 @@ final class LocalNode implements NodeOperations {
 		}
 		pid = started;
 		frozen = false;
-		if (isStandby()) {
-			Endpoint endpoint = endpoint();
-			PgProcess.await("node '" + name + "' reporting pg_is_in_recovery() = true", START_TIMEOUT,
-					() -> "true".equals(Sql.queryString(endpoint, "SELECT pg_is_in_recovery()")));
+		// No SQL check needed for a standby: with standby.signal present, pg_ctl -w returns only
+		// once hot standby accepts connections, which means it is in recovery.
+		if (LOG.isDebugEnabled()) {
+			LOG.debug("Node '{}' running on port {} (pid {}), start took {} ms", name, port, pid,
+					(System.nanoTime() - begin) / 1_000_000);
 		}
-		LOG.debug("Node '{}' running on port {} (pid {})", name, port, pid);
 	}
 
 	/** Whether the data directory is set up as a standby (PostgreSQL removes the file on promotion). */
@@ -318,7 +360,9 @@ final class LocalNode implements NodeOperations {
 		}
 		clearStalePidFile();
 		PgProcess.deleteTree(dataDir);
-		baseBackupFrom(newPrimary);
+		createSlotOn(newPrimary);
+		takeBaseBackup(newPrimary);
+		configureStandbyOf(newPrimary);
 		start();
 		LOG.info("Node '{}' rejoined as a standby of '{}'", name, newPrimary.name());
 	}

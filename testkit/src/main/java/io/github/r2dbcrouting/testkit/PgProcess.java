@@ -48,13 +48,19 @@ final class PgProcess {
 	 * or does not finish within {@code timeout}
 	 */
 	static String run(Path workDir, Duration timeout, Map<String, String> env, String... command) {
+		return runWithInput(workDir, timeout, env, null, command);
+	}
+
+	/** Like {@link #run}, with {@code input} (or /dev/null when null) as standard input. */
+	static String runWithInput(Path workDir, Duration timeout, Map<String, String> env, @Nullable Path input,
+			String... command) {
 		List<String> cmd = new ArrayList<>();
 		if (ROOT) {
 			cmd.addAll(List.of("runuser", "-u", POSTGRES_USER, "--"));
 		}
 		cmd.add(PgBinaries.directory().resolve(command[0]).toString());
 		cmd.addAll(List.of(command).subList(1, command.length));
-		return exec(workDir, timeout, env, cmd);
+		return exec(workDir, timeout, env, cmd, input);
 	}
 
 	/** Runs a plain OS command (no user switch). */

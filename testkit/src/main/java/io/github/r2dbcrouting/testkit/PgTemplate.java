@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -78,21 +79,16 @@ final class PgTemplate {
 			PgProcess.chownToPostgres(dir);
 			PgProcess.run(dir, Duration.ofSeconds(120), Map.of(), "initdb", "-D", data.toString(), "-U", username,
 					"--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8",
-					"--locale=C", "--no-sync");
+					"--locale=C", "--no-sync", "--wal-segsize=1");
 			Files.delete(pwfile);
 			Files.writeString(data.resolve("postgresql.conf"), SETTINGS, StandardCharsets.UTF_8,
-					java.nio.file.StandardOpenOption.APPEND);
+					StandardOpenOption.APPEND);
 			Files.writeString(data.resolve("pg_hba.conf"), PG_HBA, StandardCharsets.UTF_8);
 			if (!"postgres".equals(database)) {
 				Files.writeString(sqlFile, "CREATE DATABASE " + quoteIdent(database) + " OWNER " + quoteIdent(username)
 						+ ";\n", StandardCharsets.UTF_8);
-				List<String> cmd = new java.util.ArrayList<>();
-				if (PgProcess.ROOT) {
-					cmd.addAll(List.of("runuser", "-u", PgProcess.POSTGRES_USER, "--"));
-				}
-				cmd.addAll(List.of(PgBinaries.directory().resolve("postgres").toString(), "--single", "-D",
-						data.toString(), "-c", "exit_on_error=true", "postgres"));
-				PgProcess.exec(dir, Duration.ofSeconds(60), Map.of(), cmd, sqlFile);
+				PgProcess.runWithInput(dir, Duration.ofSeconds(60), Map.of(), sqlFile, "postgres", "--single", "-D",
+						data.toString(), "-c", "exit_on_error=true", "postgres");
 				Files.delete(sqlFile);
 			}
 		}

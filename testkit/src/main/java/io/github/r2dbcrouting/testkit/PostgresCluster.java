@@ -256,11 +256,13 @@ public final class PostgresCluster implements AutoCloseable {
 						thread.setDaemon(true);
 						return thread;
 					});
-					List<CompletableFuture<LocalNode>> futures = new ArrayList<>();
+					List<String> names = new ArrayList<>();
 					for (int i = 1; i <= replicas; i++) {
-						String name = "replica-" + i;
-						futures.add(CompletableFuture.supplyAsync(
-								() -> LocalNode.startReplica(name, directory, primaryEndpoint), executor));
+						names.add("replica-" + i);
+					}
+					List<CompletableFuture<LocalNode>> futures = new ArrayList<>();
+					for (LocalNode prepared : LocalNode.prepareReplicas(names, directory, primaryEndpoint)) {
+						futures.add(CompletableFuture.supplyAsync(prepared::startPrepared, executor));
 					}
 					RuntimeException failure = null;
 					for (CompletableFuture<LocalNode> future : futures) {

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
@@ -302,7 +303,7 @@ class PostgresClusterIntegrationTests {
 		return node.queryString("SELECT label FROM items WHERE id = " + id);
 	}
 
-	private static Mono<Integer> selectOne(org.reactivestreams.Publisher<? extends Connection> connection) {
+	private static Mono<Integer> selectOne(Publisher<? extends Connection> connection) {
 		return Mono.usingWhen(connection,
 				c -> Mono.from(c.createStatement("SELECT 1").execute())
 					.flatMap(result -> Mono.from(result.map((row, md) -> row.get(0, Integer.class)))),
