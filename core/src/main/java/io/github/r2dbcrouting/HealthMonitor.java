@@ -7,10 +7,13 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcTimeoutException;
 import io.r2dbc.spi.Result;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
@@ -30,8 +33,14 @@ final class HealthMonitor {
 
     private static final Logger LOGGER = Loggers.getLogger(HealthMonitor.class);
 
-    /** Reactor's per-subscription hook for values that arrive after a cancel (a late connection). */
-    private static final String ON_NEXT_DROPPED = "reactor.onNextDropped.local";
+    private static final int WAITING = 0;
+
+    private static final int DELIVERED = 1;
+
+    private static final int CANCELLED = 2;
+
+    /** How long closing a probe connection may take when the factory closes. */
+    private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
     /**
      * Role, WAL position in bytes, and replay lag in milliseconds (0 when the replica has
@@ -98,27 +107,46 @@ final class HealthMonitor {
      * the cluster's health like a loop's probe would.
      */
     Mono<Void> checkNow(List<Node> nodes) {
-        return Flux.fromIterable(nodes)
-            .flatMap(node -> {
-                long start = now();
-                return Mono.usingWhen(connect(node), connection -> query(node, connection, start), Connection::close)
-                    .timeout(this.settings.timeout(), this.scheduler)
-                    .doOnNext(result -> succeeded(node, result))
-                    .onErrorResume(error -> {
-                        failed(node, probeError(node, error), elapsed(start));
-                        return Mono.empty();
-                    });
+        // nodes taken for primaries first, so that replicas' lag is measured against a fresh LSN
+        return Flux.fromIterable(nodes).filter(node -> node.effectiveRole() == NodeRole.PRIMARY).flatMap(this::checkNow)
+            .thenMany(Flux.fromIterable(nodes).filter(node -> node.effectiveRole() != NodeRole.PRIMARY).flatMap(this::checkNow))
+            .then();
+    }
+
+    private Mono<Void> checkNow(Node node) {
+        long start = now();
+        return Mono.usingWhen(connect(node, this::closeQuietly), connection -> query(node, connection, start), Connection::close)
+            .timeout(this.settings.timeout(), this.scheduler)
+            .doOnNext(result -> succeeded(node, result))
+            .onErrorResume(error -> {
+                failed(node, probeError(node, error), elapsed(start));
+                return Mono.empty();
             })
             .then();
     }
 
-    private Mono<Connection> connect(Node node) {
-        return Mono.<Connection>from(node.target.create())
-            .contextWrite(context -> context.put(ON_NEXT_DROPPED, (Consumer<Object>) dropped -> {
-                if (dropped instanceof Connection) {
-                    closeQuietly((Connection) dropped);
-                }
-            }));
+    /**
+     * Opens a connection without ever losing it to a cancel (a probe timeout): a connection that
+     * arrives after its subscriber left, for instance once a frozen server thaws, goes to
+     * {@code orphan} instead of staying open with nobody to close it.
+     */
+    private Mono<Connection> connect(Node node, Consumer<Connection> orphan) {
+        return Mono.<Connection>create(sink -> {
+                AtomicInteger state = new AtomicInteger(WAITING);
+                sink.onCancel(() -> state.compareAndSet(WAITING, CANCELLED));
+                Mono.<Connection>from(node.target.create()).subscribe(connection -> {
+                    if (state.compareAndSet(WAITING, DELIVERED)) {
+                        sink.success(connection);
+                    } else {
+                        orphan.accept(connection);
+                    }
+                }, error -> {
+                    if (state.compareAndSet(WAITING, DELIVERED)) {
+                        sink.error(error);
+                    }
+                });
+            })
+            .doOnDiscard(Connection.class, orphan);
     }
 
     private Mono<ProbeResult> query(Node node, Connection connection, long start) {
@@ -171,7 +199,7 @@ final class HealthMonitor {
 
     private void closeQuietly(Connection connection) {
         Mono.from(connection.close())
-            .timeout(this.settings.timeout(), this.scheduler)
+            .timeout(CLOSE_TIMEOUT, this.scheduler)
             .onErrorResume(error -> Mono.empty())
             .subscribe();
     }
@@ -183,7 +211,11 @@ final class HealthMonitor {
 
         private final AtomicReference<@Nullable Connection> connection = new AtomicReference<>();
 
+        private final AtomicBoolean connecting = new AtomicBoolean();
+
         private volatile @Nullable Disposable running;
+
+        private volatile boolean stopping;
 
         Loop(Node node) {
             this.node = node;
@@ -204,9 +236,7 @@ final class HealthMonitor {
         /** One probe; never errors. */
         private Mono<Void> probe() {
             long start = now();
-            Connection existing = this.connection.get();
-            Mono<Connection> connection = existing != null ? Mono.just(existing) : connect(this.node).doOnNext(this::keep);
-            return connection
+            return obtain()
                 .flatMap(c -> query(this.node, c, start))
                 .timeout(settings.timeout(), scheduler)
                 .doOnNext(result -> succeeded(this.node, result))
@@ -222,12 +252,30 @@ final class HealthMonitor {
                 .then();
         }
 
+        /**
+         * The loop's connection, opened when missing. While an earlier attempt is still
+         * connecting (a frozen server), the probe fails at once instead of piling up attempts;
+         * that attempt's connection, when it comes, is kept for the next probe.
+         */
+        private Mono<Connection> obtain() {
+            Connection existing = this.connection.get();
+            if (existing != null) {
+                return Mono.just(existing);
+            }
+            if (!this.connecting.compareAndSet(false, true)) {
+                return Mono.error(new R2dbcTimeoutException("the previous connection attempt has not completed"));
+            }
+            return connect(this.node, this::keep)
+                .doOnNext(this::keep)
+                .doFinally(signal -> this.connecting.set(false));
+        }
+
         private void keep(Connection connection) {
             Connection previous = this.connection.getAndSet(connection);
             if (previous != null && previous != connection) {
                 closeQuietly(previous);
             }
-            if (stopped || this.running != null && this.running.isDisposed()) {
+            if (stopped || this.stopping) {
                 forget();
             }
         }
@@ -240,6 +288,7 @@ final class HealthMonitor {
         }
 
         Mono<Void> stop() {
+            this.stopping = true;
             Disposable loop = this.running;
             if (loop != null) {
                 loop.dispose();
@@ -249,7 +298,7 @@ final class HealthMonitor {
                 return Mono.empty();
             }
             return Mono.from(previous.close())
-                .timeout(settings.timeout(), scheduler)
+                .timeout(CLOSE_TIMEOUT, scheduler)
                 .onErrorResume(error -> Mono.empty());
         }
     }

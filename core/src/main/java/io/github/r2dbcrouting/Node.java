@@ -95,7 +95,11 @@ final class Node implements Balancer.Candidate {
         /** Acquisition for a read that fell back to this node: the session made read-only. */
         final Mono<Connection> readOnly;
 
-        Lease(ConnectionPool pool, Mono<Connection> acquire, Mono<Connection> read, Mono<Connection> readOnly) {
+        /** Acquisition for a write: on failure, ejects the node and says the primary is unavailable. */
+        final Mono<Connection> write;
+
+        Lease(ConnectionPool pool, Mono<Connection> acquire, Mono<Connection> read, Mono<Connection> readOnly, Mono<Connection> write) {
+            this.write = write;
             this.pool = pool;
             this.metrics = pool.getMetrics().orElse(null);
             this.acquire = acquire;

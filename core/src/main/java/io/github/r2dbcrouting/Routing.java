@@ -2,6 +2,8 @@ package io.github.r2dbcrouting;
 
 import java.util.function.Function;
 
+import org.reactivestreams.Publisher;
+
 import reactor.util.context.Context;
 import reactor.util.context.ContextView;
 
@@ -52,6 +54,30 @@ public final class Routing {
      */
     public static Function<Context, Context> primary() {
         return PRIMARY;
+    }
+
+    /**
+     * An operator for read pipelines that re-runs the pipeline once, on another node, when it
+     * failed with a connection-level error (connection closed, reset or timed out) before it
+     * emitted anything. Apply it inside the read-only key:
+     *
+     * <pre>{@code
+     * client.sql("SELECT ...").fetch().all()
+     *       .transform(Routing.retryReads())
+     *       .contextWrite(Routing.readOnly());
+     * }</pre>
+     *
+     * <p>It does not retry: a pipeline that already emitted a row (the retry would emit rows
+     * twice); an SQL error such as a syntax error or a constraint violation (it fails the same
+     * way on every node); a pipeline not routed read-only (a write whose connection died may have
+     * committed, so running it again is not safe); or when no node can serve the read at all.
+     * The retry avoids the node that failed; if none is left it goes to the fallback.
+     *
+     * @param <T> the element type
+     * @return a function for {@code Flux.transform} or {@code Mono.transform}
+     */
+    public static <T> Function<Publisher<T>, Publisher<T>> retryReads() {
+        return ReadRetry::apply;
     }
 
     /**

@@ -246,7 +246,34 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
     }
 
     private Mono<Connection> route(ContextView context) {
-        return context.getOrDefault(Routing.KEY, null) == Routing.Route.READ_ONLY ? this.readRoute : this.writeRoute;
+        if (context.getOrDefault(Routing.KEY, null) != Routing.Route.READ_ONLY) {
+            return this.writeRoute;
+        }
+        ReadRetry retry = context.getOrDefault(ReadRetry.KEY, null);
+        return retry == null ? this.readRoute : Mono.defer(() -> readFor(retry));
+    }
+
+    /** A read under {@link Routing#retryReads()}: records its node, and avoids the one that failed. */
+    private Mono<Connection> readFor(ReadRetry retry) {
+        if (this.closed.get()) {
+            return closedError();
+        }
+        Topology topology = this.cluster.topology();
+        List<Node> readers = topology.readers;
+        Node avoid = retry.avoid;
+        if (avoid != null && readers.contains(avoid)) {
+            List<Node> others = new ArrayList<>(readers);
+            others.remove(avoid);
+            readers = others;
+        }
+        if (readers.isEmpty()) {
+            retry.served = topology.writer;
+            return fallback(topology, null);
+        }
+        Node node = readers.get(this.balancer.select(readers));
+        retry.served = node;
+        this.metrics.recordRouted(node.name, true);
+        return node.lease.read;
     }
 
     /** The node a read goes to now, or {@code null} for the fallback: the route decision alone. */
@@ -266,7 +293,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
             return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
         }
         this.metrics.recordRouted(writer.name, false);
-        return writer.lease.acquire;
+        return writer.lease.write;
     }
 
     private Mono<Connection> read() {
@@ -308,6 +335,21 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         return next.lease.read;
     }
 
+    /**
+     * A write could not acquire on the node taking writes: take it out at once (so that the next
+     * writes fail fast instead of waiting for their own timeouts) and say the primary is
+     * unavailable. Timeouts stay R2DBC timeouts, naming the node.
+     */
+    private Throwable writeFailed(Node node, Throwable error) {
+        // with probes off nothing would readmit the primary: never eject it then
+        if (this.closed.get() || !this.cluster.settings().enabled() || !this.cluster.acquisitionFailed(node, error)
+            || error instanceof R2dbcTimeoutException) {
+            return error instanceof R2dbcTimeoutException || this.closed.get() ? error
+                : new PrimaryUnavailableException("[" + this.name + "] primary '" + node.name + "' is unavailable: " + Cluster.describe(error), error);
+        }
+        return new PrimaryUnavailableException("[" + this.name + "] primary '" + node.name + "' is unavailable: " + Cluster.describe(error), error);
+    }
+
     private Mono<Connection> fallback(Topology topology, @Nullable Throwable lastError) {
         this.cluster.fallbackUsed(topology, this.fallback);
         this.metrics.recordFallback(this.fallback);
@@ -346,7 +388,8 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
             .name("r2dbc-routing.acquire");
         Mono<Connection> read = acquire.onErrorResume(error -> retryRead(node, error));
         Mono<Connection> readOnly = acquire.flatMap(connection -> ReadOnlyConnection.enter(connection, node.name));
-        return new Node.Lease(pool, acquire, read, readOnly);
+        Mono<Connection> write = acquire.onErrorMap(error -> writeFailed(node, error));
+        return new Node.Lease(pool, acquire, read, readOnly, write);
     }
 
     /**

@@ -1,0 +1,98 @@
+package io.github.r2dbcrouting;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * A steady read load: N pipelines, each reading {@code inet_server_port()} through
+ * {@link Routing#readOnly()} in a loop, counting what a user would see.
+ */
+final class ReadLoad implements AutoCloseable {
+
+    private final LongAdder attempts = new LongAdder();
+
+    private final LongAdder failures = new LongAdder();
+
+    private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+
+    private final Map<Integer, LongAdder> servedBy = new ConcurrentHashMap<>();
+
+    private final AtomicLong lastFailureNanos = new AtomicLong();
+
+    private final AtomicBoolean running = new AtomicBoolean(true);
+
+    private final Disposable loops;
+
+    private final Mono<Void> done;
+
+    ReadLoad(RoutingConnectionFactory factory, int pipelines, boolean retry, Duration readTimeout) {
+        Mono<Db.Served> read = Db.whoServes(factory).timeout(readTimeout);
+        if (retry) {
+            read = read.transform(Routing.retryReads());
+        }
+        Mono<Db.Served> oneRead = read.contextWrite(Routing.readOnly());
+        Mono<Void> loop = Mono.defer(() -> {
+                this.attempts.increment();
+                return oneRead
+                    .doOnNext(served -> this.servedBy.computeIfAbsent(served.port(), p -> new LongAdder()).increment())
+                    .then()
+                    .onErrorResume(error -> {
+                        this.failures.increment();
+                        this.lastFailureNanos.set(System.nanoTime());
+                        this.errors.computeIfAbsent(error.getClass().getSimpleName() + ": " + error.getMessage(), e -> new LongAdder()).increment();
+                        return Mono.empty();
+                    });
+            })
+            .then(Mono.delay(Duration.ofMillis(5)).then())
+            .repeat(this.running::get)
+            .then();
+        this.done = Flux.range(0, pipelines).flatMap(i -> loop).then().cache();
+        this.loops = this.done.subscribe();
+    }
+
+    long attempts() {
+        return this.attempts.sum();
+    }
+
+    long failures() {
+        return this.failures.sum();
+    }
+
+    Map<String, LongAdder> errors() {
+        return this.errors;
+    }
+
+    long servedBy(int port) {
+        LongAdder adder = this.servedBy.get(port);
+        return adder == null ? 0 : adder.sum();
+    }
+
+    /** Reads served by {@code port} from now on are counted from zero. */
+    void resetServed() {
+        this.servedBy.clear();
+    }
+
+    /** Stops the loops and waits for the reads in flight. */
+    @Override
+    public void close() {
+        this.running.set(false);
+        try {
+            this.done.block(Duration.ofSeconds(30));
+        } finally {
+            this.loops.dispose();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ReadLoad{attempts=" + attempts() + ", failures=" + failures() + ", errors=" + this.errors + ", servedBy=" + this.servedBy + "}";
+    }
+}
