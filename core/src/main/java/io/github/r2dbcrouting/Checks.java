@@ -25,6 +25,14 @@ final class Checks {
         return value;
     }
 
+    static Duration notNegative(String setting, Duration value) {
+        Objects.requireNonNull(value, () -> setting + " must not be null");
+        if (value.isNegative()) {
+            throw new IllegalArgumentException(setting + " must not be negative, was " + value);
+        }
+        return value;
+    }
+
     static int atLeast(String setting, int min, int value) {
         if (value < min) {
             throw new IllegalArgumentException(setting + " must be at least " + min + ", was " + value);

@@ -1,5 +1,6 @@
 package io.github.r2dbcrouting;
 
+import java.time.Duration;
 import java.util.function.Function;
 
 import org.reactivestreams.Publisher;
@@ -35,6 +36,14 @@ public final class Routing {
 
     private static final Function<Context, Context> PRIMARY = context -> context.put(KEY, Route.PRIMARY);
 
+    /** The context key of a {@link ConsistencySession}. */
+    static final Object SESSION_KEY = new Object() {
+        @Override
+        public String toString() {
+            return "io.github.r2dbcrouting.Routing.SESSION_KEY";
+        }
+    };
+
     private Routing() {
     }
 
@@ -45,6 +54,33 @@ public final class Routing {
      */
     public static Function<Context, Context> readOnly() {
         return READ_ONLY;
+    }
+
+    /**
+     * Routes the pipeline to a replica whose replication lag is at most {@code maxLag}, as the
+     * last probe measured it (so the bound holds to within one probe interval), or to the
+     * fallback when none is. Bounded staleness: for reads that may be a little old, but not very.
+     *
+     * @param maxLag the most replay lag the pipeline accepts, not negative
+     * @return a function for {@code contextWrite}
+     * @throws IllegalArgumentException if {@code maxLag} is negative
+     */
+    public static Function<Context, Context> readOnly(Duration maxLag) {
+        Bounded bounded = new Bounded(Checks.notNegative("maxLag", maxLag));
+        return context -> context.put(KEY, bounded);
+    }
+
+    /**
+     * Carries a {@link ConsistencySession}: writes under it record their WAL position in it, and
+     * read-only pipelines under it see those writes (read-your-writes). Combine with a route:
+     * {@code .contextWrite(Routing.readOnly()).contextWrite(Routing.session(session))}.
+     *
+     * @param session the end user's or request chain's session
+     * @return a function for {@code contextWrite}
+     */
+    public static Function<Context, Context> session(ConsistencySession session) {
+        java.util.Objects.requireNonNull(session, "session must not be null");
+        return context -> context.put(SESSION_KEY, session);
     }
 
     /**
@@ -87,11 +123,27 @@ public final class Routing {
      * @return {@code true} when the innermost routing key in {@code context} is read-only
      */
     public static boolean isReadOnly(ContextView context) {
-        return context.getOrDefault(KEY, Route.PRIMARY) == Route.READ_ONLY;
+        Object route = context.getOrDefault(KEY, Route.PRIMARY);
+        return route == Route.READ_ONLY || route instanceof Bounded;
     }
 
-    /** The values stored under {@link #KEY}. */
+    /** The values stored under {@link #KEY}, with {@link Bounded}. */
     enum Route {
         PRIMARY, READ_ONLY
+    }
+
+    /** A read-only route with a lag bound. */
+    static final class Bounded {
+
+        final Duration maxLag;
+
+        Bounded(Duration maxLag) {
+            this.maxLag = maxLag;
+        }
+
+        @Override
+        public String toString() {
+            return "readOnly(maxLag=" + this.maxLag + ")";
+        }
     }
 }

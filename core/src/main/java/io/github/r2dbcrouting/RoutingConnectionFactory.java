@@ -18,7 +18,6 @@ import io.r2dbc.spi.Closeable;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
-import io.r2dbc.spi.R2dbcTimeoutException;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -26,7 +25,6 @@ import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
 import reactor.util.Loggers;
-import reactor.util.context.ContextView;
 
 /**
  * A {@link ConnectionFactory} that sends each pipeline to a pooled primary or, when the
@@ -77,9 +75,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
     /** Built once: every {@link #create()} returns this same cold Mono. */
     private final Mono<Connection> routed;
 
-    private final Mono<Connection> readRoute;
-
-    private final Mono<Connection> writeRoute;
+    private final Router router;
 
     private final ConnectionFactory reads;
 
@@ -92,16 +88,16 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.metrics = builder.metrics;
         this.poolSettings = builder.poolSettings;
         this.scheduler = builder.scheduler;
+        this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler);
         List<Node> nodes = new ArrayList<>();
         builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role, spec.factory)));
         this.metadata = nodes.get(0).target.getMetadata();
         this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
         this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics);
-        this.readRoute = Mono.defer(this::read);
-        this.writeRoute = Mono.defer(this::write);
-        this.routed = Mono.deferContextual(this::route);
-        this.reads = new View(this, this.readRoute, "reads");
-        this.writes = new View(this, this.writeRoute, "writes");
+        this.router.attach(this.cluster, node -> this.monitor.checkNow(List.of(node)));
+        this.routed = Mono.deferContextual(this.router::route);
+        this.reads = new View(this, this.router.readRoute, "reads");
+        this.writes = new View(this, this.router.writeRoute, "writes");
         this.closing = Mono.defer(this::doClose).cache();
         this.metrics.bind(this);
         this.monitor.start(nodes);
@@ -245,151 +241,18 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
             .cache();
     }
 
-    private Mono<Connection> route(ContextView context) {
-        if (context.getOrDefault(Routing.KEY, null) != Routing.Route.READ_ONLY) {
-            return this.writeRoute;
-        }
-        ReadRetry retry = context.getOrDefault(ReadRetry.KEY, null);
-        return retry == null ? this.readRoute : Mono.defer(() -> readFor(retry));
-    }
-
-    /** A read under {@link Routing#retryReads()}: records its node, and avoids the one that failed. */
-    private Mono<Connection> readFor(ReadRetry retry) {
-        if (this.closed.get()) {
-            return closedError();
-        }
-        Topology topology = this.cluster.topology();
-        List<Node> readers = topology.readers;
-        Node avoid = retry.avoid;
-        if (avoid != null && readers.contains(avoid)) {
-            List<Node> others = new ArrayList<>(readers);
-            others.remove(avoid);
-            readers = others;
-        }
-        if (readers.isEmpty()) {
-            retry.served = topology.writer;
-            return fallback(topology, null);
-        }
-        Node node = readers.get(this.balancer.select(readers));
-        retry.served = node;
-        this.metrics.recordRouted(node.name, true);
-        return node.lease.read;
-    }
-
     /** The node a read goes to now, or {@code null} for the fallback: the route decision alone. */
     @Nullable
     Node decideRead() {
-        List<Node> readers = this.cluster.topology().readers;
-        return readers.isEmpty() ? null : readers.get(this.balancer.select(readers));
-    }
-
-    private Mono<Connection> write() {
-        if (this.closed.get()) {
-            return closedError();
-        }
-        Topology topology = this.cluster.topology();
-        Node writer = topology.writer;
-        if (writer == null) {
-            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
-        }
-        this.metrics.recordRouted(writer.name, false);
-        return writer.lease.write;
-    }
-
-    private Mono<Connection> read() {
-        if (this.closed.get()) {
-            return closedError();
-        }
-        Topology topology = this.cluster.topology();
-        List<Node> readers = topology.readers;
-        if (readers.isEmpty()) {
-            return fallback(topology, null);
-        }
-        Node node = readers.get(this.balancer.select(readers));
-        this.metrics.recordRouted(node.name, true);
-        return node.lease.read;
-    }
-
-    /**
-     * A read failed to acquire on {@code failed}: eject it (unless its pool was only exhausted)
-     * and try the next replica in rotation, then the fallback. Each failure takes a node out of
-     * rotation, so every node is tried at most once.
-     */
-    private Mono<Connection> retryRead(Node failed, Throwable error) {
-        if (this.closed.get()) {
-            return Mono.error(error);
-        }
-        if (!this.cluster.acquisitionFailed(failed, error)) {
-            return Mono.error(error);
-        }
-        Topology topology = this.cluster.topology();
-        List<Node> readers = topology.readers;
-        if (readers.isEmpty()) {
-            return fallback(topology, error);
-        }
-        Node next = readers.get(this.balancer.select(readers));
-        if (LOGGER.isDebugEnabled()) {
-            LOGGER.debug("[{}] read failed on '{}', retrying on '{}': {}", this.name, failed.name, next.name, error.toString());
-        }
-        this.metrics.recordRouted(next.name, true);
-        return next.lease.read;
-    }
-
-    /**
-     * A write could not acquire on the node taking writes: take it out at once (so that the next
-     * writes fail fast instead of waiting for their own timeouts) and say the primary is
-     * unavailable. Timeouts stay R2DBC timeouts, naming the node.
-     */
-    private Throwable writeFailed(Node node, Throwable error) {
-        // with probes off nothing would readmit the primary: never eject it then
-        if (this.closed.get() || !this.cluster.settings().enabled() || !this.cluster.acquisitionFailed(node, error)
-            || error instanceof R2dbcTimeoutException) {
-            return error instanceof R2dbcTimeoutException || this.closed.get() ? error
-                : new PrimaryUnavailableException("[" + this.name + "] primary '" + node.name + "' is unavailable: " + Cluster.describe(error), error);
-        }
-        return new PrimaryUnavailableException("[" + this.name + "] primary '" + node.name + "' is unavailable: " + Cluster.describe(error), error);
-    }
-
-    private Mono<Connection> fallback(Topology topology, @Nullable Throwable lastError) {
-        this.cluster.fallbackUsed(topology, this.fallback);
-        this.metrics.recordFallback(this.fallback);
-        if (this.fallback == Fallback.FAIL) {
-            NoHealthyReplicaException error = new NoHealthyReplicaException("[" + this.name + "] " + topology.noReaderReason());
-            if (lastError != null) {
-                error.addSuppressed(lastError);
-            }
-            return Mono.error(error);
-        }
-        Node writer = topology.writer;
-        if (writer == null) {
-            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noReaderReason() + ", and the fallback "
-                + topology.noWriterReason));
-        }
-        this.metrics.recordRouted(writer.name, true);
-        return writer.lease.readOnly;
-    }
-
-    private Mono<Connection> closedError() {
-        return Mono.error(new IllegalStateException("RoutingConnectionFactory '" + this.name + "' is closed"));
+        return this.router.decideRead();
     }
 
     private Node newNode(String nodeName, NodeRole role, ConnectionFactory factory) {
-        return new Node(nodeName, role, unwrapPool(factory), this::newLease);
+        return new Node(nodeName, role, unwrapPool(factory), node -> this.router.newLease(node, this.poolSettings));
     }
 
     private static ConnectionFactory unwrapPool(ConnectionFactory factory) {
         return factory instanceof ConnectionPool ? ((ConnectionPool) factory).unwrap() : factory;
-    }
-
-    private Node.Lease newLease(Node node) {
-        ConnectionPool pool = new ConnectionPool(this.poolSettings.toConfiguration(this.name + "-" + node.name, node.target));
-        Mono<Connection> acquire = pool.create()
-            .onErrorMap(R2dbcTimeoutException.class, error -> new R2dbcTimeoutException("node '" + node.name + "': " + error.getMessage(), error))
-            .name("r2dbc-routing.acquire");
-        Mono<Connection> read = acquire.onErrorResume(error -> retryRead(node, error));
-        Mono<Connection> readOnly = acquire.flatMap(connection -> ReadOnlyConnection.enter(connection, node.name));
-        Mono<Connection> write = acquire.onErrorMap(error -> writeFailed(node, error));
-        return new Node.Lease(pool, acquire, read, readOnly, write);
     }
 
     /**
@@ -511,6 +374,8 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         private Clock clock = Clock.systemUTC();
 
         private RoutingMetricsRecorder metrics = RoutingMetricsRecorder.noop();
+
+        private Duration sessionWait = Duration.ofSeconds(1);
 
         private Builder() {
         }
@@ -646,6 +511,17 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
          */
         public Builder metrics(RoutingMetricsRecorder metrics) {
             this.metrics = Objects.requireNonNull(metrics, "metrics must not be null");
+            return this;
+        }
+
+        /**
+         * @param sessionWait how long a read under a {@link ConsistencySession} waits for a replica
+         *                    to replay the session's writes before it reads on the primary, not
+         *                    negative (default 1s; {@code ZERO} goes to the primary at once)
+         * @return this builder
+         */
+        public Builder sessionWait(Duration sessionWait) {
+            this.sessionWait = Checks.notNegative("sessionWait", sessionWait);
             return this;
         }
 

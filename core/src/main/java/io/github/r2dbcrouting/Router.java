@@ -1,0 +1,313 @@
+package io.github.r2dbcrouting;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Function;
+
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcTimeoutException;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+import reactor.util.context.ContextView;
+
+/**
+ * The route decision and everything that follows from it: which node, what happens when its
+ * acquisition fails, and the fallback. The plain read and write routes are built once and read
+ * one volatile snapshot; only reads with extra demands (a retry to steer, a session to honour, a
+ * staleness bound) take the slower path that filters candidates.
+ */
+final class Router {
+
+    private static final Logger LOGGER = Loggers.getLogger(Router.class);
+
+    /** A replica's current replay position, checked on a connection when its last probe is too old. */
+    static final String REPLAY_POSITION = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint";
+
+    private static final Duration CATCH_UP_POLL = Duration.ofMillis(10);
+
+    private final String name;
+
+    /** Set once by {@link #attach}, before any acquisition: nodes (and so the cluster) need leases first. */
+    private Cluster cluster;
+
+    private final Balancer balancer;
+
+    private final Fallback fallback;
+
+    private final RoutingMetricsRecorder metrics;
+
+    private final AtomicBoolean closed;
+
+    private final Duration sessionWait;
+
+    private final Scheduler scheduler;
+
+    private Function<Node, Mono<Void>> probeNow;
+
+    final Mono<Connection> readRoute = Mono.defer(this::read);
+
+    final Mono<Connection> writeRoute = Mono.defer(this::write);
+
+    @SuppressWarnings("NullAway.Init")
+    Router(String name, Balancer balancer, Fallback fallback, RoutingMetricsRecorder metrics, AtomicBoolean closed,
+           Duration sessionWait, Scheduler scheduler) {
+        this.name = name;
+        this.balancer = balancer;
+        this.fallback = fallback;
+        this.metrics = metrics;
+        this.closed = closed;
+        this.sessionWait = sessionWait;
+        this.scheduler = scheduler;
+    }
+
+    void attach(Cluster cluster, Function<Node, Mono<Void>> probeNow) {
+        this.cluster = cluster;
+        this.probeNow = probeNow;
+    }
+
+    /** Called at subscription with the subscriber's context. */
+    Mono<Connection> route(ContextView context) {
+        Object key = context.getOrDefault(Routing.KEY, null);
+        ConsistencySession session = context.getOrDefault(Routing.SESSION_KEY, null);
+        if (key == null || key == Routing.Route.PRIMARY) {
+            return session == null ? this.writeRoute : Mono.defer(() -> writeUnder(session));
+        }
+        ReadRetry retry = context.getOrDefault(ReadRetry.KEY, null);
+        Duration maxLag = key instanceof Routing.Bounded ? ((Routing.Bounded) key).maxLag : null;
+        if (retry == null && maxLag == null && (session == null || session.position() == 0)) {
+            return this.readRoute;
+        }
+        return Mono.defer(() -> readWith(retry, maxLag, session));
+    }
+
+    /** The node a read goes to now, or {@code null} for the fallback: the route decision alone. */
+    @Nullable
+    Node decideRead() {
+        List<Node> readers = this.cluster.topology().readers;
+        return readers.isEmpty() ? null : readers.get(this.balancer.select(readers));
+    }
+
+    private Mono<Connection> write() {
+        if (this.closed.get()) {
+            return closedError();
+        }
+        Topology topology = this.cluster.topology();
+        Node writer = topology.writer;
+        if (writer == null) {
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
+        }
+        this.metrics.recordRouted(writer.name, false);
+        return writer.lease.write;
+    }
+
+    private Mono<Connection> read() {
+        if (this.closed.get()) {
+            return closedError();
+        }
+        Topology topology = this.cluster.topology();
+        List<Node> readers = topology.readers;
+        if (readers.isEmpty()) {
+            return fallback(topology, null);
+        }
+        Node node = readers.get(this.balancer.select(readers));
+        this.metrics.recordRouted(node.name, true);
+        return node.lease.read;
+    }
+
+    /** A write under a session: records the primary's WAL position when the connection is released. */
+    private Mono<Connection> writeUnder(ConsistencySession session) {
+        if (this.closed.get()) {
+            return closedError();
+        }
+        Topology topology = this.cluster.topology();
+        Node writer = topology.writer;
+        if (writer == null) {
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
+        }
+        this.metrics.recordRouted(writer.name, false);
+        return writer.lease.write.map(connection -> new SessionConnection(connection, session, writer.name,
+            () -> this.probeNow.apply(writer).then(Mono.fromSupplier(() -> writer.health.lsn()))));
+    }
+
+    /**
+     * A read with demands: avoid the node a retried read failed on, stay within a lag bound, and
+     * see the session's own writes. Replicas whose last probe already qualifies are used
+     * directly; otherwise one is checked on its connection and given {@code sessionWait} to
+     * catch up; then the primary serves the read.
+     */
+    private Mono<Connection> readWith(@Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable ConsistencySession session) {
+        if (this.closed.get()) {
+            return closedError();
+        }
+        Topology topology = this.cluster.topology();
+        Node avoid = retry == null ? null : retry.avoid;
+        long needed = session == null ? 0 : session.position();
+        List<Node> usable = new ArrayList<>(topology.readers.size());
+        List<Node> qualified = new ArrayList<>(topology.readers.size());
+        for (Node node : topology.readers) {
+            if (node == avoid || maxLag != null && !withinLag(node, maxLag)) {
+                continue;
+            }
+            usable.add(node);
+            if (node.health.lsn() >= needed) {
+                qualified.add(node);
+            }
+        }
+        if (!qualified.isEmpty()) {
+            Node node = qualified.get(this.balancer.select(qualified));
+            return served(retry, node, node.lease.read);
+        }
+        if (usable.isEmpty()) {
+            return served(retry, topology.writer, fallback(topology, null));
+        }
+        // some replicas are usable but not known to have replayed the session's writes
+        Node closest = usable.get(0);
+        for (Node node : usable) {
+            if (node.health.lsn() > closest.health.lsn()) {
+                closest = node;
+            }
+        }
+        return served(retry, closest, awaitReplay(closest, needed, topology));
+    }
+
+    private static boolean withinLag(Node node, Duration maxLag) {
+        Duration lag = node.health.lagTime();
+        return lag != null && lag.compareTo(maxLag) <= 0;
+    }
+
+    private Mono<Connection> served(@Nullable ReadRetry retry, @Nullable Node node, Mono<Connection> connection) {
+        if (retry != null) {
+            retry.served = node;
+        }
+        if (node != null) {
+            this.metrics.recordRouted(node.name, true);
+        }
+        return connection;
+    }
+
+    /**
+     * Acquires on {@code node} and waits, at most {@code sessionWait}, for its replay to reach
+     * {@code needed}; releases it and reads on the primary when it does not.
+     */
+    private Mono<Connection> awaitReplay(Node node, long needed, Topology topology) {
+        long deadline = this.scheduler.now(TimeUnit.NANOSECONDS) + this.sessionWait.toNanos();
+        Mono<Connection> primary = Mono.defer(() -> onPrimaryForSession(topology));
+        return node.lease.acquire
+            .flatMap(connection -> caughtUp(connection, needed, deadline)
+                .flatMap(ok -> ok ? Mono.just(connection) : Mono.from(connection.close()).then(primary))
+                .onErrorResume(error -> Mono.from(connection.close()).onErrorResume(e -> Mono.empty()).then(primary)))
+            .onErrorResume(error -> {
+                this.cluster.acquisitionFailed(node, error);
+                return primary;
+            });
+    }
+
+    private Mono<Boolean> caughtUp(Connection connection, long needed, long deadline) {
+        return DelegatingConnection.queryLong(connection, REPLAY_POSITION)
+            .flatMap(position -> {
+                if (position >= needed) {
+                    return Mono.just(true);
+                }
+                if (this.scheduler.now(TimeUnit.NANOSECONDS) >= deadline) {
+                    return Mono.just(false);
+                }
+                return Mono.delay(CATCH_UP_POLL, this.scheduler).then(caughtUp(connection, needed, deadline));
+            });
+    }
+
+    private Mono<Connection> onPrimaryForSession(Topology topology) {
+        Node writer = this.cluster.topology().writer;
+        if (writer == null) {
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] no replica has replayed this session's writes, and "
+                + topology.noWriterReason));
+        }
+        if (LOGGER.isDebugEnabled()) {
+            LOGGER.debug("[{}] no replica caught up with a session within {}; reading on '{}'", this.name, this.sessionWait, writer.name);
+        }
+        this.metrics.recordRouted(writer.name, true);
+        return writer.lease.readOnly;
+    }
+
+    /**
+     * A read failed to acquire on {@code failed}: eject it (unless its pool was only exhausted)
+     * and try the next replica in rotation, then the fallback. Each failure takes a node out of
+     * rotation, so every node is tried at most once.
+     */
+    private Mono<Connection> retryRead(Node failed, Throwable error) {
+        if (this.closed.get() || !this.cluster.acquisitionFailed(failed, error)) {
+            return Mono.error(error);
+        }
+        Topology topology = this.cluster.topology();
+        List<Node> readers = topology.readers;
+        if (readers.isEmpty()) {
+            return fallback(topology, error);
+        }
+        Node next = readers.get(this.balancer.select(readers));
+        if (LOGGER.isDebugEnabled()) {
+            LOGGER.debug("[{}] read failed on '{}', retrying on '{}': {}", this.name, failed.name, next.name, error.toString());
+        }
+        this.metrics.recordRouted(next.name, true);
+        return next.lease.read;
+    }
+
+    /**
+     * A write could not acquire on the node taking writes: take it out at once (so that the next
+     * writes fail fast instead of waiting for their own timeouts) and say the primary is
+     * unavailable. Timeouts stay R2DBC timeouts, naming the node. With probes off nothing would
+     * readmit the primary, so it is never ejected then.
+     */
+    private Throwable writeFailed(Node node, Throwable error) {
+        if (this.closed.get()) {
+            return error;
+        }
+        if (this.cluster.settings().enabled()) {
+            this.cluster.acquisitionFailed(node, error);
+        }
+        if (error instanceof R2dbcTimeoutException) {
+            return error;
+        }
+        return new PrimaryUnavailableException("[" + this.name + "] primary '" + node.name + "' is unavailable: " + Cluster.describe(error), error);
+    }
+
+    private Mono<Connection> fallback(Topology topology, @Nullable Throwable lastError) {
+        this.cluster.fallbackUsed(topology, this.fallback);
+        this.metrics.recordFallback(this.fallback);
+        if (this.fallback == Fallback.FAIL) {
+            NoHealthyReplicaException error = new NoHealthyReplicaException("[" + this.name + "] " + topology.noReaderReason());
+            if (lastError != null) {
+                error.addSuppressed(lastError);
+            }
+            return Mono.error(error);
+        }
+        Node writer = topology.writer;
+        if (writer == null) {
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noReaderReason() + ", and the fallback "
+                + topology.noWriterReason));
+        }
+        this.metrics.recordRouted(writer.name, true);
+        return writer.lease.readOnly;
+    }
+
+    Mono<Connection> closedError() {
+        return Mono.error(new IllegalStateException("RoutingConnectionFactory '" + this.name + "' is closed"));
+    }
+
+    /** A pool for {@code node} and the acquisitions built on it once. */
+    Node.Lease newLease(Node node, PoolSettings settings) {
+        ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.target));
+        Mono<Connection> acquire = pool.create()
+            .onErrorMap(R2dbcTimeoutException.class, error -> new R2dbcTimeoutException("node '" + node.name + "': " + error.getMessage(), error))
+            .name("r2dbc-routing.acquire");
+        Mono<Connection> read = acquire.onErrorResume(error -> retryRead(node, error));
+        Mono<Connection> readOnly = acquire.flatMap(connection -> ReadOnlyConnection.enter(connection, node.name));
+        Mono<Connection> write = acquire.onErrorMap(error -> writeFailed(node, error));
+        return new Node.Lease(pool, acquire, read, readOnly, write);
+    }
+}
