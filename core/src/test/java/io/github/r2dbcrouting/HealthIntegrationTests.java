@@ -32,7 +32,7 @@ class HealthIntegrationTests {
 
     private static final Duration INTERVAL = Duration.ofMillis(500);
 
-    private static final Duration TIMEOUT = Duration.ofMillis(400);
+    private static final Duration TIMEOUT = Duration.ofMillis(500);
 
     /** Generous bound for "within a few probe intervals" on a loaded 2-core machine. */
     private static final Duration FEW_INTERVALS = Duration.ofSeconds(15);

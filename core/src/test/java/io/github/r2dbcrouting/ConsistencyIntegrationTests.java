@@ -1,0 +1,234 @@
+package io.github.r2dbcrouting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.r2dbc.spi.Connection;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/** Read-your-writes and bounded staleness against real replicas, with replay paused to force real lag. */
+class ConsistencyIntegrationTests {
+
+    private static final Logger LOGGER = Loggers.getLogger(ConsistencyIntegrationTests.class);
+
+    private static final Duration FEW_INTERVALS = Duration.ofSeconds(15);
+
+    private static PostgresCluster cluster;
+
+    private static final AtomicLong IDS = new AtomicLong();
+
+    private Map<PostgresNode, Integer> sessionsBefore;
+
+    private RoutingConnectionFactory factory;
+
+    /** What a read saw: whether the row was there, and whether a replica served it. */
+    record Seen(boolean found, boolean onReplica) {
+    }
+
+    @BeforeAll
+    static void startCluster() {
+        cluster = PostgresCluster.start(2);
+        cluster.primary().execute("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL)");
+        cluster.awaitReplication(Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @BeforeEach
+    void startFactory() {
+        this.sessionsBefore = ClusterFixture.sessions(cluster);
+        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+            .primary("primary", cluster.primary().connectionFactory())
+            .health(h -> h.interval(Duration.ofMillis(500)).timeout(Duration.ofMillis(500)).failuresToEject(3))
+            .sessionWait(Duration.ofMillis(300));
+        cluster.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
+        this.factory = builder.build();
+        Await.until("every role observed", FEW_INTERVALS, () -> this.factory.nodes().stream().allMatch(n -> n.role() != NodeRole.UNKNOWN));
+    }
+
+    @AfterEach
+    void closeFactory() {
+        for (PostgresNode replica : cluster.replicas()) {
+            if (replica.isReplayPaused()) {
+                replica.resumeReplay();
+            }
+        }
+        cluster.awaitReplication(Duration.ofSeconds(30));
+        ClusterFixture.closeAndCheckNoLeak(this.factory, this.sessionsBefore);
+    }
+
+    private Mono<Long> insert(long id) {
+        return Db.update(this.factory, "INSERT INTO notes (id, body) VALUES (" + id + ", 'note " + id + "')");
+    }
+
+    private Mono<Seen> read(long id) {
+        return Mono.usingWhen(Mono.from(this.factory.create()),
+            c -> Flux.from(c.createStatement("SELECT count(*), pg_is_in_recovery() FROM notes WHERE id = " + id).execute())
+                .flatMap(r -> r.map((row, m) -> new Seen(row.get(0, Long.class) == 1, row.get(1, Boolean.class))))
+                .single(),
+            Connection::close);
+    }
+
+    @Test
+    void shouldReadOwnWriteWhileEveryReplicaLagsAndPlainReadsDoNot() {
+        cluster.replicas().forEach(PostgresNode::pauseReplay);
+        ConsistencySession session = ConsistencySession.create();
+        long id = IDS.incrementAndGet();
+        insert(id).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10));
+        assertThat(session.position()).isGreaterThan(0);
+
+        Seen own = read(id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10));
+        assertThat(own).as("a session read sees its own write (on the primary while replicas lag)").isEqualTo(new Seen(true, false));
+        Seen plain = read(id).contextWrite(Routing.readOnly()).block(Duration.ofSeconds(10));
+        assertThat(plain).as("a plain read-only read in the same state: stale, proving the lag was real").isEqualTo(new Seen(false, true));
+
+        cluster.replicas().forEach(PostgresNode::resumeReplay);
+        cluster.awaitReplication(Duration.ofSeconds(30));
+        Await.until("session reads back on replicas once they caught up", FEW_INTERVALS, () ->
+            read(id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10))
+                .equals(new Seen(true, true)));
+    }
+
+    @Test
+    void shouldCarryTheSessionAsATokenAcrossIndependentPipelines() {
+        cluster.replicas().forEach(PostgresNode::pauseReplay);
+        ConsistencySession first = ConsistencySession.create();
+        long id = IDS.incrementAndGet();
+        insert(id).contextWrite(Routing.session(first)).block(Duration.ofSeconds(10));
+        String token = first.toToken();
+        assertThat(token).matches("v1\\.[0-9A-F]+");
+
+        ConsistencySession next = ConsistencySession.fromToken(token);
+        assertThat(next.position()).isEqualTo(first.position());
+        Seen seen = read(id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(next)).block(Duration.ofSeconds(10));
+        assertThat(seen.found()).isTrue();
+    }
+
+    @Test
+    void shouldReadOnAReplicaThatCatchesUpWithinTheWait() {
+        PostgresNode replica = cluster.replicas().get(0);
+        cluster.replicas().get(1).pauseReplay();
+        ConsistencySession session = ConsistencySession.create();
+        long id = IDS.incrementAndGet();
+        insert(id).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10));
+        // the running replica replays within milliseconds: the read waits for it rather than going to the primary
+        Seen seen = read(id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10));
+        assertThat(seen).isEqualTo(new Seen(true, true));
+        assertThat(replica.isReplayPaused()).isFalse();
+    }
+
+    @Test
+    void shouldKeepALaggingReplicaOutOfBoundedStalenessReadsUntilItCatchesUp() {
+        PostgresNode lagging = cluster.replicas().get(0);
+        PostgresNode fresh = cluster.replicas().get(1);
+        lagging.pauseReplay();
+        Duration bound = Duration.ofMillis(500);
+        Await.until("'" + lagging.name() + "' lags past " + bound, FEW_INTERVALS, () -> {
+            insert(IDS.incrementAndGet()).block(Duration.ofSeconds(10));
+            Duration lag = this.factory.nodes().stream().filter(n -> n.name().equals(lagging.name())).findFirst().orElseThrow().lagTime();
+            return lag != null && lag.compareTo(bound.multipliedBy(2)) > 0;
+        }, () -> this.factory.nodes().toString());
+
+        List<Integer> ports = Flux.range(0, 10)
+            .concatMap(i -> Db.whoServes(this.factory).contextWrite(Routing.readOnly(bound)))
+            .map(Db.Served::port)
+            .collectList().block(Duration.ofSeconds(10));
+        assertThat(ports).as("reads within %s of the primary", bound).containsOnly(fresh.port());
+        List<Integer> unbounded = Flux.range(0, 10)
+            .concatMap(i -> Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
+            .map(Db.Served::port)
+            .collectList().block(Duration.ofSeconds(10));
+        assertThat(unbounded).as("plain reads still use the lagging replica").contains(lagging.port());
+
+        lagging.resumeReplay();
+        cluster.awaitReplication(Duration.ofSeconds(30));
+        Await.until("'" + lagging.name() + "' back in bounded reads", FEW_INTERVALS, () -> Flux.range(0, 6)
+            .concatMap(i -> Db.whoServes(this.factory).contextWrite(Routing.readOnly(bound)))
+            .any(s -> s.port() == lagging.port())
+            .block(Duration.ofSeconds(10)));
+    }
+
+    @Test
+    void shouldNeverServeAStaleReadToASessionUnderConcurrencyWhileReplicasLagOnAndOff() {
+        int sessions = 24;
+        int rounds = 40;
+        LongAdder reads = new LongAdder();
+        LongAdder plainStale = new LongAdder();
+        LongAdder stale = new LongAdder();
+        LongAdder onReplica = new LongAdder();
+        AtomicBoolean toggling = new AtomicBoolean(true);
+        Disposable toggler = Flux.interval(Duration.ofMillis(250))
+            .publishOn(Schedulers.boundedElastic())
+            .takeWhile(tick -> toggling.get())
+            .concatMap(tick -> Mono.fromRunnable(() -> {
+                PostgresNode replica = cluster.replicas().get((int) (tick % 2));
+                if (replica.isReplayPaused()) {
+                    replica.resumeReplay();
+                } else {
+                    replica.pauseReplay();
+                }
+            }))
+            .subscribe();
+        long start = System.nanoTime();
+        try {
+            Flux.range(0, sessions)
+                .flatMap(s -> {
+                    ConsistencySession session = ConsistencySession.create();
+                    return Flux.range(0, rounds).concatMap(round -> {
+                        long id = IDS.incrementAndGet();
+                        return insert(id).contextWrite(Routing.session(session))
+                            // the control: the same read without the session
+                            .then(read(id).contextWrite(Routing.readOnly()).doOnNext(seen -> {
+                                if (!seen.found()) {
+                                    plainStale.increment();
+                                }
+                            }))
+                            .then(read(id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)))
+                            .doOnNext(seen -> {
+                                reads.increment();
+                                if (!seen.found()) {
+                                    stale.increment();
+                                }
+                                if (seen.onReplica()) {
+                                    onReplica.increment();
+                                }
+                            });
+                    });
+                }, sessions)
+                .blockLast(Duration.ofSeconds(120));
+        } finally {
+            toggling.set(false);
+            toggler.dispose();
+        }
+        LOGGER.info("read-your-writes stress: {} sessions, {} session reads in {}s, stale {}, served by replicas {} ({}%); "
+                + "the same reads without the session: {} stale", sessions, reads.sum(), (System.nanoTime() - start) / 1e9, stale.sum(),
+            onReplica.sum(), 100 * onReplica.sum() / Math.max(1, reads.sum()), plainStale.sum());
+        assertThat(reads.sum()).isEqualTo((long) sessions * rounds);
+        assertThat(stale.sum()).as("stale reads").isZero();
+        assertThat(onReplica.sum()).as("reads served by replicas").isGreaterThan(0);
+        assertThat(plainStale.sum()).as("stale reads without the session: the lag was real").isGreaterThan(0);
+    }
+}
