@@ -14,6 +14,7 @@ import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.Setup;
 import org.openjdk.jmh.annotations.State;
@@ -29,12 +30,20 @@ import reactor.core.publisher.Mono;
  * {@code Mono.usingWhen(create(), c -> Mono.empty(), Connection::close).contextWrite(key)},
  * built once, with the same synchronous subscriber. One thread here; two in
  * {@link AcquireContendedBenchmark}.
+ *
+ * <p>{@code pool=default} uses the routing factory's default pool settings, whose 5 s
+ * {@code maxAcquireTime} makes r2dbc-pool arm (and cancel) a timer on Reactor's parallel
+ * scheduler for every acquisition; {@code pool=no-acquire-timeout} switches that limit off in
+ * every pool alike, to show the routing overhead without the timer's cost and noise.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Threads(1)
 public class AcquireBenchmark {
+
+    @Param({"default", "no-acquire-timeout"})
+    public String pool;
 
     private ConnectionPool barePool;
 
@@ -52,7 +61,11 @@ public class AcquireBenchmark {
 
     @Setup
     public void setUp() {
-        PoolSettings settings = PoolSettings.defaults();
+        PoolSettings settings = switch (this.pool) {
+            case "default" -> PoolSettings.defaults();
+            case "no-acquire-timeout" -> PoolSettings.builder().maxAcquireTime(Duration.ZERO).build();
+            default -> throw new IllegalArgumentException("pool must be default or no-acquire-timeout, was " + this.pool);
+        };
         this.barePool = Pools.pool("bare", new StubConnectionFactory("bare"), settings);
         this.routing = RoutingConnectionFactory.builder()
             .name("bench")

@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import org.jfree.chart.ChartFactory;
 import org.jfree.chart.ChartUtils;
 import org.jfree.chart.JFreeChart;
+import org.jfree.chart.axis.NumberAxis;
 import org.jfree.chart.plot.PlotOrientation;
 import org.jfree.chart.plot.ValueMarker;
 import org.jfree.chart.plot.XYPlot;
@@ -30,11 +31,13 @@ final class Charts {
 
     static void scenario(Path file, String title, Recorder recorder, int buckets, Mark... marks) throws IOException {
         XYSeriesCollection data = new XYSeriesCollection();
-        data.addSeries(series("reads ok / 100 ms", recorder.readsOk, buckets));
-        data.addSeries(series("read errors / 100 ms", recorder.readsFailed, buckets));
-        data.addSeries(series("writes ok / 100 ms", recorder.writesOk, buckets));
-        data.addSeries(series("write errors / 100 ms", recorder.writesFailed, buckets));
-        JFreeChart chart = ChartFactory.createXYLineChart(title, "seconds since the load started", "operations per 100 ms", data,
+        data.addSeries(series("reads ok / 100 ms (left axis)", recorder.readsOk, buckets));
+        // errors and writes are a few per bucket: on their own axis, or they vanish under the reads
+        XYSeriesCollection small = new XYSeriesCollection();
+        small.addSeries(series("read errors / 100 ms (right axis)", recorder.readsFailed, buckets));
+        small.addSeries(series("writes ok / 100 ms (right axis)", recorder.writesOk, buckets));
+        small.addSeries(series("write errors / 100 ms (right axis)", recorder.writesFailed, buckets));
+        JFreeChart chart = ChartFactory.createXYLineChart(title, "seconds since the load started", "reads per 100 ms", data,
             PlotOrientation.VERTICAL, true, false, false);
         XYPlot plot = chart.getXYPlot();
         plot.setBackgroundPaint(Color.WHITE);
@@ -42,13 +45,19 @@ final class Charts {
         plot.setRangeGridlinePaint(Color.LIGHT_GRAY);
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer(true, false);
         renderer.setSeriesPaint(0, new Color(0x1f77b4));
-        renderer.setSeriesPaint(1, new Color(0xd62728));
-        renderer.setSeriesPaint(2, new Color(0x2ca02c));
-        renderer.setSeriesPaint(3, new Color(0xff7f0e));
-        for (int i = 0; i < 4; i++) {
-            renderer.setSeriesStroke(i, new BasicStroke(i == 0 ? 2f : 1.5f));
-        }
+        renderer.setSeriesStroke(0, new BasicStroke(2f));
         plot.setRenderer(renderer);
+        plot.setDataset(1, small);
+        plot.setRangeAxis(1, new NumberAxis("errors and writes per 100 ms"));
+        plot.mapDatasetToRangeAxis(1, 1);
+        XYLineAndShapeRenderer smallRenderer = new XYLineAndShapeRenderer(true, false);
+        smallRenderer.setSeriesPaint(0, new Color(0xd62728));
+        smallRenderer.setSeriesPaint(1, new Color(0x2ca02c));
+        smallRenderer.setSeriesPaint(2, new Color(0xff7f0e));
+        for (int i = 0; i < 3; i++) {
+            smallRenderer.setSeriesStroke(i, new BasicStroke(1.5f));
+        }
+        plot.setRenderer(1, smallRenderer);
         int row = 0;
         for (Mark mark : marks) {
             if (Double.isNaN(mark.seconds())) {

@@ -153,6 +153,16 @@ public final class ScenarioRunner {
 
     // ---------------------------------------------------------------- throughput
 
+    static final String BARE = "bare r2dbc-pool -> replica-1";
+
+    static final String ROUTING_ONE = "routing readOnly() -> replica-1 only";
+
+    static final String ROUTING_TWO = "routing readOnly() -> replica-1 + replica-2";
+
+    private static Function<Context, Context> key(String factory) {
+        return factory.equals(BARE) ? Function.identity() : Routing.readOnly();
+    }
+
     static Map<String, Object> throughput(Options options) {
         log("throughput: starting a cluster with 2 replicas");
         PoolSettings pool = PoolSettings.builder().maxSize(options.concurrency()).build();
@@ -165,25 +175,37 @@ public final class ScenarioRunner {
                 .replica("replica-2", cluster.replicas().get(1).connectionFactory())
                 .pool(pool)
                 .build();
+            // the same servers as the bare pool: the primary (unused) and replica-1 alone
+            RoutingConnectionFactory routingOne = RoutingConnectionFactory.builder()
+                .name("throughput-one")
+                .primary("primary", cluster.primary().connectionFactory())
+                .replica("replica-1", replica.connectionFactory())
+                .pool(pool)
+                .build();
             ConnectionPool bare = Pools.pool("bare", replica.connectionFactory(), pool);
+            Map<String, ConnectionFactory> factories = new LinkedHashMap<>();
+            factories.put(BARE, bare);
+            factories.put(ROUTING_ONE, routingOne);
+            factories.put(ROUTING_TWO, routing);
             Map<String, Histogram> latency = new LinkedHashMap<>();
             Map<String, long[]> counts = new LinkedHashMap<>();
             try {
-                // warm both paths (JIT, pools filled), then A B B A ... so that drift hits both alike
-                measure(bare, Function.identity(), 2, options, null, null);
-                measure(routing, Routing.readOnly(), 2, options, null, null);
+                // warm every path (JIT, pools filled), then A B C C B A ... so that drift hits all alike
+                List<String> order = new ArrayList<>(factories.keySet());
+                for (String name : order) {
+                    measure(factories.get(name), key(name), 2, options, null, null);
+                }
                 for (int round = 0; round < options.throughputRounds(); round++) {
-                    boolean bareFirst = round % 2 == 0;
-                    for (int k = 0; k < 2; k++) {
-                        boolean isBare = (k == 0) == bareFirst;
-                        String name = isBare ? "bare r2dbc-pool -> replica-1" : "routing readOnly() -> 2 replicas";
+                    for (String name : order) {
                         log("throughput round " + (round + 1) + ": " + name + " for " + options.throughputSeconds() + " s");
-                        measure(isBare ? bare : routing, isBare ? Function.identity() : Routing.readOnly(), options.throughputSeconds(), options,
+                        measure(factories.get(name), key(name), options.throughputSeconds(), options,
                             latency.computeIfAbsent(name, n -> new Histogram(3_600_000_000L, 3)), counts.computeIfAbsent(name, n -> new long[3]));
                     }
+                    Collections.reverse(order);
                 }
             } finally {
                 routing.close().block(Duration.ofSeconds(30));
+                routingOne.close().block(Duration.ofSeconds(30));
                 bare.disposeLater().block(Duration.ofSeconds(30));
             }
             Map<String, Object> result = new LinkedHashMap<>();
@@ -193,8 +215,7 @@ public final class ScenarioRunner {
             result.put("secondsPerRound", options.throughputSeconds());
             result.put("rounds", options.throughputRounds());
             List<Map<String, Object>> rows = new ArrayList<>();
-            double bareRate = 0;
-            double routingRate = 0;
+            Map<String, Double> rates = new LinkedHashMap<>();
             for (Map.Entry<String, long[]> entry : counts.entrySet()) {
                 long[] c = entry.getValue();
                 double seconds = c[2] / 1e9;
@@ -205,14 +226,11 @@ public final class ScenarioRunner {
                 row.put("readsPerSecond", c[0] / seconds);
                 row.putAll(Recorder.percentiles(latency.get(entry.getKey())));
                 rows.add(row);
-                if (entry.getKey().startsWith("bare")) {
-                    bareRate = c[0] / seconds;
-                } else {
-                    routingRate = c[0] / seconds;
-                }
+                rates.put(entry.getKey(), c[0] / seconds);
             }
             result.put("results", rows);
-            result.put("ratio", bareRate == 0 ? Double.NaN : routingRate / bareRate);
+            result.put("ratioOneReplica", rates.get(ROUTING_ONE) / rates.get(BARE));
+            result.put("ratioTwoReplicas", rates.get(ROUTING_TWO) / rates.get(BARE));
             return result;
         }
     }
