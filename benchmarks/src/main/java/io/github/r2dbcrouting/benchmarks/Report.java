@@ -1,0 +1,89 @@
+package io.github.r2dbcrouting.benchmarks;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** Collects the runs and writes {@code report.md} and the JSON files into one directory. */
+final class Report {
+
+    private final Path directory;
+
+    private final ScenarioRunner.Options options;
+
+    private final String machine = ScenarioRunner.machine();
+
+    private Map<String, Object> throughput;
+
+    private final List<ScenarioResult> scenarios = new ArrayList<>();
+
+    Report(Path directory, ScenarioRunner.Options options) {
+        this.directory = directory;
+        this.options = options;
+    }
+
+    void throughput(Map<String, Object> result) throws IOException {
+        this.throughput = result;
+        Files.writeString(this.directory.resolve("throughput.json"), Json.write(result));
+    }
+
+    void scenario(ScenarioResult result) throws IOException {
+        this.scenarios.add(result);
+        Files.writeString(this.directory.resolve("scenario-" + result.id() + ".json"), Json.write(result.json));
+    }
+
+    @SuppressWarnings("unchecked")
+    void finish() throws IOException {
+        StringBuilder md = new StringBuilder();
+        md.append("# r2dbc-routing benchmark report ").append(this.directory.getFileName()).append("\n\n");
+        md.append("Machine: ").append(this.machine).append(". Every PostgreSQL server of a cluster runs on this same machine.\n\n");
+        if (this.throughput != null) {
+            md.append("## End-to-end throughput\n\n");
+            md.append("`SELECT 1` in ").append(this.throughput.get("concurrency")).append(" closed-loop pipelines, pool maxSize ")
+                .append(this.throughput.get("poolMaxSize")).append(" per node, ").append(this.throughput.get("rounds")).append(" round(s) of ")
+                .append(this.throughput.get("secondsPerRound")).append(" s per factory (order A B C, then C B A), after 2 s of warm-up each.\n\n");
+            md.append("| factory | reads | failed | reads/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|\n");
+            for (Map<String, Object> row : (List<Map<String, Object>>) this.throughput.get("results")) {
+                md.append("| ").append(row.get("factory")).append(" | ").append(row.get("reads")).append(" | ").append(row.get("failed"))
+                    .append(" | ").append(ScenarioRunner.fmt((Double) row.get("readsPerSecond"))).append(" | ")
+                    .append(ScenarioRunner.fmt((Double) row.get("p50Ms"))).append(" | ").append(ScenarioRunner.fmt((Double) row.get("p99Ms")))
+                    .append(" | ").append(ScenarioRunner.fmt((Double) row.get("maxMs"))).append(" |\n");
+            }
+            md.append("\nRatio routing / bare, same single replica behind both (the routing overhead): **")
+                .append(String.format(java.util.Locale.ROOT, "%.3f", (Double) this.throughput.get("ratioOneReplica")))
+                .append("** (target >= 0.95). With reads spread over both replicas: ")
+                .append(String.format(java.util.Locale.ROOT, "%.3f", (Double) this.throughput.get("ratioTwoReplicas")))
+                .append(" (more servers, not less overhead; all servers share this machine's cores).\n\n");
+        }
+        if (!this.scenarios.isEmpty()) {
+            md.append("## Failover scenarios\n\n");
+            md.append(this.options.concurrency()).append(" read pipelines looping `").append(ScenarioRunner.READ_SQL)
+                .append("` with `Routing.readOnly()`, ").append(this.options.writers()).append(" write pipelines inserting a 1 kB row every ")
+                .append(this.options.writeEvery().toMillis()).append(" ms on the primary; client timeout ")
+                .append(this.options.operationTimeout().toMillis()).append(" ms per operation, ").append(Load.PAUSE_AFTER_FAILURE.toMillis())
+                .append(" ms pause after a failed read. Runs of ").append(this.options.durationSeconds()).append(" s, fault at t=")
+                .append(ScenarioRunner.fmt(this.options.faultAtSeconds())).append(" s, recovery at t=")
+                .append(ScenarioRunner.fmt(this.options.recoverAtSeconds())).append(" s. Health: interval 500 ms, timeout 500 ms, other settings")
+                .append(" default; replica-pause-replay also maxLagBytes ").append(Scenario.MAX_LAG_BYTES).append(". Pool maxSize ")
+                .append(this.options.concurrency()).append(", other pool settings default. Exact settings are in each JSON file.\n\n");
+            md.append("Latency is of every read (good or failed) by its start time: in the second after the fault starts, and outside it. ")
+                .append("Fault -> ejection is from the start of the fault call; recovery -> readmission from the return of the recovery call.\n\n");
+            md.append("| scenario | reads | reads failed | writes | writes failed | fault -> ejection s | recovery -> readmission s | ")
+                .append("read p50 / p99 / max ms, fault second | read p50 / p99 / max ms, elsewhere | acquired at end | failed reads by type |\n");
+            md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+            for (ScenarioResult result : this.scenarios) {
+                md.append(result.markdownRow()).append('\n');
+            }
+            md.append('\n');
+            for (ScenarioResult result : this.scenarios) {
+                md.append("- `scenario-").append(result.id()).append(".png`, `scenario-").append(result.id()).append(".json`: reads by node ")
+                    .append(((Map<String, Object>) result.json.get("reads")).get("okByNode")).append(", failed writes by type ")
+                    .append(((Map<String, Object>) result.json.get("writes")).get("failedByType")).append('\n');
+            }
+        }
+        Files.writeString(this.directory.resolve("report.md"), md.toString());
+    }
+}

@@ -1,0 +1,176 @@
+package io.github.r2dbcrouting.benchmarks;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import io.github.r2dbcrouting.HealthSettings;
+import io.github.r2dbcrouting.NodeSnapshot;
+import io.github.r2dbcrouting.PoolSettings;
+import io.github.r2dbcrouting.benchmarks.ScenarioRunner.Event;
+
+/** The measurements of one scenario run, as JSON and as a Markdown table row. */
+public final class ScenarioResult {
+
+    final Scenario scenario;
+
+    final Map<String, Object> json = new LinkedHashMap<>();
+
+    final long readsAttempted;
+
+    final long readsFailed;
+
+    final long writesAttempted;
+
+    final long writesFailed;
+
+    final int acquiredAtEnd;
+
+    final double faultToEjection;
+
+    final double recoveryToReadmission;
+
+    final Map<String, Object> faultLatency;
+
+    final Map<String, Object> otherLatency;
+
+    final Map<String, Long> readErrors;
+
+    ScenarioResult(Scenario scenario, ScenarioRunner.Options options, HealthSettings health, PoolSettings pool, Recorder recorder, int buckets,
+                   double[] marks, Event ejection, Event readmission, List<Event> events, Map<Integer, String> nodeByPort, int acquiredAtEnd,
+                   List<NodeSnapshot> finalNodes) {
+        this.scenario = scenario;
+        long readsOk = Recorder.sum(recorder.readsOk);
+        this.readsFailed = Recorder.sum(recorder.readsFailed);
+        this.readsAttempted = readsOk + this.readsFailed;
+        long writesOk = Recorder.sum(recorder.writesOk);
+        this.writesFailed = Recorder.sum(recorder.writesFailed);
+        this.writesAttempted = writesOk + this.writesFailed;
+        this.acquiredAtEnd = acquiredAtEnd;
+        this.faultToEjection = ejection == null ? Double.NaN : ejection.seconds() - marks[0];
+        this.recoveryToReadmission = readmission == null ? Double.NaN : readmission.seconds() - marks[3];
+        this.faultLatency = Recorder.percentiles(recorder.faultLatency);
+        this.otherLatency = Recorder.percentiles(recorder.otherLatency);
+        this.readErrors = Recorder.counts(recorder.readErrors);
+
+        json.put("scenario", scenario.id());
+        json.put("target", scenario.target);
+        json.put("fault", scenario.fault);
+        json.put("recovery", scenario.recovery);
+        json.put("durationSeconds", options.durationSeconds());
+        json.put("readers", options.concurrency());
+        json.put("readQuery", ScenarioRunner.READ_SQL);
+        json.put("writers", options.writers());
+        json.put("writeEveryMs", options.writeEvery().toMillis());
+        json.put("writeStatement", ScenarioRunner.WRITE_SQL);
+        json.put("operationTimeoutMs", options.operationTimeout().toMillis());
+        json.put("pauseAfterFailedReadMs", Load.PAUSE_AFTER_FAILURE.toMillis());
+        json.put("health", health.toString());
+        json.put("pool", pool.toString());
+        Map<String, Object> times = new LinkedHashMap<>();
+        times.put("faultStart", marks[0]);
+        times.put("faultInjected", marks[1]);
+        times.put("recoveryStart", marks[2]);
+        times.put("recovered", marks[3]);
+        times.put("ejected", ejection == null ? null : ejection.seconds());
+        times.put("ejectionCause", ejection == null ? null : ejection.event().cause().name());
+        times.put("readmitted", readmission == null ? null : readmission.seconds());
+        times.put("faultToEjectionSeconds", this.faultToEjection);
+        times.put("recoveryToReadmissionSeconds", this.recoveryToReadmission);
+        json.put("timesSeconds", times);
+        Map<String, Object> reads = new LinkedHashMap<>();
+        reads.put("attempted", this.readsAttempted);
+        reads.put("ok", readsOk);
+        reads.put("failed", this.readsFailed);
+        reads.put("failedByType", this.readErrors);
+        Map<String, Long> byNode = new TreeMap<>();
+        Recorder.counts(recorder.readsByPort).forEach((port, count) -> byNode.put(nodeByPort.getOrDefault(Integer.valueOf(port), "port " + port), count));
+        reads.put("okByNode", byNode);
+        reads.put("latencyInFaultSecond", this.faultLatency);
+        reads.put("latencyOutsideFaultSecond", this.otherLatency);
+        json.put("reads", reads);
+        Map<String, Object> writes = new LinkedHashMap<>();
+        writes.put("attempted", this.writesAttempted);
+        writes.put("ok", writesOk);
+        writes.put("failed", this.writesFailed);
+        writes.put("failedByType", Recorder.counts(recorder.writeErrors));
+        json.put("writes", writes);
+        json.put("acquiredAtEnd", acquiredAtEnd);
+        List<Map<String, Object>> nodes = new ArrayList<>();
+        for (NodeSnapshot node : finalNodes) {
+            Map<String, Object> n = new LinkedHashMap<>();
+            n.put("name", node.name());
+            n.put("state", node.state().name());
+            n.put("role", node.role().name());
+            n.put("writer", node.writer());
+            n.put("acquired", node.acquired());
+            n.put("idle", node.idle());
+            n.put("reason", node.reason());
+            nodes.add(n);
+        }
+        json.put("nodesAtEnd", nodes);
+        List<Map<String, Object>> eventList = new ArrayList<>();
+        for (Event event : events) {
+            Map<String, Object> e = new LinkedHashMap<>();
+            e.put("atSeconds", event.seconds());
+            e.put("type", event.event().type().name());
+            e.put("node", event.event().node());
+            e.put("cause", event.event().cause().name());
+            e.put("message", event.event().message());
+            eventList.add(e);
+        }
+        json.put("events", eventList);
+        Map<String, Object> series = new LinkedHashMap<>();
+        series.put("bucketMs", 100);
+        series.put("readsOk", list(recorder.readsOk, buckets));
+        series.put("readsFailed", list(recorder.readsFailed, buckets));
+        series.put("writesOk", list(recorder.writesOk, buckets));
+        series.put("writesFailed", list(recorder.writesFailed, buckets));
+        json.put("series", series);
+    }
+
+    private static List<Long> list(java.util.concurrent.atomic.AtomicLongArray array, int buckets) {
+        List<Long> values = new ArrayList<>();
+        for (int i = 0; i < buckets && i < array.length(); i++) {
+            values.add(array.get(i));
+        }
+        return values;
+    }
+
+    /** @return reads attempted (good and failed) */
+    public long readsAttempted() {
+        return this.readsAttempted;
+    }
+
+    /** @return pooled connections still acquired once the load stopped (after up to 5 s of draining) */
+    public int acquiredAtEnd() {
+        return this.acquiredAtEnd;
+    }
+
+    /** @return the scenario's id, e.g. {@code replica-kill} */
+    public String id() {
+        return this.scenario.id();
+    }
+
+    String summary() {
+        return "reads " + this.readsAttempted + " (" + this.readsFailed + " failed), writes " + this.writesAttempted + " (" + this.writesFailed
+            + " failed), fault->ejection " + ScenarioRunner.fmt(this.faultToEjection) + " s, recovery->readmission "
+            + ScenarioRunner.fmt(this.recoveryToReadmission) + " s, acquired at end " + this.acquiredAtEnd;
+    }
+
+    static String latency(Map<String, Object> p) {
+        return ScenarioRunner.fmt((Double) p.get("p50Ms")) + " / " + ScenarioRunner.fmt((Double) p.get("p99Ms")) + " / "
+            + ScenarioRunner.fmt((Double) p.get("maxMs"));
+    }
+
+    String markdownRow() {
+        StringBuilder errors = new StringBuilder();
+        this.readErrors.forEach((type, count) -> errors.append(errors.length() == 0 ? "" : ", ").append(type).append(": ").append(count));
+        return "| " + this.scenario.id() + " | " + this.readsAttempted + " | " + this.readsFailed + " | " + this.writesAttempted + " | "
+            + this.writesFailed + " | " + ScenarioRunner.fmt(this.faultToEjection) + " | " + ScenarioRunner.fmt(this.recoveryToReadmission)
+            + " | " + latency(this.faultLatency) + " | " + latency(this.otherLatency) + " | " + this.acquiredAtEnd + " | "
+            + (errors.length() == 0 ? "none" : errors) + " |";
+    }
+}
