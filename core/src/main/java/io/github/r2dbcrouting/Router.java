@@ -77,7 +77,7 @@ final class Router {
         Object key = context.getOrDefault(Routing.KEY, null);
         ConsistencySession session = context.getOrDefault(Routing.SESSION_KEY, null);
         if (key == null || key == Routing.Route.PRIMARY) {
-            return session == null ? this.writeRoute : Mono.defer(() -> writeUnder(session));
+            return session == null ? this.writeRoute : Mono.defer(() -> onWriter(session));
         }
         ReadRetry retry = context.getOrDefault(ReadRetry.KEY, null);
         Duration maxLag = key instanceof Routing.Bounded ? ((Routing.Bounded) key).maxLag : null;
@@ -95,6 +95,14 @@ final class Router {
     }
 
     private Mono<Connection> write() {
+        return onWriter(null);
+    }
+
+    /**
+     * A write; under a session, the connection records the primary's WAL position in it when it
+     * is released after it wrote.
+     */
+    private Mono<Connection> onWriter(@Nullable ConsistencySession session) {
         if (this.closed.get()) {
             return closedError();
         }
@@ -104,7 +112,11 @@ final class Router {
             return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
         }
         this.metrics.recordRouted(writer.name, false);
-        return writer.lease.write;
+        if (session == null) {
+            return writer.lease.write;
+        }
+        return writer.lease.write.map(connection -> new SessionConnection(connection, session, writer.name,
+            () -> this.probeNow.apply(writer).then(Mono.fromSupplier(() -> writer.health.lsn()))));
     }
 
     private Mono<Connection> read() {
@@ -119,21 +131,6 @@ final class Router {
         Node node = readers.get(this.balancer.select(readers));
         this.metrics.recordRouted(node.name, true);
         return node.lease.read;
-    }
-
-    /** A write under a session: records the primary's WAL position when the connection is released. */
-    private Mono<Connection> writeUnder(ConsistencySession session) {
-        if (this.closed.get()) {
-            return closedError();
-        }
-        Topology topology = this.cluster.topology();
-        Node writer = topology.writer;
-        if (writer == null) {
-            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
-        }
-        this.metrics.recordRouted(writer.name, false);
-        return writer.lease.write.map(connection -> new SessionConnection(connection, session, writer.name,
-            () -> this.probeNow.apply(writer).then(Mono.fromSupplier(() -> writer.health.lsn()))));
     }
 
     /**
