@@ -4,7 +4,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-import io.github.r2dbcrouting.NodeRole;
 import io.github.r2dbcrouting.NodeSnapshot;
 import io.github.r2dbcrouting.NodeState;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
@@ -69,7 +68,8 @@ public class RoutingHealthIndicator implements ReactiveHealthIndicator {
         if (node.reason() != null) {
             entry.put("reason", node.reason());
         }
-        if (node.lagBytes() >= 0 && node.role() != NodeRole.PRIMARY) {
+        if (!node.writer()) {
+            // -1 until both this node and the primary have answered a probe
             entry.put("lagBytes", node.lagBytes());
         }
         if (node.lagTime() != null) {
