@@ -33,7 +33,9 @@ public class NoteService {
     /** A write: a read-write transaction, so the primary. */
     @Transactional
     public Mono<Served<Note>> create(String text) {
-        return this.notes.save(new Note(null, text, null)).zipWith(servedBy(), Served::new);
+        return this.notes.save(new Note(null, text, null))
+            .flatMap(saved -> this.notes.findById(saved.id())) // created_at is set by the database
+            .zipWith(servedBy(), Served::new);
     }
 
     /** A read through the repository in a read-only transaction: one replica serves all of it. */

@@ -46,6 +46,7 @@ class NotesApplicationIntegrationTests {
             .expectBody(new ParameterizedTypeReference<NoteService.Served<Note>>() { })
             .returnResult().getResponseBody();
         assertThat(created.servedBy()).isEqualTo(new ServedBy("primary", this.cluster.primary().port(), false));
+        assertThat(created.value().createdAt()).isNotNull();
         long id = created.value().id();
 
         this.cluster.awaitReplication(Duration.ofSeconds(10));
