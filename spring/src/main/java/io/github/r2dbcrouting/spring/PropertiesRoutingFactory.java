@@ -123,10 +123,25 @@ final class PropertiesRoutingFactory {
         };
     }
 
-    private static <T> void setIfPresent(String property, @Nullable T value, Consumer<T> setter) {
+    /** For pool and health settings, whose names the library spells in camel case ({@code pool.maxSize}). */
+    private static <T> void setIfPresent(String setting, @Nullable T value, Consumer<T> setter) {
         if (value != null) {
-            set(property, value, () -> setter.accept(value));
+            set(kebab(setting), value, () -> setter.accept(value));
         }
+    }
+
+    /** {@code pool.maxSize} to {@code pool.max-size}, the canonical form of a Spring Boot property name. */
+    static String kebab(String camel) {
+        StringBuilder kebab = new StringBuilder(camel.length() + 4);
+        for (int i = 0; i < camel.length(); i++) {
+            char c = camel.charAt(i);
+            if (Character.isUpperCase(c)) {
+                kebab.append('-').append(Character.toLowerCase(c));
+            } else {
+                kebab.append(c);
+            }
+        }
+        return kebab.toString();
     }
 
     /** Runs a builder call, naming {@code property} when the builder refuses the value. */
@@ -147,7 +162,7 @@ final class PropertiesRoutingFactory {
         String message = String.valueOf(error.getMessage());
         int space = message.indexOf(' ');
         String setting = space > 0 && message.startsWith(group + ".") ? message.substring(0, space) : group;
-        return new InvalidConfigurationPropertyValueException(PREFIX + setting, values.get(setting), message);
+        return new InvalidConfigurationPropertyValueException(PREFIX + kebab(setting), values.get(setting), message);
     }
 
     private static @Nullable Object display(@Nullable Object value) {

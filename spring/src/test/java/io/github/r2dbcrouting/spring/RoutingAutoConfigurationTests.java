@@ -143,6 +143,16 @@ class RoutingAutoConfigurationTests {
     }
 
     @Test
+    void shouldFailOnANegativeMaxAcquireTime() {
+        assertFailure("r2dbc.routing.pool.max-acquire-time", "r2dbc.routing.pool.max-acquire-time=-5s");
+    }
+
+    @Test
+    void shouldFailOnANegativeMaxLag() {
+        assertFailure("r2dbc.routing.health.max-lag-bytes", "r2dbc.routing.health.max-lag-bytes=-1");
+    }
+
+    @Test
     void shouldFailOnANegativeInterval() {
         assertFailure("r2dbc.routing.health.interval", "r2dbc.routing.health.interval=-1s");
     }
@@ -186,17 +196,17 @@ class RoutingAutoConfigurationTests {
 
     @Test
     void shouldFailOnANonPositivePoolSize() {
-        assertFailure("r2dbc.routing.pool.max-size".replace("max-size", "maxSize"), "r2dbc.routing.pool.max-size=0");
+        assertFailure("r2dbc.routing.pool.max-size", "r2dbc.routing.pool.max-size=0");
     }
 
     @Test
     void shouldFailOnAnInitialSizeAboveMaxSize() {
-        assertFailure("r2dbc.routing.pool.initialSize", "r2dbc.routing.pool.max-size=2", "r2dbc.routing.pool.initial-size=3");
+        assertFailure("r2dbc.routing.pool.initial-size", "r2dbc.routing.pool.max-size=2", "r2dbc.routing.pool.initial-size=3");
     }
 
     @Test
     void shouldFailOnAFailuresToEjectBelowOne() {
-        assertFailure("r2dbc.routing.health.failuresToEject", "r2dbc.routing.health.failures-to-eject=0");
+        assertFailure("r2dbc.routing.health.failures-to-eject", "r2dbc.routing.health.failures-to-eject=0");
     }
 
     @Test
