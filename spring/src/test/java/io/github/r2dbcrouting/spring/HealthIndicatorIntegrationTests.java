@@ -1,0 +1,105 @@
+package io.github.r2dbcrouting.spring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.Map;
+
+import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.springframework.boot.autoconfigure.AutoConfigurations;
+import org.springframework.boot.health.contributor.Health;
+import org.springframework.boot.health.contributor.Status;
+import org.springframework.boot.r2dbc.autoconfigure.R2dbcAutoConfiguration;
+import org.springframework.boot.test.context.runner.ApplicationContextRunner;
+
+/** The health indicator and event metrics while a real replica dies. The cluster is this test's own: it kills a node. */
+class HealthIndicatorIntegrationTests {
+
+    private PostgresCluster cluster;
+
+    private Map<PostgresNode, Integer> sessionsBefore;
+
+    private final ApplicationContextRunner runner = new ApplicationContextRunner()
+        .withConfiguration(AutoConfigurations.of(RoutingAutoConfiguration.class, RoutingHealthContributorAutoConfiguration.class,
+            R2dbcAutoConfiguration.class));
+
+    @BeforeEach
+    void startCluster() {
+        this.cluster = PostgresCluster.start(2);
+        this.sessionsBefore = ClusterContext.sessions(this.cluster);
+    }
+
+    @AfterEach
+    void stopCluster() {
+        try {
+            ClusterContext.assertNoSessionLeft(this.sessionsBefore);
+        } finally {
+            this.cluster.close();
+        }
+    }
+
+    @Test
+    void shouldReportAKilledReplicaDownWhileTheServiceStaysUp() {
+        String[] properties = ClusterContext.properties(this.cluster, "r2dbc.routing.health.interval=300ms",
+            "r2dbc.routing.health.timeout=300ms");
+        this.runner.withPropertyValues(properties).withBean(MeterRegistry.class, SimpleMeterRegistry::new).run(context -> {
+            assertThat(context).hasNotFailed();
+            RoutingHealthIndicator indicator = context.getBean("r2dbcRoutingHealthIndicator", RoutingHealthIndicator.class);
+            Await.until("every node probed", Duration.ofSeconds(10),
+                () -> nodes(indicator.health().block()).values().stream().allMatch(node -> node.containsKey("lastProbe")),
+                () -> String.valueOf(indicator.health().block()));
+            Health healthy = indicator.health().block();
+            assertThat(healthy.getStatus()).isEqualTo(Status.UP);
+            assertThat(nodes(healthy)).containsOnlyKeys("primary", "replica-1", "replica-2");
+            assertThat(node(healthy, "primary")).containsEntry("status", "UP").containsEntry("role", "PRIMARY").containsEntry("writer", true);
+            assertThat(node(healthy, "replica-1")).containsEntry("status", "UP").containsEntry("role", "REPLICA").containsKey("lagBytes");
+
+            this.cluster.node("replica-1").kill();
+
+            Await.until("replica-1 EJECTED in the health details", Duration.ofSeconds(15),
+                () -> "EJECTED".equals(node(indicator.health().block(), "replica-1").get("state")),
+                () -> String.valueOf(indicator.health().block()));
+            Health degraded = indicator.health().block();
+            assertThat(degraded.getStatus()).isEqualTo(Status.UP);
+            assertThat(node(degraded, "replica-1")).containsEntry("status", "DOWN").containsKey("reason");
+            assertThat(node(degraded, "replica-2")).containsEntry("status", "UP");
+            assertThat(degraded.toString()).doesNotContain(this.cluster.primary().password());
+
+            MeterRegistry registry = context.getBean(MeterRegistry.class);
+            assertThat(registry.get("r2dbc.routing.events").tags("node", "replica-1", "type", "ejected").counter().count()).isEqualTo(1.0);
+            assertThat(registry.get("r2dbc.routing.probe").tags("node", "replica-1", "outcome", "failure").timer().count()).isPositive();
+            this.sessionsBefore.remove(this.cluster.node("replica-1"));
+        });
+    }
+
+    @Test
+    void shouldReportDownWhenThePrimaryIsGone() {
+        String[] properties = ClusterContext.properties(this.cluster, "r2dbc.routing.health.interval=300ms",
+            "r2dbc.routing.health.timeout=300ms");
+        this.runner.withPropertyValues(properties).run(context -> {
+            RoutingHealthIndicator indicator = context.getBean(RoutingHealthIndicator.class);
+            this.cluster.primary().kill();
+            Await.until("overall DOWN without a writer", Duration.ofSeconds(15),
+                () -> Status.DOWN.equals(indicator.health().block().getStatus()), () -> String.valueOf(indicator.health().block()));
+            Health health = indicator.health().block();
+            assertThat(health.getDetails()).containsEntry("writer", "none");
+            assertThat(node(health, "replica-1")).containsEntry("status", "UP");
+            this.sessionsBefore.remove(this.cluster.primary());
+        });
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Map<String, Object>> nodes(Health health) {
+        return (Map<String, Map<String, Object>>) health.getDetails().get("nodes");
+    }
+
+    private static Map<String, Object> node(Health health, String name) {
+        return nodes(health).get(name);
+    }
+}
