@@ -1,0 +1,351 @@
+package io.github.r2dbcrouting;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * The nodes, their health, and the {@link Topology} derived from it. Every change goes through
+ * one lock and ends by publishing a new immutable topology; readers never lock. Events are
+ * collected under the lock and delivered after it.
+ */
+final class Cluster {
+
+    private static final Logger LOGGER = Loggers.getLogger(Cluster.class);
+
+    private final String name;
+
+    private final HealthSettings settings;
+
+    private final Clock clock;
+
+    private final List<RoutingListener> listeners;
+
+    private final RoutingMetricsRecorder metrics;
+
+    private final Object lock = new Object();
+
+    private volatile Topology topology;
+
+    /** Guarded by {@link #lock}: the nodes in configuration order, removed ones dropped. */
+    private final List<Node> nodes;
+
+    /** Guarded by {@link #lock}: the names of the split-brain claimants last announced. */
+    private @Nullable String announcedSplitBrain;
+
+    Cluster(String name, List<Node> nodes, HealthSettings settings, Clock clock, List<RoutingListener> listeners,
+            RoutingMetricsRecorder metrics) {
+        this.metrics = metrics;
+        this.name = name;
+        this.settings = settings;
+        this.clock = clock;
+        this.listeners = List.copyOf(listeners);
+        this.nodes = new ArrayList<>(nodes);
+        this.topology = compute(new ArrayList<>());
+    }
+
+    Topology topology() {
+        return this.topology;
+    }
+
+    HealthSettings settings() {
+        return this.settings;
+    }
+
+    @Nullable
+    Node node(String nodeName) {
+        for (Node node : this.topology.nodes) {
+            if (node.name.equals(nodeName)) {
+                return node;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A connection could not be acquired from {@code node}. Ejects it at once unless its pool
+     * was merely exhausted.
+     *
+     * @return whether the node is now out of rotation, so that the read may go elsewhere
+     */
+    boolean acquisitionFailed(Node node, Throwable error) {
+        if (node.lease.exhausted() && error instanceof io.r2dbc.spi.R2dbcTimeoutException) {
+            return false;
+        }
+        List<RoutingEvent> events = new ArrayList<>();
+        List<Node.Lease> retired = new ArrayList<>();
+        synchronized (this.lock) {
+            NodeHealth health = node.health;
+            if (health.state() == NodeState.UP && this.nodes.contains(node)) {
+                node.health = health.withCounts(health.failures(), 0)
+                    .withState(NodeState.EJECTED, "acquisition failed: " + describe(error));
+                retired.add(node.renewPool());
+                events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.ACQUISITION,
+                    "node '" + node.name + "' is ejected: acquisition failed: " + describe(error)));
+                publish(events);
+            }
+        }
+        finish(events, retired);
+        return node.health.state() != NodeState.UP;
+    }
+
+    /** A probe answered. */
+    void probeSucceeded(Node node, ProbeResult result) {
+        List<RoutingEvent> events = new ArrayList<>();
+        List<Node.Lease> retired = new ArrayList<>();
+        synchronized (this.lock) {
+            if (!this.nodes.contains(node)) {
+                return;
+            }
+            NodeHealth old = node.health;
+            NodeRole role = result.role();
+            long lagBytes = -1;
+            Duration lagTime = result.replayLag();
+            if (role == NodeRole.REPLICA && result.lsn() >= 0) {
+                Node writer = this.topology.writer;
+                long primaryLsn = writer != null && writer != node ? writer.health.lsn() : -1;
+                if (primaryLsn >= 0) {
+                    lagBytes = Math.max(0, primaryLsn - result.lsn());
+                }
+            }
+            int successes = old.successes() + 1;
+            NodeHealth next = new NodeHealth(old.state(), role, old.reason(), 0, successes, result.lsn(), lagBytes, lagTime,
+                this.clock.instant(), result.latency(), null);
+            String lagProblem = role == NodeRole.REPLICA ? lagProblem(lagBytes, lagTime) : null;
+            if (old.state() == NodeState.UP && lagProblem != null) {
+                next = next.withState(NodeState.EJECTED, lagProblem);
+                events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.LAG, "node '" + node.name + "' is ejected: " + lagProblem));
+            } else if (old.state() == NodeState.EJECTED && lagProblem == null && successes >= this.settings.successesToReadmit()) {
+                next = next.withState(NodeState.UP, null);
+                RoutingEvent.Cause cause = old.reason() != null && old.reason().startsWith("lag") ? RoutingEvent.Cause.LAG : RoutingEvent.Cause.PROBE;
+                events.add(event(RoutingEvent.Type.READMITTED, node, cause, "node '" + node.name + "' is readmitted after "
+                    + successes + " good probe" + (successes == 1 ? "" : "s") + " (was out: " + old.reason() + ")"));
+            } else if (old.state() == NodeState.EJECTED && lagProblem != null && !lagProblem.equals(old.reason()) && old.reason() != null
+                && old.reason().startsWith("lag")) {
+                next = next.withState(NodeState.EJECTED, lagProblem);
+            }
+            if (old.observedRole() != role && role != NodeRole.UNKNOWN && old.observedRole() != NodeRole.UNKNOWN
+                || old.observedRole() == NodeRole.UNKNOWN && role != NodeRole.UNKNOWN && role != node.configuredRole) {
+                events.add(event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
+                    + "' (configured as " + lower(node.configuredRole) + ") reports it is " + lower(role)
+                    + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : "")));
+            }
+            node.health = next;
+            publish(events);
+        }
+        finish(events, retired);
+    }
+
+    /** A probe failed or timed out. */
+    void probeFailed(Node node, String error, Duration latency) {
+        List<RoutingEvent> events = new ArrayList<>();
+        List<Node.Lease> retired = new ArrayList<>();
+        synchronized (this.lock) {
+            if (!this.nodes.contains(node)) {
+                return;
+            }
+            NodeHealth old = node.health;
+            int failures = old.failures() + 1;
+            NodeHealth next = new NodeHealth(old.state(), old.observedRole(), old.reason(), failures, 0, old.lsn(), old.lagBytes(),
+                old.lagTime(), this.clock.instant(), latency, error);
+            if (old.state() == NodeState.UP && failures >= this.settings.failuresToEject()) {
+                String reason = failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
+                next = next.withState(NodeState.EJECTED, reason);
+                retired.add(node.renewPool());
+                events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.PROBE, "node '" + node.name + "' is ejected: " + reason));
+            }
+            node.health = next;
+            publish(events);
+        }
+        finish(events, retired);
+    }
+
+    /** Adds a replica at run time. */
+    void add(Node node) {
+        List<RoutingEvent> events = new ArrayList<>();
+        synchronized (this.lock) {
+            for (Node existing : this.nodes) {
+                if (existing.name.equals(node.name)) {
+                    throw new IllegalArgumentException("replica name '" + node.name + "' is already in use by a node of '" + this.name + "'");
+                }
+            }
+            this.nodes.add(node);
+            events.add(event(RoutingEvent.Type.ADDED, node, RoutingEvent.Cause.TOPOLOGY, "replica '" + node.name + "' is added"));
+            publish(events);
+        }
+        finish(events, List.of());
+    }
+
+    /** Takes a replica out for good; returns it so that the caller can drain and close its pool. */
+    Node remove(String nodeName) {
+        List<RoutingEvent> events = new ArrayList<>();
+        Node removed = null;
+        synchronized (this.lock) {
+            for (Node node : this.nodes) {
+                if (node.name.equals(nodeName)) {
+                    removed = node;
+                }
+            }
+            if (removed == null) {
+                throw new IllegalArgumentException("no replica named '" + nodeName + "' in '" + this.name + "'; nodes are " + names());
+            }
+            if (removed.configuredRole == NodeRole.PRIMARY) {
+                throw new IllegalArgumentException("node '" + nodeName + "' is the configured primary and cannot be removed");
+            }
+            this.nodes.remove(removed);
+            removed.health = removed.health.withState(NodeState.REMOVED, "removed");
+            events.add(event(RoutingEvent.Type.REMOVED, removed, RoutingEvent.Cause.TOPOLOGY, "replica '" + nodeName + "' is removed"));
+            publish(events);
+        }
+        finish(events, List.of());
+        return removed;
+    }
+
+    /** Announces, once per snapshot, that reads found no replica. */
+    void fallbackUsed(Topology snapshot, Fallback fallback) {
+        if (snapshot.fallbackAnnounced.compareAndSet(false, true)) {
+            String what = fallback == Fallback.PRIMARY ? "reads fall back to the primary (read-only)" : "reads fail";
+            RoutingEvent event = event(RoutingEvent.Type.FALLBACK_USED, null, RoutingEvent.Cause.TOPOLOGY,
+                snapshot.noReaderReason() + "; " + what);
+            finish(List.of(event), List.of());
+        }
+    }
+
+    private String names() {
+        List<String> names = new ArrayList<>();
+        for (Node node : this.nodes) {
+            names.add(node.name);
+        }
+        return names.toString();
+    }
+
+    private @Nullable String lagProblem(long lagBytes, @Nullable Duration lagTime) {
+        long maxBytes = this.settings.maxLagBytes();
+        if (maxBytes > 0 && lagBytes > maxBytes) {
+            return "lag " + lagBytes + " bytes exceeds health.maxLagBytes " + maxBytes;
+        }
+        Duration maxTime = this.settings.maxLagTime();
+        if (!maxTime.isZero() && lagTime != null && lagTime.compareTo(maxTime) > 0) {
+            return "lag " + lagTime.toMillis() + "ms exceeds health.maxLagTime " + maxTime.toMillis() + "ms";
+        }
+        return null;
+    }
+
+    /** Recomputes the topology under the lock and adds the events its change implies. */
+    private void publish(List<RoutingEvent> events) {
+        Topology old = this.topology;
+        Topology next = compute(events);
+        if (old.writer != next.writer) {
+            String message = next.writer != null
+                ? "writes now go to '" + next.writer.name + "'" + (old.writer != null ? " (was '" + old.writer.name + "')" : "")
+                : "no node takes writes: " + next.noWriterReason;
+            events.add(event(RoutingEvent.Type.PRIMARY_CHANGED, next.writer != null ? next.writer : null, RoutingEvent.Cause.TOPOLOGY, message));
+        }
+        this.topology = next;
+    }
+
+    private Topology compute(List<RoutingEvent> events) {
+        List<Node> claimants = new ArrayList<>();
+        List<Node> readers = new ArrayList<>();
+        for (Node node : this.nodes) {
+            if (!node.health.up()) {
+                continue;
+            }
+            if (node.effectiveRole() == NodeRole.PRIMARY) {
+                claimants.add(node);
+            } else {
+                readers.add(node);
+            }
+        }
+        Node writer = null;
+        String noWriter = null;
+        if (claimants.size() == 1) {
+            writer = claimants.get(0);
+            this.announcedSplitBrain = null;
+        } else if (claimants.isEmpty()) {
+            noWriter = noWriterReason();
+            this.announcedSplitBrain = null;
+        } else {
+            List<String> names = new ArrayList<>();
+            for (Node claimant : claimants) {
+                names.add("'" + claimant.name + "'");
+            }
+            noWriter = "split brain: " + String.join(" and ", names) + " all report they are primary; writes go to none until one steps down";
+            if (!noWriter.equals(this.announcedSplitBrain)) {
+                this.announcedSplitBrain = noWriter;
+                events.add(event(RoutingEvent.Type.SPLIT_BRAIN, null, RoutingEvent.Cause.ROLE, noWriter));
+            }
+        }
+        return new Topology(this.nodes, writer, noWriter, readers);
+    }
+
+    private String noWriterReason() {
+        List<String> parts = new ArrayList<>();
+        for (Node node : this.nodes) {
+            if (node.configuredRole == NodeRole.PRIMARY || node.effectiveRole() == NodeRole.PRIMARY) {
+                NodeHealth health = node.health;
+                if (!health.up()) {
+                    parts.add("'" + node.name + "' is " + lower(health.state()) + (health.reason() != null ? ": " + health.reason() : ""));
+                } else {
+                    parts.add("'" + node.name + "' reports it is " + lower(node.effectiveRole()));
+                }
+            }
+        }
+        return "primary unavailable: " + (parts.isEmpty() ? "no node reports it is primary" : String.join("; ", parts));
+    }
+
+    private RoutingEvent event(RoutingEvent.Type type, @Nullable Node node, RoutingEvent.Cause cause, String message) {
+        return new RoutingEvent(type, node != null ? node.name : null, cause, "[" + this.name + "] " + message, this.clock.instant());
+    }
+
+    /** Outside the lock: close retired pools, log, and tell the listeners. */
+    private void finish(List<RoutingEvent> events, List<Node.Lease> retired) {
+        for (Node.Lease lease : retired) {
+            lease.pool.disposeLater()
+                .onErrorResume(error -> {
+                    LOGGER.debug("[{}] closing a retired pool failed: {}", this.name, error.toString());
+                    return Mono.empty();
+                })
+                .subscribe();
+        }
+        for (RoutingEvent event : events) {
+            switch (event.type()) {
+                case READMITTED, ADDED, REMOVED -> LOGGER.info(event.message());
+                default -> LOGGER.warn(event.message());
+            }
+            try {
+                this.metrics.recordEvent(event);
+            } catch (RuntimeException error) {
+                LOGGER.warn("[" + this.name + "] the metrics recorder threw on " + event.type() + "; ignored", error);
+            }
+            for (RoutingListener listener : this.listeners) {
+                try {
+                    listener.onEvent(event);
+                } catch (RuntimeException error) {
+                    LOGGER.warn("[" + this.name + "] a RoutingListener threw on " + event.type() + "; ignored", error);
+                }
+            }
+        }
+    }
+
+    static String describe(Throwable error) {
+        String message = error.getMessage();
+        String text = error.getClass().getSimpleName() + (message != null ? ": " + message : "");
+        Throwable cause = error.getCause();
+        if (cause != null && cause != error && cause.getMessage() != null && (message == null || !message.contains(cause.getMessage()))) {
+            text += " (" + cause.getClass().getSimpleName() + ": " + cause.getMessage() + ")";
+        }
+        return text;
+    }
+
+    private static String lower(Enum<?> value) {
+        return value.name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,256 @@
+package io.github.r2dbcrouting;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.Result;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * Active health: one probe loop per node on the shared scheduler. A loop never blocks a thread,
+ * reschedules itself, and catches every error, so one failure never ends it. Each node's probe
+ * runs on its own connection, opened through the node's unpooled factory, never one borrowed
+ * from the pool: an exhausted pool must not look like a dead server.
+ */
+final class HealthMonitor {
+
+    private static final Logger LOGGER = Loggers.getLogger(HealthMonitor.class);
+
+    /** Reactor's per-subscription hook for values that arrive after a cancel (a late connection). */
+    private static final String ON_NEXT_DROPPED = "reactor.onNextDropped.local";
+
+    /**
+     * Role, WAL position in bytes, and replay lag in milliseconds (0 when the replica has
+     * replayed all it received, so that an idle primary does not look like lag).
+     */
+    static final String POSTGRES_PROBE = "SELECT pg_is_in_recovery(), "
+        + "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint, "
+        + "CASE WHEN NOT pg_is_in_recovery() THEN NULL "
+        + "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
+        + "ELSE (EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) * 1000)::bigint END";
+
+    private final String name;
+
+    private final Cluster cluster;
+
+    private final Scheduler scheduler;
+
+    private final HealthSettings settings;
+
+    private final Map<Node, Loop> loops = new ConcurrentHashMap<>();
+
+    private volatile boolean stopped;
+
+    private final RoutingMetricsRecorder metrics;
+
+    HealthMonitor(String name, Cluster cluster, Scheduler scheduler, RoutingMetricsRecorder metrics) {
+        this.metrics = metrics;
+        this.name = name;
+        this.cluster = cluster;
+        this.scheduler = scheduler;
+        this.settings = cluster.settings();
+    }
+
+    void start(List<Node> nodes) {
+        for (Node node : nodes) {
+            start(node);
+        }
+    }
+
+    void start(Node node) {
+        if (!this.settings.enabled() || this.stopped) {
+            return;
+        }
+        Loop loop = new Loop(node);
+        if (this.loops.putIfAbsent(node, loop) == null) {
+            loop.start();
+        }
+    }
+
+    /** Stops the loop of a removed node and closes its probe connection. */
+    Mono<Void> stop(Node node) {
+        Loop loop = this.loops.remove(node);
+        return loop == null ? Mono.empty() : loop.stop();
+    }
+
+    /** Stops every loop and closes every probe connection. Idempotent. */
+    Mono<Void> stop() {
+        this.stopped = true;
+        return Flux.fromIterable(this.loops.keySet()).flatMap(this::stop).then();
+    }
+
+    /**
+     * Probes every node now, each on a fresh connection of its own, and feeds the results into
+     * the cluster's health like a loop's probe would.
+     */
+    Mono<Void> checkNow(List<Node> nodes) {
+        return Flux.fromIterable(nodes)
+            .flatMap(node -> {
+                long start = now();
+                return Mono.usingWhen(connect(node), connection -> query(node, connection, start), Connection::close)
+                    .timeout(this.settings.timeout(), this.scheduler)
+                    .doOnNext(result -> succeeded(node, result))
+                    .onErrorResume(error -> {
+                        failed(node, probeError(node, error), elapsed(start));
+                        return Mono.empty();
+                    });
+            })
+            .then();
+    }
+
+    private Mono<Connection> connect(Node node) {
+        return Mono.<Connection>from(node.target.create())
+            .contextWrite(context -> context.put(ON_NEXT_DROPPED, (Consumer<Object>) dropped -> {
+                if (dropped instanceof Connection) {
+                    closeQuietly((Connection) dropped);
+                }
+            }));
+    }
+
+    private Mono<ProbeResult> query(Node node, Connection connection, long start) {
+        if (!node.postgres) {
+            return Flux.from(connection.createStatement(this.settings.validationQuery()).execute())
+                .flatMap(Result::getRowsUpdated)
+                .then(Mono.fromSupplier(() -> new ProbeResult(NodeRole.UNKNOWN, -1, null, elapsed(start))));
+        }
+        return Flux.from(connection.createStatement(POSTGRES_PROBE).execute())
+            .flatMap(result -> result.map((row, metadata) -> {
+                Boolean inRecovery = row.get(0, Boolean.class);
+                Long lsn = row.get(1, Long.class);
+                Long lagMillis = row.get(2, Long.class);
+                return new ProbeResult(Boolean.TRUE.equals(inRecovery) ? NodeRole.REPLICA : NodeRole.PRIMARY,
+                    lsn == null ? -1 : lsn, lagMillis == null ? null : Duration.ofMillis(lagMillis), elapsed(start));
+            }))
+            .last();
+    }
+
+    private void succeeded(Node node, ProbeResult result) {
+        this.metrics.recordProbe(node.name, result.latency(), true);
+        this.cluster.probeSucceeded(node, result);
+    }
+
+    private void failed(Node node, String error, Duration latency) {
+        this.metrics.recordProbe(node.name, latency, false);
+        this.cluster.probeFailed(node, error, latency);
+    }
+
+    private String probeError(Node node, Throwable error) {
+        if (error instanceof TimeoutException) {
+            return "probe timed out after " + this.settings.timeout().toMillis() + "ms";
+        }
+        return Cluster.describe(error);
+    }
+
+    private long now() {
+        return this.scheduler.now(TimeUnit.NANOSECONDS);
+    }
+
+    private Duration elapsed(long start) {
+        return Duration.ofNanos(Math.max(0, now() - start));
+    }
+
+    private Duration nextDelay() {
+        long interval = this.settings.interval().toMillis();
+        long jitter = interval / 10;
+        return Duration.ofMillis(interval - jitter + (jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(2 * jitter + 1)));
+    }
+
+    private void closeQuietly(Connection connection) {
+        Mono.from(connection.close())
+            .timeout(this.settings.timeout(), this.scheduler)
+            .onErrorResume(error -> Mono.empty())
+            .subscribe();
+    }
+
+    /** One node's loop and its dedicated probe connection. */
+    private final class Loop {
+
+        private final Node node;
+
+        private final AtomicReference<@Nullable Connection> connection = new AtomicReference<>();
+
+        private volatile @Nullable Disposable running;
+
+        Loop(Node node) {
+            this.node = node;
+        }
+
+        void start() {
+            long firstDelay = ThreadLocalRandom.current().nextLong(Math.max(1, settings.interval().toMillis() / 10));
+            this.running = Mono.delay(Duration.ofMillis(firstDelay), scheduler)
+                .then(Mono.defer(this::probe))
+                .then(Mono.defer(() -> Mono.delay(nextDelay(), scheduler)))
+                .repeat()
+                .name("r2dbc-routing.probe")
+                .tag("node", this.node.name)
+                .subscribe(ignored -> {
+                }, error -> LOGGER.error("[" + name + "] probe loop of '" + this.node.name + "' ended unexpectedly", error));
+        }
+
+        /** One probe; never errors. */
+        private Mono<Void> probe() {
+            long start = now();
+            Connection existing = this.connection.get();
+            Mono<Connection> connection = existing != null ? Mono.just(existing) : connect(this.node).doOnNext(this::keep);
+            return connection
+                .flatMap(c -> query(this.node, c, start))
+                .timeout(settings.timeout(), scheduler)
+                .doOnNext(result -> succeeded(this.node, result))
+                .onErrorResume(error -> {
+                    forget();
+                    String message = probeError(this.node, error);
+                    if (LOGGER.isDebugEnabled()) {
+                        LOGGER.debug("[{}] probe of '{}' failed: {}", name, this.node.name, message);
+                    }
+                    failed(this.node, message, elapsed(start));
+                    return Mono.empty();
+                })
+                .then();
+        }
+
+        private void keep(Connection connection) {
+            Connection previous = this.connection.getAndSet(connection);
+            if (previous != null && previous != connection) {
+                closeQuietly(previous);
+            }
+            if (stopped || this.running != null && this.running.isDisposed()) {
+                forget();
+            }
+        }
+
+        private void forget() {
+            Connection previous = this.connection.getAndSet(null);
+            if (previous != null) {
+                closeQuietly(previous);
+            }
+        }
+
+        Mono<Void> stop() {
+            Disposable loop = this.running;
+            if (loop != null) {
+                loop.dispose();
+            }
+            Connection previous = this.connection.getAndSet(null);
+            if (previous == null) {
+                return Mono.empty();
+            }
+            return Mono.from(previous.close())
+                .timeout(settings.timeout(), scheduler)
+                .onErrorResume(error -> Mono.empty());
+        }
+    }
+}

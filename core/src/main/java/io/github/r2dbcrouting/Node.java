@@ -1,0 +1,127 @@
+package io.github.r2dbcrouting;
+
+import java.util.function.Function;
+
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.pool.PoolMetrics;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
+
+/**
+ * One database server behind the router: the user's factory, the pool in front of it, and its
+ * health. {@link #health} and {@link #lease} are replaced as wholes under the cluster's state
+ * lock and read without it.
+ */
+final class Node implements Balancer.Candidate {
+
+    final String name;
+
+    /** The role the user configured: the one node given as primary, or a replica. */
+    final NodeRole configuredRole;
+
+    /** The user's factory; probes open their own connection through it. */
+    final ConnectionFactory target;
+
+    /** Whether the target speaks PostgreSQL, so that probes can read role and WAL position. */
+    final boolean postgres;
+
+    private final Function<Node, Lease> leases;
+
+    volatile Lease lease;
+
+    volatile NodeHealth health;
+
+    Node(String name, NodeRole configuredRole, ConnectionFactory target, Function<Node, Lease> leases) {
+        this.name = name;
+        this.configuredRole = configuredRole;
+        this.target = target;
+        this.postgres = target.getMetadata().getName().toLowerCase(java.util.Locale.ROOT).contains("postgres");
+        this.leases = leases;
+        this.health = NodeHealth.initial();
+        this.lease = leases.apply(this);
+    }
+
+    /**
+     * Puts a fresh pool in front of the node and returns the old one, so that no idle
+     * connection opened before an outage is handed out after it. The caller closes the old
+     * pool: connections still in use finish and are closed when released.
+     */
+    Lease renewPool() {
+        Lease old = this.lease;
+        this.lease = this.leases.apply(this);
+        return old;
+    }
+
+    /** The role traffic treats the node in: what probes saw, else what was configured. */
+    NodeRole effectiveRole() {
+        NodeRole observed = this.health.observedRole();
+        return observed == NodeRole.UNKNOWN ? this.configuredRole : observed;
+    }
+
+    @Override
+    public String name() {
+        return this.name;
+    }
+
+    @Override
+    public int inUse() {
+        PoolMetrics m = this.lease.metrics;
+        return m == null ? 0 : m.acquiredSize() + m.pendingAcquireSize();
+    }
+
+    @Override
+    public String toString() {
+        return this.name;
+    }
+
+    /**
+     * A pool and the acquisitions built on it once, so that the hot path allocates no operator
+     * chain of its own.
+     */
+    static final class Lease {
+
+        final ConnectionPool pool;
+
+        final @Nullable PoolMetrics metrics;
+
+        /** Plain acquisition, errors naming the node. */
+        final Mono<Connection> acquire;
+
+        /** Acquisition for a read: on failure, ejects the node and tries the next replica. */
+        final Mono<Connection> read;
+
+        /** Acquisition for a read that fell back to this node: the session made read-only. */
+        final Mono<Connection> readOnly;
+
+        Lease(ConnectionPool pool, Mono<Connection> acquire, Mono<Connection> read, Mono<Connection> readOnly) {
+            this.pool = pool;
+            this.metrics = pool.getMetrics().orElse(null);
+            this.acquire = acquire;
+            this.read = read;
+            this.readOnly = readOnly;
+        }
+
+        int acquired() {
+            return this.metrics == null ? 0 : this.metrics.acquiredSize();
+        }
+
+        int idle() {
+            return this.metrics == null ? 0 : this.metrics.idleSize();
+        }
+
+        int pending() {
+            return this.metrics == null ? 0 : this.metrics.pendingAcquireSize();
+        }
+
+        int maxSize() {
+            return this.metrics == null ? 0 : this.metrics.getMaxAllocatedSize();
+        }
+
+        /** Pool exhaustion, not a node failure: every connection is taken. */
+        boolean exhausted() {
+            return this.metrics != null && this.metrics.acquiredSize() >= this.metrics.getMaxAllocatedSize();
+        }
+    }
+}

@@ -1,0 +1,649 @@
+package io.github.r2dbcrouting;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.spi.Closeable;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryMetadata;
+import io.r2dbc.spi.R2dbcTimeoutException;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+import reactor.util.context.ContextView;
+
+/**
+ * A {@link ConnectionFactory} that sends each pipeline to a pooled primary or, when the
+ * pipeline's context says {@link Routing#readOnly()}, to a healthy pooled replica.
+ *
+ * <pre>{@code
+ * RoutingConnectionFactory db = RoutingConnectionFactory.builder()
+ *     .primary("primary", ConnectionFactories.get("r2dbc:postgresql://pg-0:5432/app"))
+ *     .replica("replica-1", ConnectionFactories.get("r2dbc:postgresql://pg-1:5432/app"))
+ *     .pool(pool -> pool.maxSize(20))
+ *     .build();
+ * }</pre>
+ *
+ * <p>The route is decided when {@link #create()} is subscribed, from the subscriber's context:
+ * no key means the primary. A connection keeps its node for its whole life, so a transaction
+ * never spans nodes. Code that cannot set the context uses the fixed views {@link #reads()} and
+ * {@link #writes()}.
+ */
+public final class RoutingConnectionFactory implements ConnectionFactory, Closeable {
+
+    private static final Logger LOGGER = Loggers.getLogger(RoutingConnectionFactory.class);
+
+    private final String name;
+
+    private final Balancer balancer;
+
+    private final Fallback fallback;
+
+    private final RoutingMetricsRecorder metrics;
+
+    private final PoolSettings poolSettings;
+
+    private final Cluster cluster;
+
+    private final HealthMonitor monitor;
+
+    private final ConnectionFactoryMetadata metadata;
+
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private final Scheduler scheduler;
+
+    /** Removed replicas whose pools have not closed yet. */
+    private final Set<Node> draining = ConcurrentHashMap.newKeySet();
+
+    private final Mono<Void> closing;
+
+    /** Built once: every {@link #create()} returns this same cold Mono. */
+    private final Mono<Connection> routed;
+
+    private final Mono<Connection> readRoute;
+
+    private final Mono<Connection> writeRoute;
+
+    private final ConnectionFactory reads;
+
+    private final ConnectionFactory writes;
+
+    private RoutingConnectionFactory(Builder builder) {
+        this.name = builder.name;
+        this.balancer = builder.balancer;
+        this.fallback = builder.fallback;
+        this.metrics = builder.metrics;
+        this.poolSettings = builder.poolSettings;
+        this.scheduler = builder.scheduler;
+        List<Node> nodes = new ArrayList<>();
+        builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role, spec.factory)));
+        this.metadata = nodes.get(0).target.getMetadata();
+        this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
+        this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics);
+        this.readRoute = Mono.defer(this::read);
+        this.writeRoute = Mono.defer(this::write);
+        this.routed = Mono.deferContextual(this::route);
+        this.reads = new View(this, this.readRoute, "reads");
+        this.writes = new View(this, this.writeRoute, "writes");
+        this.closing = Mono.defer(this::doClose).cache();
+        this.metrics.bind(this);
+        this.monitor.start(nodes);
+        if (LOGGER.isInfoEnabled()) {
+            LOGGER.info("Started {}", this);
+        }
+    }
+
+    /**
+     * Starts a builder.
+     *
+     * @return a new builder
+     */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Acquires a connection from the node the subscriber's context routes to.
+     *
+     * @return a cold Mono; the same instance on every call
+     */
+    @Override
+    public Mono<Connection> create() {
+        return this.routed;
+    }
+
+    /**
+     * A view that always routes as if the context said {@link Routing#readOnly()}, for code that
+     * takes a plain {@code ConnectionFactory} and cannot set the context. It ignores any routing
+     * key in the context. Closing the view does nothing; close this factory instead.
+     *
+     * @return the read view
+     */
+    public ConnectionFactory reads() {
+        return this.reads;
+    }
+
+    /**
+     * A view that always routes to the primary, ignoring any routing key in the context.
+     *
+     * @return the write view
+     */
+    public ConnectionFactory writes() {
+        return this.writes;
+    }
+
+    @Override
+    public ConnectionFactoryMetadata getMetadata() {
+        return this.metadata;
+    }
+
+    /**
+     * The factory's name, used in logs, events and pool names.
+     *
+     * @return the name given to the builder, {@code "routing"} by default
+     */
+    public String name() {
+        return this.name;
+    }
+
+    /**
+     * A snapshot of every node: role, state, lag, last probe and pool use. The configured
+     * primary comes first, then replicas in the order they were added.
+     *
+     * @return one snapshot per node
+     */
+    public List<NodeSnapshot> nodes() {
+        Topology topology = this.cluster.topology();
+        List<NodeSnapshot> snapshots = new ArrayList<>(topology.nodes.size());
+        for (Node node : topology.nodes) {
+            snapshots.add(NodeSnapshot.of(node, node == topology.writer));
+        }
+        return snapshots;
+    }
+
+    /**
+     * Probes every node now, each on a fresh connection bounded by the health timeout, applies
+     * the results as a probe loop would (ejecting or readmitting), and reports every node.
+     *
+     * @return a Mono of one snapshot per node, after the probes
+     */
+    public Mono<List<NodeSnapshot>> checkHealth() {
+        return Mono.defer(() -> {
+            if (this.closed.get()) {
+                return Mono.error(new IllegalStateException("RoutingConnectionFactory '" + this.name + "' is closed"));
+            }
+            return this.monitor.checkNow(this.cluster.topology().nodes).then(Mono.fromSupplier(this::nodes));
+        });
+    }
+
+    /**
+     * Adds a read replica while serving. It takes reads at once and is probed like the others.
+     *
+     * @param name    a name not used by any node of this factory
+     * @param factory the replica's unpooled factory
+     * @throws IllegalArgumentException if the name is taken or blank
+     * @throws IllegalStateException    if the factory is closed
+     */
+    public void addReplica(String name, ConnectionFactory factory) {
+        Checks.name("replica name", name);
+        Objects.requireNonNull(factory, "connectionFactory of replica '" + name + "' must not be null");
+        if (this.closed.get()) {
+            throw new IllegalStateException("RoutingConnectionFactory '" + this.name + "' is closed");
+        }
+        Node node = newNode(name, NodeRole.REPLICA, factory);
+        try {
+            this.cluster.add(node);
+        } catch (IllegalArgumentException error) {
+            node.lease.pool.disposeLater().subscribe();
+            throw error;
+        }
+        this.monitor.start(node);
+    }
+
+    /**
+     * Removes a read replica while serving: it takes no new connection from now on, the
+     * connections in use on it finish, and then its pool closes.
+     *
+     * @param name the replica's name
+     * @return a Mono that completes once the replica's pool is closed (at the latest after the
+     *         pool's {@code maxAcquireTime} plus 30 seconds, when connections are still held)
+     * @throws IllegalArgumentException if no replica has that name, or it is the configured primary
+     */
+    public Mono<Void> removeReplica(String name) {
+        Node node = this.cluster.remove(name);
+        this.draining.add(node);
+        Duration patience = this.poolSettings.maxAcquireTime().plusSeconds(30);
+        return this.monitor.stop(node)
+            .then(Flux.interval(Duration.ofMillis(50), this.scheduler)
+                .filter(tick -> node.lease.acquired() + node.lease.pending() == 0)
+                .next()
+                .timeout(patience, this.scheduler)
+                .onErrorResume(error -> {
+                    LOGGER.warn("[{}] replica '{}' still had {} connection(s) in use after {}; closing its pool anyway", this.name, name,
+                        node.lease.acquired(), patience);
+                    return Mono.empty();
+                }))
+            .then(Mono.defer(() -> node.lease.pool.disposeLater()))
+            .doFinally(signal -> this.draining.remove(node))
+            .cache();
+    }
+
+    private Mono<Connection> route(ContextView context) {
+        return context.getOrDefault(Routing.KEY, null) == Routing.Route.READ_ONLY ? this.readRoute : this.writeRoute;
+    }
+
+    /** The node a read goes to now, or {@code null} for the fallback: the route decision alone. */
+    @Nullable
+    Node decideRead() {
+        List<Node> readers = this.cluster.topology().readers;
+        return readers.isEmpty() ? null : readers.get(this.balancer.select(readers));
+    }
+
+    private Mono<Connection> write() {
+        if (this.closed.get()) {
+            return closedError();
+        }
+        Topology topology = this.cluster.topology();
+        Node writer = topology.writer;
+        if (writer == null) {
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
+        }
+        this.metrics.recordRouted(writer.name, false);
+        return writer.lease.acquire;
+    }
+
+    private Mono<Connection> read() {
+        if (this.closed.get()) {
+            return closedError();
+        }
+        Topology topology = this.cluster.topology();
+        List<Node> readers = topology.readers;
+        if (readers.isEmpty()) {
+            return fallback(topology, null);
+        }
+        Node node = readers.get(this.balancer.select(readers));
+        this.metrics.recordRouted(node.name, true);
+        return node.lease.read;
+    }
+
+    /**
+     * A read failed to acquire on {@code failed}: eject it (unless its pool was only exhausted)
+     * and try the next replica in rotation, then the fallback. Each failure takes a node out of
+     * rotation, so every node is tried at most once.
+     */
+    private Mono<Connection> retryRead(Node failed, Throwable error) {
+        if (this.closed.get()) {
+            return Mono.error(error);
+        }
+        if (!this.cluster.acquisitionFailed(failed, error)) {
+            return Mono.error(error);
+        }
+        Topology topology = this.cluster.topology();
+        List<Node> readers = topology.readers;
+        if (readers.isEmpty()) {
+            return fallback(topology, error);
+        }
+        Node next = readers.get(this.balancer.select(readers));
+        if (LOGGER.isDebugEnabled()) {
+            LOGGER.debug("[{}] read failed on '{}', retrying on '{}': {}", this.name, failed.name, next.name, error.toString());
+        }
+        this.metrics.recordRouted(next.name, true);
+        return next.lease.read;
+    }
+
+    private Mono<Connection> fallback(Topology topology, @Nullable Throwable lastError) {
+        this.cluster.fallbackUsed(topology, this.fallback);
+        this.metrics.recordFallback(this.fallback);
+        if (this.fallback == Fallback.FAIL) {
+            NoHealthyReplicaException error = new NoHealthyReplicaException("[" + this.name + "] " + topology.noReaderReason());
+            if (lastError != null) {
+                error.addSuppressed(lastError);
+            }
+            return Mono.error(error);
+        }
+        Node writer = topology.writer;
+        if (writer == null) {
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noReaderReason() + ", and the fallback "
+                + topology.noWriterReason));
+        }
+        this.metrics.recordRouted(writer.name, true);
+        return writer.lease.readOnly;
+    }
+
+    private Mono<Connection> closedError() {
+        return Mono.error(new IllegalStateException("RoutingConnectionFactory '" + this.name + "' is closed"));
+    }
+
+    private Node newNode(String nodeName, NodeRole role, ConnectionFactory factory) {
+        return new Node(nodeName, role, unwrapPool(factory), this::newLease);
+    }
+
+    private static ConnectionFactory unwrapPool(ConnectionFactory factory) {
+        return factory instanceof ConnectionPool ? ((ConnectionPool) factory).unwrap() : factory;
+    }
+
+    private Node.Lease newLease(Node node) {
+        ConnectionPool pool = new ConnectionPool(this.poolSettings.toConfiguration(this.name + "-" + node.name, node.target));
+        Mono<Connection> acquire = pool.create()
+            .onErrorMap(R2dbcTimeoutException.class, error -> new R2dbcTimeoutException("node '" + node.name + "': " + error.getMessage(), error))
+            .name("r2dbc-routing.acquire");
+        Mono<Connection> read = acquire.onErrorResume(error -> retryRead(node, error));
+        Mono<Connection> readOnly = acquire.flatMap(connection -> ReadOnlyConnection.enter(connection, node.name));
+        return new Node.Lease(pool, acquire, read, readOnly);
+    }
+
+    /**
+     * Closes every pool and stops every probe. Idempotent; connections still in use are closed
+     * when released. Afterwards {@link #create()} fails with an {@link IllegalStateException}.
+     *
+     * @return a Mono that completes when everything is closed
+     */
+    @Override
+    public Mono<Void> close() {
+        this.closed.set(true);
+        return this.closing;
+    }
+
+    /**
+     * Whether {@link #close()} was called.
+     *
+     * @return {@code true} once closed
+     */
+    public boolean isClosed() {
+        return this.closed.get();
+    }
+
+    private Mono<Void> doClose() {
+        return this.monitor.stop()
+            .then(Flux.concat(Flux.fromIterable(this.cluster.topology().nodes), Flux.fromIterable(this.draining))
+                .flatMap(node -> node.lease.pool.disposeLater().onErrorResume(error -> {
+                    LOGGER.warn("[{}] closing the pool of '{}' failed: {}", this.name, node.name, error.toString());
+                    return Mono.empty();
+                }))
+                .then())
+            .doOnSuccess(ignored -> LOGGER.info("Closed RoutingConnectionFactory '{}'", this.name));
+    }
+
+    @Override
+    public String toString() {
+        Topology topology = this.cluster.topology();
+        List<String> replicas = new ArrayList<>();
+        String primary = "?";
+        for (Node node : topology.nodes) {
+            if (node.configuredRole == NodeRole.PRIMARY) {
+                primary = node.name;
+            } else {
+                replicas.add(node.name);
+            }
+        }
+        return "RoutingConnectionFactory{name=" + this.name + ", primary=" + primary + ", replicas=" + replicas + ", balancer="
+            + this.balancer + ", fallback=" + this.fallback + (this.closed.get() ? ", closed" : "") + "}";
+    }
+
+    /** {@link #reads()} and {@link #writes()}. */
+    private static final class View implements ConnectionFactory {
+
+        private final RoutingConnectionFactory owner;
+
+        private final Mono<Connection> route;
+
+        private final String kind;
+
+        View(RoutingConnectionFactory owner, Mono<Connection> route, String kind) {
+            this.owner = owner;
+            this.route = route;
+            this.kind = kind;
+        }
+
+        @Override
+        public Mono<Connection> create() {
+            return this.route;
+        }
+
+        @Override
+        public ConnectionFactoryMetadata getMetadata() {
+            return this.owner.getMetadata();
+        }
+
+        @Override
+        public String toString() {
+            return this.owner.name + "." + this.kind + "()";
+        }
+    }
+
+    /** What the builder knows of a node before the factory exists. */
+    private static final class NodeSpec {
+
+        final NodeRole role;
+
+        final ConnectionFactory factory;
+
+        NodeSpec(NodeRole role, ConnectionFactory factory) {
+            this.role = role;
+            this.factory = factory;
+        }
+    }
+
+    /**
+     * Collects the nodes and settings of a {@link RoutingConnectionFactory}. Each setter checks
+     * its argument; {@link #build()} checks what involves several.
+     */
+    public static final class Builder {
+
+        private String name = "routing";
+
+        private @Nullable String primaryName;
+
+        private final Map<String, NodeSpec> nodes = new LinkedHashMap<>();
+
+        private PoolSettings poolSettings = PoolSettings.defaults();
+
+        private HealthSettings healthSettings = HealthSettings.defaults();
+
+        private Balancer balancer = Balancer.roundRobin();
+
+        private Fallback fallback = Fallback.PRIMARY;
+
+        private final List<RoutingListener> listeners = new ArrayList<>();
+
+        private Scheduler scheduler = Schedulers.parallel();
+
+        private Clock clock = Clock.systemUTC();
+
+        private RoutingMetricsRecorder metrics = RoutingMetricsRecorder.noop();
+
+        private Builder() {
+        }
+
+        /**
+         * @param name the factory's name in logs, events and pool names (default {@code routing})
+         * @return this builder
+         */
+        public Builder name(String name) {
+            this.name = Checks.name("name", name);
+            return this;
+        }
+
+        /**
+         * Sets the primary: the node that takes writes and every pipeline without a routing key.
+         *
+         * @param name    the node's name, unique in this factory
+         * @param factory the node's unpooled factory (a pool is put in front of it); an
+         *                r2dbc-pool {@code ConnectionPool} is unwrapped and replaced by ours
+         * @return this builder
+         */
+        public Builder primary(String name, ConnectionFactory factory) {
+            Checks.name("primary name", name);
+            Objects.requireNonNull(factory, "primary connectionFactory must not be null");
+            if (this.primaryName != null) {
+                throw new IllegalStateException("primary is already set to '" + this.primaryName + "'; a factory has one primary, was given '" + name + "' too");
+            }
+            addNode(name, new NodeSpec(NodeRole.PRIMARY, factory));
+            this.primaryName = name;
+            return this;
+        }
+
+        /**
+         * Adds a read replica.
+         *
+         * @param name    the node's name, unique in this factory
+         * @param factory the node's unpooled factory
+         * @return this builder
+         */
+        public Builder replica(String name, ConnectionFactory factory) {
+            Checks.name("replica name", name);
+            Objects.requireNonNull(factory, "connectionFactory of replica '" + name + "' must not be null");
+            addNode(name, new NodeSpec(NodeRole.REPLICA, factory));
+            return this;
+        }
+
+        private void addNode(String name, NodeSpec spec) {
+            if (this.nodes.containsKey(name)) {
+                throw new IllegalArgumentException("duplicate node name '" + name + "': node names must be unique");
+            }
+            this.nodes.put(name, spec);
+        }
+
+        /**
+         * @param customizer adjusts the pool settings, starting from the defaults (see {@link PoolSettings})
+         * @return this builder
+         */
+        public Builder pool(Consumer<PoolSettings.Builder> customizer) {
+            PoolSettings.Builder builder = PoolSettings.builder();
+            customizer.accept(builder);
+            this.poolSettings = builder.build();
+            return this;
+        }
+
+        /**
+         * @param settings the pool settings of every node
+         * @return this builder
+         */
+        public Builder pool(PoolSettings settings) {
+            this.poolSettings = Objects.requireNonNull(settings, "pool settings must not be null");
+            return this;
+        }
+
+        /**
+         * @param customizer adjusts the health settings, starting from the defaults (see {@link HealthSettings})
+         * @return this builder
+         */
+        public Builder health(Consumer<HealthSettings.Builder> customizer) {
+            HealthSettings.Builder builder = HealthSettings.builder();
+            customizer.accept(builder);
+            this.healthSettings = builder.build();
+            return this;
+        }
+
+        /**
+         * @param settings the health settings
+         * @return this builder
+         */
+        public Builder health(HealthSettings settings) {
+            this.healthSettings = Objects.requireNonNull(settings, "health settings must not be null");
+            return this;
+        }
+
+        /**
+         * @param balancer picks the replica for each read (default {@link Balancer#roundRobin()})
+         * @return this builder
+         */
+        public Builder balancer(Balancer balancer) {
+            this.balancer = Objects.requireNonNull(balancer, "balancer must not be null");
+            return this;
+        }
+
+        /**
+         * @param fallback what reads get when no replica can serve them (default {@link Fallback#PRIMARY})
+         * @return this builder
+         */
+        public Builder whenNoReplica(Fallback fallback) {
+            this.fallback = Objects.requireNonNull(fallback, "whenNoReplica must not be null");
+            return this;
+        }
+
+        /**
+         * @param listener receives every {@link RoutingEvent}
+         * @return this builder
+         */
+        public Builder listener(RoutingListener listener) {
+            this.listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
+            return this;
+        }
+
+        /**
+         * @param scheduler runs the probe loops (default {@code Schedulers.parallel()}); probes never block it
+         * @return this builder
+         */
+        public Builder scheduler(Scheduler scheduler) {
+            this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
+            return this;
+        }
+
+        /**
+         * @param metrics receives measurements (default {@link RoutingMetricsRecorder#noop()})
+         * @return this builder
+         */
+        public Builder metrics(RoutingMetricsRecorder metrics) {
+            this.metrics = Objects.requireNonNull(metrics, "metrics must not be null");
+            return this;
+        }
+
+        /**
+         * @param clock stamps events and probes (default UTC system clock)
+         * @return this builder
+         */
+        public Builder clock(Clock clock) {
+            this.clock = Objects.requireNonNull(clock, "clock must not be null");
+            return this;
+        }
+
+        /**
+         * Checks the configuration as a whole and starts the factory: pools are created (empty
+         * unless {@code initialSize} says otherwise) and probe loops start.
+         *
+         * @return the factory
+         * @throws IllegalStateException    if no primary is set
+         * @throws IllegalArgumentException if one factory instance is given for two nodes
+         */
+        public RoutingConnectionFactory build() {
+            if (this.primaryName == null) {
+                throw new IllegalStateException("primary must be set: call primary(name, connectionFactory) before build()"
+                    + (this.nodes.isEmpty() ? "" : "; replicas given: " + this.nodes.keySet()));
+            }
+            Map<ConnectionFactory, String> seen = new IdentityHashMap<>();
+            for (Map.Entry<String, NodeSpec> entry : this.nodes.entrySet()) {
+                ConnectionFactory target = unwrapPool(entry.getValue().factory);
+                String previous = seen.putIfAbsent(target, entry.getKey());
+                if (previous != null) {
+                    throw new IllegalArgumentException("node '" + entry.getKey() + "' uses the same ConnectionFactory instance as node '"
+                        + previous + "': each node needs its own factory pointing at its own server");
+                }
+            }
+            // the primary first, then replicas in the order given
+            Map<String, NodeSpec> ordered = new LinkedHashMap<>();
+            ordered.put(this.primaryName, this.nodes.get(this.primaryName));
+            this.nodes.forEach(ordered::putIfAbsent);
+            this.nodes.clear();
+            this.nodes.putAll(ordered);
+            return new RoutingConnectionFactory(this);
+        }
+    }
+}

@@ -1,0 +1,58 @@
+package io.github.r2dbcrouting;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+
+import org.jspecify.annotations.Nullable;
+
+/**
+ * An immutable snapshot of who serves what, swapped atomically whenever health changes. The
+ * hot path reads one volatile field and this object, and nothing else.
+ */
+final class Topology {
+
+    /** Every node, the configured primary first, then replicas in the order they were added. */
+    final List<Node> nodes;
+
+    /** The node that takes writes, {@code null} when none can. */
+    final @Nullable Node writer;
+
+    /** Why no node takes writes; {@code null} when {@link #writer} is set. */
+    final @Nullable String noWriterReason;
+
+    /** Replicas in rotation, in {@link #nodes} order. */
+    final List<Node> readers;
+
+    /** Set once the first read of this snapshot fell back, so that it is announced once. */
+    final AtomicBoolean fallbackAnnounced = new AtomicBoolean();
+
+    Topology(List<Node> nodes, @Nullable Node writer, @Nullable String noWriterReason, List<Node> readers) {
+        this.nodes = List.copyOf(nodes);
+        this.writer = writer;
+        this.noWriterReason = noWriterReason;
+        this.readers = List.copyOf(readers);
+    }
+
+    /**
+     * Why no replica can serve a read: every replica and the reason it is out.
+     */
+    String noReaderReason() {
+        List<String> parts = new ArrayList<>();
+        for (Node node : this.nodes) {
+            if (node == this.writer) {
+                continue;
+            }
+            NodeHealth health = node.health;
+            if (health.state() == NodeState.REMOVED) {
+                continue;
+            }
+            parts.add("'" + node.name + "' is " + health.state().name().toLowerCase(java.util.Locale.ROOT)
+                + (health.reason() != null ? ": " + health.reason() : ""));
+        }
+        if (parts.isEmpty()) {
+            return "no healthy replica: no replica is configured";
+        }
+        return "no healthy replica: " + String.join("; ", parts);
+    }
+}

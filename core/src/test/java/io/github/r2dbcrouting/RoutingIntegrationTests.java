@@ -1,0 +1,284 @@
+package io.github.r2dbcrouting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/** Routing against a real primary with two streaming replicas. */
+class RoutingIntegrationTests {
+
+    private static PostgresCluster cluster;
+
+    private Map<PostgresNode, Integer> sessionsBefore;
+
+    private RoutingConnectionFactory factory;
+
+    @BeforeAll
+    static void startCluster() {
+        cluster = PostgresCluster.start(2);
+        cluster.primary().execute("CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL)");
+        cluster.awaitReplication(Duration.ofSeconds(30));
+    }
+
+    @AfterAll
+    static void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    @BeforeEach
+    void recordSessions() {
+        this.sessionsBefore = ClusterFixture.sessions(cluster);
+    }
+
+    @AfterEach
+    void closeFactory() {
+        if (this.factory != null) {
+            ClusterFixture.closeAndCheckNoLeak(this.factory, this.sessionsBefore);
+        }
+    }
+
+    private RoutingConnectionFactory.Builder builder() {
+        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+            .primary("primary", cluster.primary().connectionFactory());
+        for (PostgresNode replica : cluster.replicas()) {
+            builder.replica(replica.name(), replica.connectionFactory());
+        }
+        return builder;
+    }
+
+    @Test
+    void shouldRoutePipelineWithoutKeyToPrimary() {
+        this.factory = builder().build();
+        StepVerifier.create(Db.whoServes(this.factory))
+            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .verifyComplete();
+    }
+
+    @Test
+    void shouldRouteReadOnlyPipelineToEveryReplicaInTurn() {
+        this.factory = builder().balancer(Balancer.roundRobin()).build();
+        List<Db.Served> served = Flux.range(0, 6)
+            .concatMap(i -> Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
+            .collectList()
+            .block(Duration.ofSeconds(30));
+        Set<Integer> ports = new HashSet<>();
+        served.forEach(s -> {
+            assertThat(s.inRecovery()).as("read served by a replica: %s", s).isTrue();
+            ports.add(s.port());
+        });
+        assertThat(ports).containsExactlyInAnyOrder(cluster.replicas().get(0).port(), cluster.replicas().get(1).port());
+    }
+
+    @Test
+    void shouldRouteReadsViewToReplicaAndWritesViewToPrimaryWhateverTheContext() {
+        this.factory = builder().build();
+        StepVerifier.create(Db.whoServes(this.factory.reads()))
+            .assertNext(s -> assertThat(s.inRecovery()).isTrue())
+            .verifyComplete();
+        StepVerifier.create(Db.whoServes(this.factory.writes()).contextWrite(Routing.readOnly()))
+            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .verifyComplete();
+    }
+
+    @Test
+    void shouldLetInnermostKeyWin() {
+        this.factory = builder().build();
+        Mono<Db.Served> primaryInsideReadOnly = Db.whoServes(this.factory)
+            .contextWrite(Routing.primary())
+            .contextWrite(Routing.readOnly());
+        StepVerifier.create(primaryInsideReadOnly)
+            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .verifyComplete();
+        Mono<Db.Served> readOnlyInsidePrimary = Db.whoServes(this.factory)
+            .contextWrite(Routing.readOnly())
+            .contextWrite(Routing.primary());
+        StepVerifier.create(readOnlyInsidePrimary)
+            .assertNext(s -> assertThat(s.inRecovery()).isTrue())
+            .verifyComplete();
+    }
+
+    @Test
+    void shouldDecideAtSubscriptionNotAtAssembly() {
+        this.factory = builder().build();
+        Mono<Db.Served> assembledOnce = Db.whoServes(this.factory);
+        StepVerifier.create(assembledOnce.contextWrite(Routing.readOnly()))
+            .assertNext(s -> assertThat(s.inRecovery()).isTrue())
+            .verifyComplete();
+        StepVerifier.create(assembledOnce)
+            .assertNext(s -> assertThat(s.inRecovery()).isFalse())
+            .verifyComplete();
+    }
+
+    @Test
+    void shouldKeepTransactionOnOneNode() {
+        this.factory = builder().build();
+        Mono<List<Db.Served>> inTransaction = Mono.usingWhen(Mono.from(this.factory.create()),
+            connection -> Mono.from(connection.beginTransaction())
+                .thenMany(Flux.range(0, 5).concatMap(i -> Db.whoServes(connection)))
+                .collectList()
+                .flatMap(list -> Mono.from(connection.commitTransaction()).thenReturn(list)),
+            Connection::close);
+        List<Db.Served> served = inTransaction.contextWrite(Routing.readOnly()).block(Duration.ofSeconds(30));
+        assertThat(new HashSet<>(served)).hasSize(1);
+        assertThat(served.get(0).inRecovery()).isTrue();
+    }
+
+    @Test
+    void shouldFailWriteInsideReadOnlyPipelineOnReplica() {
+        this.factory = builder().build();
+        StepVerifier.create(Db.update(this.factory, "INSERT INTO items (name) VALUES ('on a replica')").contextWrite(Routing.readOnly()))
+            .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(R2dbcException.class)
+                .hasMessageContaining("read-only transaction"))
+            .verify(Duration.ofSeconds(30));
+        assertThat(cluster.primary().queryString("SELECT count(*) FROM items WHERE name = 'on a replica'")).isEqualTo("0");
+    }
+
+    @Test
+    void shouldFailWriteInsideReadOnlyPipelineOnFallbackPrimaryAndLeaveConnectionWritable() {
+        this.factory = RoutingConnectionFactory.builder()
+            .primary("primary", cluster.primary().connectionFactory())
+            .pool(pool -> pool.maxSize(1))
+            .whenNoReplica(Fallback.PRIMARY)
+            .build();
+        StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
+            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .verifyComplete();
+        StepVerifier.create(Db.update(this.factory, "INSERT INTO items (name) VALUES ('slipped in')").contextWrite(Routing.readOnly()))
+            .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(R2dbcException.class)
+                .hasMessageContaining("read-only transaction"))
+            .verify(Duration.ofSeconds(30));
+        assertThat(cluster.primary().queryString("SELECT count(*) FROM items WHERE name = 'slipped in'")).isEqualTo("0");
+
+        // the pool has one connection: the write below gets the very connection the read used
+        StepVerifier.create(Db.update(this.factory, "INSERT INTO items (name) VALUES ('a real write')"))
+            .expectNext(1L)
+            .verifyComplete();
+        StepVerifier.create(Db.strings(this.factory, "SHOW default_transaction_read_only"))
+            .expectNext(List.of("off"))
+            .verifyComplete();
+    }
+
+    @Test
+    void shouldFailReadAtOnceWithReasonsUnderFallbackFail() {
+        this.factory = RoutingConnectionFactory.builder()
+            .primary("primary", cluster.primary().connectionFactory())
+            .whenNoReplica(Fallback.FAIL)
+            .build();
+        StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
+            .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(NoHealthyReplicaException.class)
+                .hasMessage("[routing] no healthy replica: no replica is configured"))
+            .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
+    void shouldNameEveryReplicaAndWhyItIsOutUnderFallbackFail() {
+        PostgresNode replica = cluster.replicas().get(0);
+        this.factory = RoutingConnectionFactory.builder()
+            .primary("primary", cluster.primary().connectionFactory())
+            .replica("dead", deadServer())
+            .replica(replica.name(), replica.connectionFactory())
+            .whenNoReplica(Fallback.FAIL)
+            .health(h -> h.interval(Duration.ZERO))
+            .balancer(Balancer.roundRobin())
+            .build();
+        // the dead replica is ejected on its first failed acquisition and the read retried on the live one
+        for (int i = 0; i < 4; i++) {
+            StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
+                .expectNext(new Db.Served(replica.port(), true))
+                .verifyComplete();
+        }
+        assertThat(this.factory.nodes()).filteredOn(n -> n.name().equals("dead"))
+            .singleElement()
+            .satisfies(n -> {
+                assertThat(n.state()).isEqualTo(NodeState.EJECTED);
+                assertThat(n.reason()).startsWith("acquisition failed: ");
+            });
+    }
+
+    @Test
+    void shouldFallBackToPrimaryWhenEveryReplicaFails() {
+        this.factory = RoutingConnectionFactory.builder()
+            .primary("primary", cluster.primary().connectionFactory())
+            .replica("dead-1", deadServer())
+            .replica("dead-2", deadServer())
+            .health(h -> h.interval(Duration.ZERO))
+            .build();
+        StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
+            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .verifyComplete();
+        assertThat(this.factory.nodes()).filteredOn(n -> n.configuredRole() == NodeRole.REPLICA)
+            .allSatisfy(n -> assertThat(n.state()).isEqualTo(NodeState.EJECTED));
+    }
+
+    @Test
+    void shouldFailReadWithEveryReplicaNamedWhenAllAreDownUnderFallbackFail() {
+        this.factory = RoutingConnectionFactory.builder()
+            .primary("primary", cluster.primary().connectionFactory())
+            .replica("dead-1", deadServer())
+            .replica("dead-2", deadServer())
+            .health(h -> h.interval(Duration.ZERO))
+            .whenNoReplica(Fallback.FAIL)
+            .build();
+        StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
+            .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(NoHealthyReplicaException.class)
+                .hasMessageStartingWith("[routing] no healthy replica: 'dead-1' is ejected: acquisition failed: ")
+                .hasMessageContaining("; 'dead-2' is ejected: acquisition failed: "))
+            .verify(Duration.ofSeconds(20));
+    }
+
+    @Test
+    void shouldRefuseUseAfterClose() {
+        RoutingConnectionFactory closed = builder().build();
+        closed.close().block(Duration.ofSeconds(10));
+        StepVerifier.create(closed.create())
+            .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(IllegalStateException.class)
+                .hasMessage("RoutingConnectionFactory 'routing' is closed"))
+            .verify();
+        StepVerifier.create(closed.reads().create())
+            .expectError(IllegalStateException.class)
+            .verify();
+        StepVerifier.create(closed.close()).verifyComplete();
+    }
+
+    @Test
+    void shouldLeaveNoSessionBehindAfterClose() {
+        this.factory = builder().pool(pool -> pool.initialSize(3).maxSize(5)).build();
+        Flux.range(0, 20)
+            .flatMap(i -> Db.whoServes(this.factory).contextWrite(i % 2 == 0 ? Routing.readOnly() : Routing.primary()), 8)
+            .blockLast(Duration.ofSeconds(30));
+        assertThat(cluster.primary().clientSessions()).isGreaterThan(this.sessionsBefore.get(cluster.primary()));
+        // closeFactory() closes it and checks sessions and pools
+    }
+
+    /** A replica whose server is gone: nothing listens on its port. */
+    private static io.r2dbc.spi.ConnectionFactory deadServer() {
+        int port;
+        try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            port = socket.getLocalPort();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
+        return io.r2dbc.spi.ConnectionFactories.get(cluster.primary().options().mutate()
+            .option(io.r2dbc.spi.ConnectionFactoryOptions.PORT, port)
+            .build());
+    }
+}

@@ -1,0 +1,109 @@
+package io.github.r2dbcrouting.testkit;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * An {@code initdb}-ed data directory, made once per JVM (per user, password and database),
+ * that every new primary copies: copying takes milliseconds where initdb takes a second.
+ */
+final class PgTemplate {
+
+	private static final Logger LOG = Loggers.getLogger(PgTemplate.class);
+
+	private static final Map<List<String>, PgTemplate> TEMPLATES = new ConcurrentHashMap<>();
+
+	/** Settings for a fast, throwaway, replication-ready server. */
+	static final String SETTINGS = String.join("\n", "",
+			"# r2dbc-routing-testkit: throwaway test server, tuned for speed, not durability",
+			"listen_addresses = '127.0.0.1'",
+			"unix_socket_directories = ''",
+			"fsync = off",
+			"full_page_writes = off",
+			"wal_level = replica",
+			"max_wal_senders = 10",
+			"max_replication_slots = 10",
+			"hot_standby = on",
+			"hot_standby_feedback = on",
+			"wal_receiver_status_interval = 1s",
+			"wal_retrieve_retry_interval = 200ms",
+			"max_connections = 100",
+			"shared_buffers = 32MB",
+			"logging_collector = off",
+			"log_min_messages = warning",
+			"");
+
+	static final String PG_HBA = String.join("\n",
+			"# r2dbc-routing-testkit",
+			"local all all trust",
+			"local replication all trust",
+			"host all all 127.0.0.1/32 scram-sha-256",
+			"host replication all 127.0.0.1/32 scram-sha-256",
+			"");
+
+	final Path dataDir;
+
+	private PgTemplate(Path dataDir) {
+		this.dataDir = dataDir;
+	}
+
+	static PgTemplate forCredentials(String username, String password, String database) {
+		return TEMPLATES.computeIfAbsent(List.of(username, password, database),
+				key -> create(username, password, database));
+	}
+
+	/** Deletes every template of this JVM (at shutdown). */
+	static void deleteAll() {
+		TEMPLATES.values().forEach(t -> PgProcess.deleteTree(t.dataDir.getParent()));
+		TEMPLATES.clear();
+	}
+
+	private static PgTemplate create(String username, String password, String database) {
+		long started = System.nanoTime();
+		Path dir = StaleClusterReaper.createOwnedDirectory("template-");
+		Path data = dir.resolve("data");
+		Path pwfile = dir.resolve("pwfile");
+		Path sqlFile = dir.resolve("create-database.sql");
+		try {
+			Files.writeString(pwfile, password + "\n", StandardCharsets.UTF_8);
+			PgProcess.chownToPostgres(dir);
+			PgProcess.run(dir, Duration.ofSeconds(120), Map.of(), "initdb", "-D", data.toString(), "-U", username,
+					"--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8",
+					"--locale=C", "--no-sync", "--wal-segsize=1");
+			Files.delete(pwfile);
+			Files.writeString(data.resolve("postgresql.conf"), SETTINGS, StandardCharsets.UTF_8,
+					StandardOpenOption.APPEND);
+			Files.writeString(data.resolve("pg_hba.conf"), PG_HBA, StandardCharsets.UTF_8);
+			if (!"postgres".equals(database)) {
+				Files.writeString(sqlFile, "CREATE DATABASE " + quoteIdent(database) + " OWNER " + quoteIdent(username)
+						+ ";\n", StandardCharsets.UTF_8);
+				PgProcess.runWithInput(dir, Duration.ofSeconds(60), Map.of(), sqlFile, "postgres", "--single", "-D",
+						data.toString(), "-c", "exit_on_error=true", "postgres");
+				Files.delete(sqlFile);
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			PgProcess.deleteTree(dir);
+			throw new IllegalStateException("could not create the template data directory with initdb: "
+					+ ex.getMessage(), ex);
+		}
+		LOG.info("initdb template for user '{}' and database '{}' ready in {} ms: {}", username, database,
+				(System.nanoTime() - started) / 1_000_000, data);
+		return new PgTemplate(data);
+	}
+
+	static String quoteIdent(String ident) {
+		return "\"" + ident.replace("\"", "\"\"") + "\"";
+	}
+
+}

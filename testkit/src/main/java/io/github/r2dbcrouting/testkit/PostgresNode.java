@@ -1,0 +1,196 @@
+package io.github.r2dbcrouting.testkit;
+
+import java.time.Duration;
+
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryOptions;
+import org.jspecify.annotations.Nullable;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * One PostgreSQL server of a {@link PostgresCluster}: where it listens, how to connect, and the
+ * real faults it can suffer. Its name and port never change, also across
+ * {@link #restart()}, {@link #promote()} and {@link #rejoinAsReplicaOf(PostgresNode)}.
+ *
+ * <p>The SQL helpers ({@link #queryString(String)}, {@link #execute(String)}) block and open a
+ * fresh connection each call; they are meant for test code, never for the code under test.
+ */
+public final class PostgresNode {
+
+	private static final Logger LOG = Loggers.getLogger(PostgresNode.class);
+
+	/** How long {@link #pauseReplay()} waits for the standby to report that replay is paused. */
+	static final Duration PAUSE_TIMEOUT = Duration.ofSeconds(30);
+
+	private final Endpoint endpoint;
+
+	private final NodeOperations operations;
+
+	PostgresNode(Endpoint endpoint, NodeOperations operations) {
+		this.endpoint = endpoint;
+		this.operations = operations;
+	}
+
+	public String name() {
+		return endpoint.name();
+	}
+
+	/** Always {@code 127.0.0.1}. */
+	public String host() {
+		return endpoint.host();
+	}
+
+	public int port() {
+		return endpoint.port();
+	}
+
+	public String database() {
+		return endpoint.database();
+	}
+
+	public String username() {
+		return endpoint.username();
+	}
+
+	public String password() {
+		return endpoint.password();
+	}
+
+	/** {@code r2dbc:postgresql://127.0.0.1:PORT/DB}, without credentials (see {@link #options()}). */
+	public String r2dbcUrl() {
+		return endpoint.r2dbcUrl();
+	}
+
+	/** Driver, host, port, database, user, password and a 2 s connect timeout. */
+	public ConnectionFactoryOptions options() {
+		return endpoint.options();
+	}
+
+	/** A new, unpooled r2dbc-postgresql factory (2 s connect timeout) on each call. */
+	public ConnectionFactory connectionFactory() {
+		return endpoint.connectionFactory();
+	}
+
+	/** Whether the postmaster process exists (a frozen node is running). */
+	public boolean isRunning() {
+		return operations.isRunning();
+	}
+
+	/** The postmaster's pid (of the latest start). */
+	public long pid() {
+		return operations.pid();
+	}
+
+	/** SIGKILLs the postmaster and all its children at once, like a host crash; returns when they are gone. */
+	public void kill() {
+		operations.kill();
+	}
+
+	/**
+	 * SIGSTOPs the postmaster and all its children, like a paused VM: TCP connects still complete
+	 * (the kernel accepts them) but nothing answers, so only client-side timeouts notice.
+	 */
+	public void freeze() {
+		operations.freeze();
+	}
+
+	/** SIGCONTs what {@link #freeze()} stopped. */
+	public void thaw() {
+		operations.thaw();
+	}
+
+	/** Whether {@link #freeze()} was called and not yet undone by {@link #thaw()}, a kill or a restart. */
+	public boolean isFrozen() {
+		return operations.isFrozen();
+	}
+
+	/**
+	 * Starts the node again on the same port and data directory after {@link #kill()} (crash
+	 * recovery) or {@link #stop()}, or stops and starts it when it runs. Returns when it accepts
+	 * connections and, for a standby, reports that it is in recovery.
+	 */
+	public void restart() {
+		operations.restart();
+	}
+
+	/** A clean shutdown ({@code pg_ctl stop -m fast}). */
+	public void stop() {
+		operations.stop();
+	}
+
+	/** Promotes this standby; returns when {@code pg_is_in_recovery()} is false. */
+	public void promote() {
+		operations.promote();
+	}
+
+	/** Pauses WAL replay on this standby; returns when PostgreSQL reports replay as paused. */
+	public void pauseReplay() {
+		execute("SELECT pg_wal_replay_pause()");
+		PgProcess.await("WAL replay on node '" + name() + "' reaching state 'paused'", PAUSE_TIMEOUT,
+				() -> "paused".equals(queryString("SELECT pg_get_wal_replay_pause_state()")));
+		LOG.info("Node '{}': WAL replay paused", name());
+	}
+
+	public void resumeReplay() {
+		execute("SELECT pg_wal_replay_resume()");
+		LOG.info("Node '{}': WAL replay resumed", name());
+	}
+
+	/** Whether WAL replay is paused or being paused on this standby (false on a primary). */
+	public boolean isReplayPaused() {
+		return isInRecovery() && !"not paused".equals(queryString("SELECT pg_get_wal_replay_pause_state()"));
+	}
+
+	/**
+	 * Kills this node if it runs, wipes its data, takes a base backup of {@code newPrimary}
+	 * (with a replication slot named after this node) and starts it on the same port as a
+	 * standby streaming from it.
+	 */
+	public void rejoinAsReplicaOf(PostgresNode newPrimary) {
+		if (newPrimary == this) {
+			throw new IllegalArgumentException("node '" + name() + "' cannot rejoin as a replica of itself");
+		}
+		operations.rejoinAsReplicaOf(newPrimary.endpoint);
+	}
+
+	/**
+	 * Runs {@code sql} on a fresh connection.
+	 * @return the first column of the first row as text, or null when there is no row (or the
+	 * value is SQL NULL). Cast exotic types ({@code pg_lsn}…) to {@code text} in the query.
+	 */
+	public @Nullable String queryString(String sql) {
+		return Sql.queryString(endpoint, sql);
+	}
+
+	/** Runs {@code sql} (one or more statements) on a fresh connection. */
+	public void execute(String sql) {
+		Sql.execute(endpoint, sql);
+	}
+
+	/** Client sessions on this node, not counting the one that asks. */
+	public int clientSessions() {
+		String count = queryString("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+				+ "AND pid <> pg_backend_pid()");
+		return count == null ? 0 : Integer.parseInt(count);
+	}
+
+	public boolean isInRecovery() {
+		return "true".equals(queryString("SELECT pg_is_in_recovery()"));
+	}
+
+	Endpoint endpoint() {
+		return endpoint;
+	}
+
+	NodeOperations operations() {
+		return operations;
+	}
+
+	/** Name and port; never the password. */
+	@Override
+	public String toString() {
+		return "PostgresNode[" + name() + " " + host() + ":" + port() + "]";
+	}
+
+}

@@ -1,0 +1,118 @@
+package io.github.r2dbcrouting.testkit;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+
+import org.jspecify.annotations.Nullable;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * Owns the {@code r2dbc-routing-testkit-*} directories in the temp directory. Each holds an
+ * {@value #OWNER_FILE} file with the pid of the JVM that made it; a directory whose JVM is gone
+ * (killed before its shutdown hook ran) has its postmasters killed and is deleted.
+ */
+final class StaleClusterReaper {
+
+	private static final Logger LOG = Loggers.getLogger(StaleClusterReaper.class);
+
+	static final String PREFIX = "r2dbc-routing-testkit-";
+
+	static final String OWNER_FILE = "owner.pid";
+
+	/** A directory without an owner file younger than this may still be being set up. */
+	private static final Duration UNOWNED_GRACE = Duration.ofMinutes(1);
+
+	private StaleClusterReaper() {
+	}
+
+	static Path tempRoot() {
+		return Path.of(System.getProperty("java.io.tmpdir"));
+	}
+
+	/** Makes a fresh {@code r2dbc-routing-testkit-<kind>...} directory owned by this JVM. */
+	static Path createOwnedDirectory(String kind) {
+		try {
+			Path dir = Files.createTempDirectory(tempRoot(), PREFIX + kind);
+			Files.writeString(dir.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()),
+					StandardCharsets.UTF_8);
+			PgProcess.chownToPostgres(dir);
+			return dir;
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException("could not create a directory under " + tempRoot() + ": "
+					+ ex.getMessage(), ex);
+		}
+	}
+
+	/** Reaps every stale directory under {@code root}; never throws. */
+	static void reap(Path root) {
+		try (Stream<Path> dirs = Files.list(root)) {
+			for (Path dir : (Iterable<Path>) dirs::iterator) {
+				if (Files.isDirectory(dir) && dir.getFileName().toString().startsWith(PREFIX) && isStale(dir)) {
+					reapDirectory(dir);
+				}
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			LOG.warn("Could not look for stale test clusters in {}: {}", root, ex.toString());
+		}
+	}
+
+	static boolean isStale(Path dir) throws IOException {
+		Long owner = ownerPid(dir);
+		if (owner == null) {
+			FileTime modified = Files.getLastModifiedTime(dir);
+			return modified.toInstant().isBefore(Instant.now().minus(UNOWNED_GRACE));
+		}
+		return owner != ProcessHandle.current().pid() && !PgProcess.isAlive(owner);
+	}
+
+	private static @Nullable Long ownerPid(Path dir) {
+		try {
+			return Long.valueOf(Files.readString(dir.resolve(OWNER_FILE), StandardCharsets.UTF_8).trim());
+		}
+		catch (IOException | NumberFormatException ex) {
+			return null;
+		}
+	}
+
+	/** Kills the postmasters found in {@code dir} and deletes it. */
+	static void reapDirectory(Path dir) {
+		try (Stream<Path> pidFiles = Files.find(dir, 3, (p, attrs) -> p.getFileName().toString().equals("postmaster.pid"))) {
+			for (Path pidFile : pidFiles.toList()) {
+				Long pid = PgProcess.postmasterPid(pidFile.getParent());
+				if (pid != null && isPostmasterOf(pid, pidFile.getParent())) {
+					List<Long> tree = PgProcess.tree(pid);
+					PgProcess.signal("CONT", tree);
+					PgProcess.signal("KILL", tree);
+				}
+			}
+			PgProcess.deleteTree(dir);
+			LOG.info("Deleted stale test cluster {}", dir);
+		}
+		catch (IOException | RuntimeException ex) {
+			LOG.warn("Could not delete stale test cluster {}: {}", dir, ex.toString());
+		}
+	}
+
+	/** Guards against pid reuse: only a live postgres process started on that data directory. */
+	private static boolean isPostmasterOf(long pid, Path dataDir) {
+		try {
+			String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"), StandardCharsets.UTF_8)
+				.replace('\0', ' ');
+			return PgProcess.isAlive(pid) && cmdline.contains("postgres") && cmdline.contains(dataDir.toString());
+		}
+		catch (IOException ex) {
+			return false;
+		}
+	}
+
+}
