@@ -3,21 +3,21 @@ package io.github.r2dbcrouting.testkit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 
+import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
 
 /** The {@link PostgresClusterContract} against local PostgreSQL binaries, plus what only they have. */
 class LocalPostgresClusterIntegrationTests extends PostgresClusterContract {
 
 	@Override
-	void assumeBackendAvailable() {
+	@Nullable String unavailable() {
 		String problem = BackendSelection.localProblem();
-		assumeTrue(problem == null, () -> "no local PostgreSQL binaries: " + problem);
+		return problem == null ? null : "no local PostgreSQL binaries: " + problem;
 	}
 
 	@Override
