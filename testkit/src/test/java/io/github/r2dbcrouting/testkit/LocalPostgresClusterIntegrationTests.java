@@ -3,10 +3,14 @@ package io.github.r2dbcrouting.testkit;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
@@ -60,6 +64,59 @@ class LocalPostgresClusterIntegrationTests extends PostgresClusterContract {
 			assertTrue(processes.stream().noneMatch(PgProcess::isAlive), "processes left: " + processes);
 			assertFalse(Files.exists(dir), dir + " still exists");
 		} // closing a cluster whose node and directory are gone must not throw
+	}
+
+	@Test
+	void shouldStartLocalClusterWithoutLoadingAnyTestcontainersClass() throws Exception {
+		assumeTrue(!"containers".equalsIgnoreCase(System.getenv(PostgresCluster.BACKEND_ENV))
+				&& System.getProperty(PostgresCluster.BACKEND_PROPERTY) == null, "a backend is forced");
+		HidingClassLoader loader = new HidingClassLoader(getClass().getClassLoader());
+		Class<?> clusterClass = loader.loadClass(PostgresCluster.class.getName());
+		assertEquals(loader, clusterClass.getClassLoader());
+		Object builder = clusterClass.getMethod("builder").invoke(null);
+		builder = builder.getClass().getMethod("replicas", int.class).invoke(builder, 0);
+		try (AutoCloseable cluster = (AutoCloseable) builder.getClass().getMethod("build").invoke(builder)) {
+			assertEquals("LOCAL", clusterClass.getMethod("backend").invoke(cluster).toString());
+		}
+		assertEquals(List.of(), loader.hidden, "the local backend asked for container classes");
+	}
+
+	/** Defines the testkit's classes itself and hides Testcontainers and docker-java from them. */
+	private static final class HidingClassLoader extends ClassLoader {
+
+		final List<String> hidden = new CopyOnWriteArrayList<>();
+
+		HidingClassLoader(ClassLoader parent) {
+			super(parent);
+		}
+
+		@Override
+		protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+			if (name.startsWith("org.testcontainers.") || name.startsWith("com.github.dockerjava.")) {
+				hidden.add(name);
+				throw new ClassNotFoundException(name + " is hidden from the local backend");
+			}
+			if (!name.startsWith(PostgresCluster.class.getPackageName() + ".")) {
+				return super.loadClass(name, resolve);
+			}
+			synchronized (getClassLoadingLock(name)) {
+				Class<?> loaded = findLoadedClass(name);
+				if (loaded == null) {
+					try (InputStream in = getParent().getResourceAsStream(name.replace('.', '/') + ".class")) {
+						if (in == null) {
+							throw new ClassNotFoundException(name);
+						}
+						byte[] bytes = in.readAllBytes();
+						loaded = defineClass(name, bytes, 0, bytes.length);
+					}
+					catch (IOException ex) {
+						throw new ClassNotFoundException(name, ex);
+					}
+				}
+				return loaded;
+			}
+		}
+
 	}
 
 	@Test
