@@ -213,7 +213,7 @@ export DOCKER_HOST='unix://$SOCK'
 export TESTCONTAINERS_RYUK_DISABLED=true
 export TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1
 export R2DBC_PG_IMAGE='$IMAGE'
-export R2DBC_ROUTING_TESTKIT_IMAGE='$IMAGE'                         # the testkit's containers backend
+export R2DBC_ROUTING_TESTKIT_IMAGE='$IMAGE'
 EOF
 say "engine OK (Docker API $api_version), image $IMAGE"
 echo "# env written to $ENV_FILE -- use: . $ENV_FILE"
