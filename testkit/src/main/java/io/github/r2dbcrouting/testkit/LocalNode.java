@@ -1,9 +1,6 @@
 package io.github.r2dbcrouting.testkit;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,10 +8,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 import reactor.util.Logger;
 import reactor.util.Loggers;
@@ -27,16 +21,13 @@ final class LocalNode implements NodeOperations {
 
 	private static final Logger LOG = Loggers.getLogger(LocalNode.class);
 
-	static final String HOST = "127.0.0.1";
+	static final String HOST = FreePorts.LOOPBACK;
 
 	static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
 	static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
 	private static final int PORT_ATTEMPTS = 5;
-
-	/** Ports this JVM handed out, so two nodes started in parallel never get the same one. */
-	private static final Set<Integer> HANDED_OUT = ConcurrentHashMap.newKeySet();
 
 	private final String name;
 
@@ -131,24 +122,14 @@ final class LocalNode implements NodeOperations {
 		}
 	}
 
-	Endpoint endpoint() {
+	@Override
+	public Endpoint endpoint() {
 		return new Endpoint(name, HOST, port, database, username, password);
 	}
 
-	static String slotName(String nodeName) {
-		return nodeName.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
-	}
-
-	/**
-	 * Makes this node's physical slot on {@code primary}, reserving WAL at once. Not left to
-	 * {@code pg_basebackup -C}: with parallel backups, one's fast checkpoint could remove a
-	 * segment the other still has to stream. A slot left from an earlier life of this node
-	 * (rejoin) is dropped first.
-	 */
+	/** Makes this node's physical slot on {@code primary} (see {@link ServerSetup#createSlotSql}). */
 	private void createSlotOn(Endpoint primary) {
-		String slot = slotName(name);
-		psql(primary, "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = '" + slot
-				+ "' AND NOT active; SELECT pg_create_physical_replication_slot('" + slot + "', true)");
+		psql(primary, ServerSetup.createSlotSql(name));
 	}
 
 	private void takeBaseBackup(Endpoint primary) {
@@ -165,7 +146,7 @@ final class LocalNode implements NodeOperations {
 	/** Points the (backed-up) data directory at {@code primary}, through this node's slot. */
 	private void configureStandbyOf(Endpoint primary) {
 		appendAutoConf("primary_conninfo = " + confString(primary.replicationConninfo(name)),
-				"primary_slot_name = " + confString(slotName(name)));
+				"primary_slot_name = " + confString(ServerSetup.slotName(name)));
 		if (port > 0) {
 			// rejoining: the backup carries the other server's port, keep ours
 			appendAutoConf("port = " + port);
@@ -181,7 +162,7 @@ final class LocalNode implements NodeOperations {
 
 	private void startOnFreePort() {
 		for (int attempt = 1;; attempt++) {
-			int candidate = freePort();
+			int candidate = FreePorts.next();
 			appendAutoConf("port = " + candidate);
 			port = candidate;
 			try {
@@ -195,24 +176,6 @@ final class LocalNode implements NodeOperations {
 				LOG.info("Node '{}': port {} was taken meanwhile, trying another one", name, candidate);
 			}
 		}
-	}
-
-	/** A port that was free on 127.0.0.1 a moment ago and that this JVM did not hand out before. */
-	static int freePort() {
-		for (int i = 0; i < 100; i++) {
-			try (ServerSocket socket = new ServerSocket()) {
-				socket.setReuseAddress(false);
-				socket.bind(new InetSocketAddress(InetAddress.getByName(HOST), 0));
-				int candidate = socket.getLocalPort();
-				if (HANDED_OUT.add(candidate)) {
-					return candidate;
-				}
-			}
-			catch (IOException ex) {
-				throw new IllegalStateException("could not find a free port on " + HOST + ": " + ex.getMessage(), ex);
-			}
-		}
-		throw new IllegalStateException("could not find a free port on " + HOST + " that was not used before");
 	}
 
 	private void start() {
@@ -354,17 +317,22 @@ final class LocalNode implements NodeOperations {
 	}
 
 	@Override
-	public void rejoinAsReplicaOf(Endpoint newPrimary) {
+	public void rejoinAsReplicaOf(NodeOperations newPrimary) {
+		if (!(newPrimary instanceof LocalNode) || !((LocalNode) newPrimary).nodeDir.getParent().equals(nodeDir.getParent())) {
+			throw new IllegalArgumentException("node '" + name + "' can only rejoin as a replica of a node of its own "
+					+ "cluster, not of " + newPrimary);
+		}
+		Endpoint source = newPrimary.endpoint();
 		if (isRunning()) {
 			kill();
 		}
 		clearStalePidFile();
 		PgProcess.deleteTree(dataDir);
-		createSlotOn(newPrimary);
-		takeBaseBackup(newPrimary);
-		configureStandbyOf(newPrimary);
+		createSlotOn(source);
+		takeBaseBackup(source);
+		configureStandbyOf(source);
 		start();
-		LOG.info("Node '{}' rejoined as a standby of '{}'", name, newPrimary.name());
+		LOG.info("Node '{}' rejoined as a standby of '{}'", name, source.name());
 	}
 
 	@Override

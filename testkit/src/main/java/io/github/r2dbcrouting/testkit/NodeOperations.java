@@ -2,15 +2,18 @@ package io.github.r2dbcrouting.testkit;
 
 /**
  * What a backend does to one PostgreSQL server: the local-binaries backend ({@link LocalNode})
- * signals processes and runs {@code pg_ctl}; a container backend would pause and restart
- * containers. SQL-level operations (replay pause, queries) are backend-neutral and live in
- * {@link PostgresNode}.
+ * signals processes and runs {@code pg_ctl}; the containers backend ({@link ContainerNode})
+ * kills, pauses and restarts containers. SQL-level operations (replay pause, queries) are
+ * backend-neutral and live in {@link PostgresNode}.
  */
 interface NodeOperations {
 
+	/** Where the server listens now and how to log in. */
+	Endpoint endpoint();
+
 	boolean isRunning();
 
-	/** The server's main process id (inside its container, for a container backend). */
+	/** The server's main process id, as the host (or the engine's VM) sees it. */
 	long pid();
 
 	/** Kills the server and all its children at once, like a host crash; returns when they are gone. */
@@ -32,8 +35,11 @@ interface NodeOperations {
 	/** Promotes a standby and returns when it accepts writes. */
 	void promote();
 
-	/** Replaces this node's data with a fresh base backup of {@code newPrimary} and streams from it. */
-	void rejoinAsReplicaOf(Endpoint newPrimary);
+	/**
+	 * Replaces this node's data with a fresh base backup of {@code newPrimary} and streams from it.
+	 * @throws IllegalArgumentException when {@code newPrimary} is not a node of the same cluster
+	 */
+	void rejoinAsReplicaOf(NodeOperations newPrimary);
 
 	/** Stops the server at once, whatever its state; never throws. */
 	void close();

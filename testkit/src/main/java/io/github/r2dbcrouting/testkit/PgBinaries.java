@@ -46,6 +46,15 @@ final class PgBinaries {
 		return dir;
 	}
 
+	/** Whether {@code PG_BIN} or the system property names a directory (which is then used alone). */
+	static boolean isExplicitlySet() {
+		String explicit = System.getProperty(PG_BIN_PROPERTY);
+		if (explicit == null || explicit.isBlank()) {
+			explicit = System.getenv(PG_BIN_ENV);
+		}
+		return explicit != null && !explicit.isBlank();
+	}
+
 	/**
 	 * Picks the binaries directory.
 	 * @param explicit the {@code PG_BIN} setting, used alone when set (a wrong setting is an

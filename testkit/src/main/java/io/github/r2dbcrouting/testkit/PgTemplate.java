@@ -23,24 +23,10 @@ final class PgTemplate {
 
 	private static final Map<List<String>, PgTemplate> TEMPLATES = new ConcurrentHashMap<>();
 
-	/** Settings for a fast, throwaway, replication-ready server. */
-	static final String SETTINGS = String.join("\n", "",
-			"# r2dbc-routing-testkit: throwaway test server, tuned for speed, not durability",
+	/** {@link ServerSetup#SETTINGS}, on loopback only and without a unix socket. */
+	static final String SETTINGS = ServerSetup.SETTINGS + String.join("\n",
 			"listen_addresses = '127.0.0.1'",
 			"unix_socket_directories = ''",
-			"fsync = off",
-			"full_page_writes = off",
-			"wal_level = replica",
-			"max_wal_senders = 10",
-			"max_replication_slots = 10",
-			"hot_standby = on",
-			"hot_standby_feedback = on",
-			"wal_receiver_status_interval = 1s",
-			"wal_retrieve_retry_interval = 200ms",
-			"max_connections = 100",
-			"shared_buffers = 32MB",
-			"logging_collector = off",
-			"log_min_messages = warning",
 			"");
 
 	static final String PG_HBA = String.join("\n",

@@ -6,20 +6,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 
+import org.jspecify.annotations.Nullable;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
 /**
- * A real PostgreSQL primary with streaming replicas, started from the local server binaries
- * (no Docker) on free loopback ports, in a fresh {@code r2dbc-routing-testkit-*} temp directory.
+ * A real PostgreSQL primary with streaming replicas, from the local server binaries (about a
+ * second, no Docker) or in containers through Testcontainers; see {@link Backend} for which.
  *
  * <pre>{@code
  * try (PostgresCluster cluster = PostgresCluster.start(2)) {
@@ -29,14 +26,39 @@ import reactor.util.Loggers;
  * }
  * }</pre>
  *
+ * <p>Both backends give the same node names, URLs, settings and faults. Local: servers on free
+ * loopback ports in a fresh {@code r2dbc-routing-testkit-*} temp directory. Containers: one
+ * container per node (image {@value #DEFAULT_IMAGE} unless {@link Builder#image(String)},
+ * {@value #IMAGE_PROPERTY} or {@value #IMAGE_ENV} say otherwise) on a network of the cluster's
+ * own, each node's network alias being its name; replicas are base backups
+ * ({@code pg_basebackup -R}) of the primary over that network. A container's server listens on
+ * the same port inside as it is published on outside, fixed for the node's life, so ports never
+ * change across restarts in either backend.
+ *
  * <p>The servers are tuned for speed ({@code fsync=off}) and are throwaway. The app user is a
  * superuser that owns the database and logs in with a password (SCRAM) over TCP. {@link #close()}
- * removes every process and file; a JVM shutdown hook closes clusters left open, and the next
- * cluster started on the machine removes what a killed JVM left behind.
+ * removes every process, container, network and file; a JVM shutdown hook closes clusters left
+ * open, and the next local cluster started on the machine removes what a killed JVM left
+ * behind (a killed JVM's containers are Testcontainers' Ryuk's job, or CI's).
  */
 public final class PostgresCluster implements AutoCloseable {
 
 	private static final Logger LOG = Loggers.getLogger(PostgresCluster.class);
+
+	/** System property that forces a backend: {@code local}, {@code containers} or {@code auto}. */
+	public static final String BACKEND_PROPERTY = "r2dbc.routing.testkit.backend";
+
+	/** Environment variable read when {@value #BACKEND_PROPERTY} is not set. */
+	public static final String BACKEND_ENV = "R2DBC_ROUTING_TESTKIT_BACKEND";
+
+	/** System property naming the image of the containers backend. */
+	public static final String IMAGE_PROPERTY = "r2dbc.routing.testkit.image";
+
+	/** Environment variable read when {@value #IMAGE_PROPERTY} is not set. */
+	public static final String IMAGE_ENV = "R2DBC_ROUTING_TESTKIT_IMAGE";
+
+	/** The official PostgreSQL image, major version 15 like the CI's local binaries. */
+	public static final String DEFAULT_IMAGE = "postgres:15";
 
 	static final String DEFAULT_DATABASE = "app";
 
@@ -49,15 +71,15 @@ public final class PostgresCluster implements AutoCloseable {
 
 	private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
 
-	private final Path directory;
+	private final StartedCluster started;
 
 	private final List<PostgresNode> nodes;
 
 	private final AtomicBoolean closed = new AtomicBoolean();
 
-	private PostgresCluster(Path directory, List<PostgresNode> nodes) {
-		this.directory = directory;
-		this.nodes = List.copyOf(nodes);
+	private PostgresCluster(StartedCluster started) {
+		this.started = started;
+		this.nodes = started.nodes();
 	}
 
 	public static Builder builder() {
@@ -95,9 +117,26 @@ public final class PostgresCluster implements AutoCloseable {
 				+ nodes.stream().map(PostgresNode::name).collect(Collectors.toList()));
 	}
 
-	/** The cluster's directory (one sub-directory per node, holding {@code data} and {@code postgresql.log}). */
+	/** Where this cluster runs: {@link Backend#LOCAL} or {@link Backend#CONTAINERS}, never {@link Backend#AUTO}. */
+	public Backend backend() {
+		return started.backend();
+	}
+
+	/**
+	 * The local cluster's directory (one sub-directory per node, holding {@code data} and
+	 * {@code postgresql.log}).
+	 * @throws IllegalStateException for the containers backend, whose data lives in the containers
+	 */
 	public Path directory() {
-		return directory;
+		if (started instanceof LocalCluster local) {
+			return local.directory();
+		}
+		throw new IllegalStateException("a cluster of the " + backend() + " backend has no directory; its data lives "
+				+ "in its containers");
+	}
+
+	StartedCluster started() {
+		return started;
 	}
 
 	/**
@@ -144,27 +183,18 @@ public final class PostgresCluster implements AutoCloseable {
 		throw new IllegalStateException("no running primary in the cluster: " + nodes);
 	}
 
-	/** Stops every server at once and deletes the directory; idempotent, never throws for a dead node. */
+	/**
+	 * Stops every server at once and deletes what the backend made (directory, or containers and
+	 * network); idempotent, never throws for a dead node.
+	 */
 	@Override
 	public void close() {
 		if (!closed.compareAndSet(false, true)) {
 			return;
 		}
 		OPEN.remove(this);
-		closeQuietly(nodes.stream().map(PostgresNode::operations).toList(), directory);
-		LOG.info("Cluster {} closed", directory);
-	}
-
-	private static void closeQuietly(List<NodeOperations> operations, Path directory) {
-		for (NodeOperations node : operations) {
-			node.close();
-		}
-		try {
-			PgProcess.deleteTree(directory);
-		}
-		catch (RuntimeException ex) {
-			LOG.warn("Could not delete cluster directory {}: {}", directory, ex.getMessage());
-		}
+		started.close();
+		LOG.info("Cluster closed: {}", started);
 	}
 
 	@Override
@@ -174,7 +204,6 @@ public final class PostgresCluster implements AutoCloseable {
 
 	private static void setUpJvmOnce() {
 		if (JVM_SETUP_DONE.compareAndSet(false, true)) {
-			StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
 			Runtime.getRuntime().addShutdownHook(new Thread(() -> {
 				new ArrayList<>(OPEN).forEach(PostgresCluster::close);
 				PgTemplate.deleteAll();
@@ -193,7 +222,37 @@ public final class PostgresCluster implements AutoCloseable {
 
 		private String password = DEFAULT_PASSWORD;
 
+		private Backend backend = Backend.AUTO;
+
+		private @Nullable String image;
+
 		private Builder() {
+		}
+
+		/**
+		 * Where to run the servers; default {@link Backend#AUTO}, which reads
+		 * {@value PostgresCluster#BACKEND_PROPERTY} / {@value PostgresCluster#BACKEND_ENV} and then looks
+		 * at the machine. Any other value wins over both settings.
+		 */
+		public Builder backend(Backend backend) {
+			this.backend = Objects.requireNonNull(backend, "backend");
+			return this;
+		}
+
+		/**
+		 * The image of the containers backend (ignored by the local one); default
+		 * {@value PostgresCluster#IMAGE_PROPERTY}, else {@value PostgresCluster#IMAGE_ENV}, else
+		 * {@value PostgresCluster#DEFAULT_IMAGE}. It must behave like the official {@code postgres} image
+		 * ({@code POSTGRES_USER}/{@code _PASSWORD}/{@code _DB}, {@code /docker-entrypoint-initdb.d},
+		 * {@code docker-entrypoint.sh} on the {@code PATH}) with {@code pg_basebackup} on the {@code PATH}.
+		 */
+		public Builder image(String image) {
+			Objects.requireNonNull(image, "image");
+			if (image.isBlank()) {
+				throw new IllegalArgumentException("image must not be blank, was '" + image + "'");
+			}
+			this.image = image.trim();
+			return this;
 		}
 
 		/** Number of streaming replicas, 0 to 9; default 2. */
@@ -236,64 +295,36 @@ public final class PostgresCluster implements AutoCloseable {
 			return value;
 		}
 
-		/** Starts the primary, then all replicas in parallel; returns when every replica streams. */
+		/**
+		 * Picks the backend, starts the primary, then all replicas in parallel; returns when
+		 * every replica streams.
+		 * @throws IllegalStateException when no backend can run here, naming what to install
+		 */
 		public PostgresCluster build() {
+			Backend chosen = BackendSelection.select(backend, System.getProperty(BACKEND_PROPERTY),
+					System.getenv(BACKEND_ENV), BackendSelection::localProblem, BackendSelection::engineProblem);
+			ClusterSettings settings = new ClusterSettings(replicas, database, username, password, resolveImage());
 			setUpJvmOnce();
-			long started = System.nanoTime();
-			PgTemplate template = PgTemplate.forCredentials(username, password, database);
-			Path directory = StaleClusterReaper.createOwnedDirectory("");
-			List<NodeOperations> startedNodes = new ArrayList<>();
-			ExecutorService executor = null;
-			try {
-				LocalNode primary = LocalNode.startPrimary("primary", directory, template, database, username, password);
-				startedNodes.add(primary);
-				Endpoint primaryEndpoint = primary.endpoint();
-				List<PostgresNode> nodes = new ArrayList<>();
-				nodes.add(new PostgresNode(primaryEndpoint, primary));
-				if (replicas > 0) {
-					executor = Executors.newFixedThreadPool(replicas, r -> {
-						Thread thread = new Thread(r, "r2dbc-routing-testkit-start");
-						thread.setDaemon(true);
-						return thread;
-					});
-					List<String> names = new ArrayList<>();
-					for (int i = 1; i <= replicas; i++) {
-						names.add("replica-" + i);
-					}
-					List<CompletableFuture<LocalNode>> futures = new ArrayList<>();
-					for (LocalNode prepared : LocalNode.prepareReplicas(names, directory, primaryEndpoint)) {
-						futures.add(CompletableFuture.supplyAsync(prepared::startPrepared, executor));
-					}
-					RuntimeException failure = null;
-					for (CompletableFuture<LocalNode> future : futures) {
-						try {
-							LocalNode replica = future.join();
-							startedNodes.add(replica);
-							nodes.add(new PostgresNode(replica.endpoint(), replica));
-						}
-						catch (CompletionException ex) {
-							failure = ex.getCause() instanceof RuntimeException rex ? rex : ex;
-						}
-					}
-					if (failure != null) {
-						throw failure;
-					}
-				}
-				PostgresCluster cluster = new PostgresCluster(directory, nodes);
-				OPEN.add(cluster);
-				LOG.info("Cluster with {} replica(s) started in {} ms in {}: {}", replicas,
-						(System.nanoTime() - started) / 1_000_000, directory, nodes);
-				return cluster;
+			long begin = System.nanoTime();
+			StartedCluster started = chosen == Backend.CONTAINERS ? ContainerCluster.start(settings)
+					: LocalCluster.start(settings);
+			PostgresCluster cluster = new PostgresCluster(started);
+			OPEN.add(cluster);
+			LOG.info("Cluster with {} replica(s) started in {} ms ({}): {}", replicas,
+					(System.nanoTime() - begin) / 1_000_000, started, cluster.nodes);
+			return cluster;
+		}
+
+		private String resolveImage() {
+			if (image != null) {
+				return image;
 			}
-			catch (RuntimeException ex) {
-				closeQuietly(startedNodes, directory);
-				throw ex;
-			}
-			finally {
-				if (executor != null) {
-					executor.shutdownNow();
+			for (String value : new String[] { System.getProperty(IMAGE_PROPERTY), System.getenv(IMAGE_ENV) }) {
+				if (value != null && !value.isBlank()) {
+					return value.trim();
 				}
 			}
+			return DEFAULT_IMAGE;
 		}
 
 	}

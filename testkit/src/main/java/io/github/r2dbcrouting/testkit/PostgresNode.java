@@ -11,7 +11,9 @@ import reactor.util.Loggers;
 /**
  * One PostgreSQL server of a {@link PostgresCluster}: where it listens, how to connect, and the
  * real faults it can suffer. Its name and port never change, also across
- * {@link #restart()}, {@link #promote()} and {@link #rejoinAsReplicaOf(PostgresNode)}.
+ * {@link #restart()}, {@link #promote()} and {@link #rejoinAsReplicaOf(PostgresNode)}, in both
+ * backends: a container publishes its server on the same host port as the server listens on
+ * inside it, fixed for the node's life, so {@code inet_server_port()} equals {@link #port()}.
  *
  * <p>The SQL helpers ({@link #queryString(String)}, {@link #execute(String)}) block and open a
  * fresh connection each call; they are meant for test code, never for the code under test.
@@ -23,79 +25,91 @@ public final class PostgresNode {
 	/** How long {@link #pauseReplay()} waits for the standby to report that replay is paused. */
 	static final Duration PAUSE_TIMEOUT = Duration.ofSeconds(30);
 
-	private final Endpoint endpoint;
-
 	private final NodeOperations operations;
 
-	PostgresNode(Endpoint endpoint, NodeOperations operations) {
-		this.endpoint = endpoint;
+	PostgresNode(NodeOperations operations) {
 		this.operations = operations;
 	}
 
 	public String name() {
-		return endpoint.name();
+		return endpoint().name();
 	}
 
-	/** Always {@code 127.0.0.1}. */
+	/**
+	 * {@code 127.0.0.1} for the local backend, and for the containers backend whenever the
+	 * container engine runs on this machine (its ports are then published on loopback only);
+	 * the engine's host (Testcontainers' {@code getHost()}) for a remote engine.
+	 */
 	public String host() {
-		return endpoint.host();
+		return endpoint().host();
 	}
 
 	public int port() {
-		return endpoint.port();
+		return endpoint().port();
 	}
 
 	public String database() {
-		return endpoint.database();
+		return endpoint().database();
 	}
 
 	public String username() {
-		return endpoint.username();
+		return endpoint().username();
 	}
 
 	public String password() {
-		return endpoint.password();
+		return endpoint().password();
 	}
 
-	/** {@code r2dbc:postgresql://127.0.0.1:PORT/DB}, without credentials (see {@link #options()}). */
+	/** {@code r2dbc:postgresql://HOST:PORT/DB}, without credentials (see {@link #options()}). */
 	public String r2dbcUrl() {
-		return endpoint.r2dbcUrl();
+		return endpoint().r2dbcUrl();
 	}
 
 	/** Driver, host, port, database, user, password and a 2 s connect timeout. */
 	public ConnectionFactoryOptions options() {
-		return endpoint.options();
+		return endpoint().options();
 	}
 
 	/** A new, unpooled r2dbc-postgresql factory (2 s connect timeout) on each call. */
 	public ConnectionFactory connectionFactory() {
-		return endpoint.connectionFactory();
+		return endpoint().connectionFactory();
 	}
 
-	/** Whether the postmaster process exists (a frozen node is running). */
+	/** Whether the server runs (a frozen node is running): its postmaster process, or its container. */
 	public boolean isRunning() {
 		return operations.isRunning();
 	}
 
-	/** The postmaster's pid (of the latest start). */
+	/**
+	 * The postmaster's pid (of the latest start). For the containers backend, the pid the engine
+	 * reports for the container's main process, which is the postmaster: a host pid on Linux, a
+	 * pid in the engine's VM for Docker Desktop. It changes on every restart in both backends.
+	 */
 	public long pid() {
 		return operations.pid();
 	}
 
-	/** SIGKILLs the postmaster and all its children at once, like a host crash; returns when they are gone. */
+	/**
+	 * Kills the server at once, like a host crash; returns when it is gone. Local backend:
+	 * SIGKILL to the postmaster and all its children. Containers backend: the engine's kill with
+	 * SIGKILL ({@code docker kill --signal=KILL}); a frozen container is unpaused right before,
+	 * since Docker refuses to kill a paused one.
+	 */
 	public void kill() {
 		operations.kill();
 	}
 
 	/**
-	 * SIGSTOPs the postmaster and all its children, like a paused VM: TCP connects still complete
-	 * (the kernel accepts them) but nothing answers, so only client-side timeouts notice.
+	 * Stops the server from running, like a paused VM: TCP connects still complete (the kernel
+	 * accepts them) but nothing answers, so only client-side timeouts notice. Local backend:
+	 * SIGSTOP to the postmaster and all its children. Containers backend: the engine pauses the
+	 * container (cgroup freezer, {@code docker pause}).
 	 */
 	public void freeze() {
 		operations.freeze();
 	}
 
-	/** SIGCONTs what {@link #freeze()} stopped. */
+	/** Undoes {@link #freeze()} (SIGCONT, or {@code docker unpause}). */
 	public void thaw() {
 		operations.thaw();
 	}
@@ -108,13 +122,14 @@ public final class PostgresNode {
 	/**
 	 * Starts the node again on the same port and data directory after {@link #kill()} (crash
 	 * recovery) or {@link #stop()}, or stops and starts it when it runs. Returns when it accepts
-	 * connections and, for a standby, reports that it is in recovery.
+	 * connections and, for a standby, reports that it is in recovery. The containers backend
+	 * starts the same container again, so its data survives.
 	 */
 	public void restart() {
 		operations.restart();
 	}
 
-	/** A clean shutdown ({@code pg_ctl stop -m fast}). */
+	/** A clean shutdown ({@code pg_ctl stop -m fast}, or {@code docker stop}: SIGINT, which is the same). */
 	public void stop() {
 		operations.stop();
 	}
@@ -145,13 +160,15 @@ public final class PostgresNode {
 	/**
 	 * Kills this node if it runs, wipes its data, takes a base backup of {@code newPrimary}
 	 * (with a replication slot named after this node) and starts it on the same port as a
-	 * standby streaming from it.
+	 * standby streaming from it. The containers backend replaces the node's container with a new
+	 * one (same name, network alias and port) that replicates from {@code newPrimary}'s alias.
+	 * @throws IllegalArgumentException when {@code newPrimary} is this node or is not of this cluster
 	 */
 	public void rejoinAsReplicaOf(PostgresNode newPrimary) {
 		if (newPrimary == this) {
 			throw new IllegalArgumentException("node '" + name() + "' cannot rejoin as a replica of itself");
 		}
-		operations.rejoinAsReplicaOf(newPrimary.endpoint);
+		operations.rejoinAsReplicaOf(newPrimary.operations);
 	}
 
 	/**
@@ -160,12 +177,12 @@ public final class PostgresNode {
 	 * value is SQL NULL). Cast exotic types ({@code pg_lsn}…) to {@code text} in the query.
 	 */
 	public @Nullable String queryString(String sql) {
-		return Sql.queryString(endpoint, sql);
+		return Sql.queryString(endpoint(), sql);
 	}
 
 	/** Runs {@code sql} (one or more statements) on a fresh connection. */
 	public void execute(String sql) {
-		Sql.execute(endpoint, sql);
+		Sql.execute(endpoint(), sql);
 	}
 
 	/** Client sessions on this node, not counting the one that asks. */
@@ -180,7 +197,7 @@ public final class PostgresNode {
 	}
 
 	Endpoint endpoint() {
-		return endpoint;
+		return operations.endpoint();
 	}
 
 	NodeOperations operations() {
