@@ -1,7 +1,13 @@
 package io.github.r2dbcrouting;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
+
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.MonoSink;
 
 /**
  * Read-your-writes for one end user or request chain. Put it in the context next to the route:
@@ -25,6 +31,12 @@ public final class ConsistencySession {
 
     private final AtomicLong position;
 
+    /** Guarded by {@code this}: primary connections lent under the session and not yet released. */
+    private int open;
+
+    /** Guarded by {@code this}: who waits for {@link #settled()}. */
+    private @Nullable List<MonoSink<Void>> waiters;
+
     private ConsistencySession(long position) {
         this.position = new AtomicLong(position);
     }
@@ -45,7 +57,7 @@ public final class ConsistencySession {
      * @return the session
      * @throws IllegalArgumentException if the token is not one of ours
      */
-    public static ConsistencySession fromToken(@org.jspecify.annotations.Nullable String token) {
+    public static ConsistencySession fromToken(@Nullable String token) {
         if (token == null || token.isEmpty()) {
             return create();
         }
@@ -85,9 +97,55 @@ public final class ConsistencySession {
         return this.position.get();
     }
 
+    /**
+     * Completes once every primary connection lent under this session so far has been released
+     * and its position recorded (at once when none is out). A write pipeline may emit its result
+     * before its connection is back in the pool; await this before handing {@link #toToken()} to
+     * the next request, for instance in a web filter's {@code beforeCommit}.
+     *
+     * @return a Mono that completes when the session's position is settled
+     */
+    public Mono<Void> settled() {
+        return Mono.create(sink -> {
+            boolean now;
+            synchronized (this) {
+                now = this.open == 0;
+                if (!now) {
+                    if (this.waiters == null) {
+                        this.waiters = new ArrayList<>();
+                    }
+                    this.waiters.add(sink);
+                }
+            }
+            if (now) {
+                sink.success();
+            }
+        });
+    }
+
     /** Raises the position to {@code lsn} if that is higher. */
     void advance(long lsn) {
         this.position.accumulateAndGet(lsn, Math::max);
+    }
+
+    /** A primary connection was lent under this session. */
+    synchronized void opened() {
+        this.open++;
+    }
+
+    /** A primary connection lent under this session was released, its position recorded. */
+    void released() {
+        List<MonoSink<Void>> done = null;
+        synchronized (this) {
+            this.open--;
+            if (this.open == 0 && this.waiters != null) {
+                done = this.waiters;
+                this.waiters = null;
+            }
+        }
+        if (done != null) {
+            done.forEach(MonoSink::success);
+        }
     }
 
     @Override

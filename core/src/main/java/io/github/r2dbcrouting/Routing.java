@@ -117,6 +117,18 @@ public final class Routing {
     }
 
     /**
+     * Tells whether a context holds a routing key at all, so that code adding a default route
+     * (a transaction manager, a web filter) can leave an explicit one alone.
+     *
+     * @param context a pipeline's context
+     * @return {@code true} when {@link #readOnly()}, {@link #readOnly(Duration)} or
+     *         {@link #primary()} was written into {@code context}
+     */
+    public static boolean hasRoute(ContextView context) {
+        return context.hasKey(KEY);
+    }
+
+    /**
      * Tells whether a context routes to replicas.
      *
      * @param context a pipeline's context

@@ -99,7 +99,13 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.reads = new View(this, this.router.readRoute, "reads");
         this.writes = new View(this, this.router.writeRoute, "writes");
         this.closing = Mono.defer(this::doClose).cache();
-        this.metrics.bind(this);
+        try {
+            this.metrics.bind(this);
+        } catch (RuntimeException error) {
+            // nothing else will ever close the pools just made
+            nodes.forEach(node -> node.lease.pool.disposeLater().subscribe(null, ignored -> { }));
+            throw error;
+        }
         this.monitor.start(nodes);
         if (LOGGER.isInfoEnabled()) {
             LOGGER.info("Started {}", this);
@@ -257,7 +263,10 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
     /**
      * Closes every pool and stops every probe. Idempotent; connections still in use are closed
-     * when released. Afterwards {@link #create()} fails with an {@link IllegalStateException}.
+     * when released. The factory refuses new connections from the moment this method is called
+     * ({@link #create()} then fails with an {@link IllegalStateException}); the pools and probes
+     * close when the returned Mono is subscribed, so subscribe to it (or block on it at
+     * shutdown).
      *
      * @return a Mono that completes when everything is closed
      */
@@ -284,6 +293,13 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
                     return Mono.empty();
                 }))
                 .then())
+            .then(Mono.<Void>fromRunnable(() -> {
+                try {
+                    this.metrics.unbind(this);
+                } catch (RuntimeException error) {
+                    LOGGER.warn("[" + this.name + "] the metrics recorder failed to unbind", error);
+                }
+            }))
             .doOnSuccess(ignored -> LOGGER.info("Closed RoutingConnectionFactory '{}'", this.name));
     }
 

@@ -21,6 +21,15 @@ public interface RoutingMetricsRecorder {
     }
 
     /**
+     * Called once when the factory has closed, so that gauges registered in {@link #bind} can
+     * be removed.
+     *
+     * @param factory the closed factory
+     */
+    default void unbind(RoutingConnectionFactory factory) {
+    }
+
+    /**
      * A connection was routed to a node (before the pool answers).
      *
      * @param node     the node's name

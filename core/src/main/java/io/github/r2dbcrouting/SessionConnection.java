@@ -40,6 +40,7 @@ final class SessionConnection extends DelegatingConnection {
         this.session = session;
         this.nodeName = nodeName;
         this.fallbackPosition = fallbackPosition;
+        session.opened();
     }
 
     /** Whether a statement may write: anything but a plain query. A writable CTE counts as a write. */
@@ -77,7 +78,7 @@ final class SessionConnection extends DelegatingConnection {
                 return Mono.empty();
             }
             if (!this.wrote) {
-                return Mono.from(this.delegate.close());
+                return Mono.from(this.delegate.close()).doFinally(signal -> this.session.released());
             }
             return queryLong(this.delegate, POSITION)
                 .onErrorResume(error -> {
@@ -88,6 +89,7 @@ final class SessionConnection extends DelegatingConnection {
                 })
                 .doOnNext(this.session::advance)
                 .onErrorResume(error -> Mono.empty())
+                .doFinally(signal -> this.session.released())
                 .then(Mono.from(this.delegate.close()));
         });
     }

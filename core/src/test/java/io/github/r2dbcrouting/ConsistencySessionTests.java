@@ -23,6 +23,19 @@ class ConsistencySessionTests {
     }
 
     @Test
+    void shouldSettleOnceEveryLentConnectionIsBack() {
+        ConsistencySession session = ConsistencySession.create();
+        reactor.test.StepVerifier.create(session.settled()).verifyComplete();
+        session.opened();
+        session.opened();
+        reactor.test.StepVerifier.create(session.settled())
+            .then(session::released)
+            .expectNoEvent(Duration.ofMillis(50))
+            .then(session::released)
+            .verifyComplete();
+    }
+
+    @Test
     void shouldRefuseForeignTokensNamingThem() {
         assertThatThrownBy(() -> ConsistencySession.fromToken("v2.12"))
             .isInstanceOf(IllegalArgumentException.class)

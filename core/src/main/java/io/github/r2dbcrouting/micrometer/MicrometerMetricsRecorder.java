@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.ToIntFunction;
 
 import io.github.r2dbcrouting.Fallback;
@@ -16,6 +17,7 @@ import io.github.r2dbcrouting.RoutingEvent;
 import io.github.r2dbcrouting.RoutingMetricsRecorder;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -75,6 +77,8 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
     private final Map<String, Timer[]> probes = new ConcurrentHashMap<>();
 
     private final Map<String, Boolean> gauged = new ConcurrentHashMap<>();
+
+    private final List<Meter.Id> gauges = new CopyOnWriteArrayList<>();
 
     private volatile @Nullable Map<Fallback, Counter> fallbacks;
 
@@ -195,10 +199,27 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
     }
 
     private void gauge(RoutingConnectionFactory factory, String node, String name, String description, ToIntFunction<NodeSnapshot> value) {
-        Gauge.builder(name, factory, f -> read(f, node, value))
+        Gauge gauge = Gauge.builder(name, factory, f -> read(f, node, value))
             .description(description)
             .tags(this.factoryTags).tag("node", node)
             .register(this.registry);
+        this.gauges.add(gauge.getId());
+    }
+
+    /**
+     * Removes the pool gauges of the closed factory (they would read a closed factory forever);
+     * counters and timers stay, as their totals remain true.
+     */
+    @Override
+    public synchronized void unbind(RoutingConnectionFactory factory) {
+        if (this.factory != factory) {
+            return;
+        }
+        for (Meter.Id id : this.gauges) {
+            this.registry.remove(id);
+        }
+        this.gauges.clear();
+        this.gauged.clear();
     }
 
     /** Runs when a gauge is read (a scrape), not per request. A removed node reads NaN. */

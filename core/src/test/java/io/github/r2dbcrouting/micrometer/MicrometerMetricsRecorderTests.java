@@ -101,6 +101,15 @@ class MicrometerMetricsRecorderTests {
     }
 
     @Test
+    void shouldRemovePoolGaugesWhenTheFactoryCloses() {
+        this.recorder.recordRouted("primary", false);
+        this.factory.close().block(Duration.ofSeconds(10));
+        assertThat(this.registry.find(MicrometerMetricsRecorder.POOL_ACQUIRED).gauges()).isEmpty();
+        assertThat(this.registry.get(MicrometerMetricsRecorder.ACQUISITIONS).tags("node", "primary", "route", "write").counter().count())
+            .as("counters keep their totals").isEqualTo(1.0);
+    }
+
+    @Test
     void shouldTagWithNamesOnly() {
         this.recorder.recordRouted("primary", false);
         this.recorder.recordProbe("primary", Duration.ofMillis(1), true);

@@ -36,7 +36,8 @@ public class EmbeddedClusterInitializer implements ApplicationContextInitializer
             return;
         }
         LOGGER.info("No r2dbc.routing.primary.url configured: starting a local PostgreSQL primary with 2 streaming replicas");
-        PostgresCluster cluster = PostgresCluster.start(2);
+        // closed by the context, after the routing factory: not by the testkit's own JVM hook
+        PostgresCluster cluster = PostgresCluster.builder().replicas(2).closeOnJvmExit(false).build();
         try {
             environment.getPropertySources().addFirst(new MapPropertySource(BEAN_NAME, properties(cluster)));
             DefaultListableBeanFactory beans = (DefaultListableBeanFactory) context.getBeanFactory();

@@ -99,6 +99,37 @@ class NotesApplicationIntegrationTests {
     }
 
     @Test
+    void shouldReadItsOwnWriteInTheNextRequestThroughTheConsistencyHeaderWhileReplicasLag() {
+        WebTestClient client = client();
+        this.cluster.replicas().forEach(PostgresNode::pauseReplay);
+        try {
+            var created = client.post().uri("/notes").contentType(MediaType.APPLICATION_JSON)
+                .bodyValue(Map.of("text", "mine")).exchange()
+                .expectStatus().isCreated()
+                .expectHeader().valueMatches(ConsistencyFilter.HEADER, "v1\\.[0-9A-F]+")
+                .expectBody(new ParameterizedTypeReference<NoteService.Served<Note>>() { })
+                .returnResult();
+            String token = created.getResponseHeaders().getFirst(ConsistencyFilter.HEADER);
+            long id = created.getResponseBody().value().id();
+
+            // the next request carries the token: it sees the write, from the primary while replicas lag
+            NoteService.Served<Note> mine = client.get().uri("/notes/{id}", id).header(ConsistencyFilter.HEADER, token).exchange()
+                .expectStatus().isOk()
+                .expectBody(new ParameterizedTypeReference<NoteService.Served<Note>>() { })
+                .returnResult().getResponseBody();
+            assertThat(mine.value().text()).isEqualTo("mine");
+            assertThat(mine.servedBy().inRecovery()).isFalse();
+
+            // without the token a read goes to a lagging replica and does not find it: the lag is real
+            client.get().uri("/notes/{id}", id).exchange().expectStatus().isNotFound();
+        } finally {
+            this.cluster.replicas().forEach(PostgresNode::resumeReplay);
+            this.cluster.awaitReplication(Duration.ofSeconds(30));
+        }
+        client.get().uri("/notes/1").header(ConsistencyFilter.HEADER, "v2.nonsense").exchange().expectStatus().isBadRequest();
+    }
+
+    @Test
     void shouldRejectABlankNote() {
         client().post().uri("/notes").contentType(MediaType.APPLICATION_JSON).bodyValue(Map.of("text", " ")).exchange()
             .expectStatus().isBadRequest();

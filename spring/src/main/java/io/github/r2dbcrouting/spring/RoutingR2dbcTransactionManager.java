@@ -40,7 +40,7 @@ public class RoutingR2dbcTransactionManager extends R2dbcTransactionManager {
      * routing key replaces that key and keeps the size; to one without, it adds an entry.
      */
     private static final Function<Context, Context> READ_ONLY_UNLESS_SET = context -> {
-        if (Routing.isReadOnly(context) || hasRoutingKey(context)) {
+        if (Routing.hasRoute(context)) {
             return context;
         }
         return Routing.readOnly().apply(context);
@@ -60,9 +60,5 @@ public class RoutingR2dbcTransactionManager extends R2dbcTransactionManager {
                                  TransactionDefinition definition) {
         Mono<Void> begin = super.doBegin(synchronizationManager, transaction, definition);
         return definition.isReadOnly() ? begin.contextWrite(READ_ONLY_UNLESS_SET) : begin;
-    }
-
-    static boolean hasRoutingKey(Context context) {
-        return Routing.primary().apply(context).size() == context.size();
     }
 }

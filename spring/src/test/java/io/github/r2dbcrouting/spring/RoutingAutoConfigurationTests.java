@@ -86,6 +86,17 @@ class RoutingAutoConfigurationTests {
     }
 
     @Test
+    void shouldIgnoreForeignKeysUnderTheSamePrefix() {
+        // what R2DBC_ROUTING_TESTKIT_IMAGE in the environment binds to
+        this.runner.withConfiguration(AutoConfigurations.of(RoutingAutoConfiguration.class, RoutingTransactionManagerAutoConfiguration.class))
+            .withPropertyValues("spring.r2dbc.url=r2dbc:postgresql://127.0.0.1:1/app", "r2dbc.routing.testkit.image=postgres:15")
+            .run(context -> {
+                assertThat(context).hasNotFailed();
+                assertThat(context).doesNotHaveBean(RoutingConnectionFactory.class);
+            });
+    }
+
+    @Test
     void shouldBackOffWhenTheApplicationDefinesAConnectionFactory() {
         this.runner.withPropertyValues(VALID).withUserConfiguration(UserConnectionFactory.class).run(context -> {
             assertThat(context).hasNotFailed();

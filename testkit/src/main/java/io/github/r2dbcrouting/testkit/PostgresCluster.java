@@ -226,7 +226,20 @@ public final class PostgresCluster implements AutoCloseable {
 
 		private @Nullable String image;
 
+		private boolean closeOnJvmExit = true;
+
 		private Builder() {
+		}
+
+		/**
+		 * Whether the testkit's JVM shutdown hook closes this cluster (default {@code true}). An
+		 * owner with a lifecycle of its own (an application context that closes its connection
+		 * pools first) passes {@code false} and closes the cluster itself, last; a cluster left by
+		 * a JVM that died anyway is removed by the next cluster start (local backend).
+		 */
+		public Builder closeOnJvmExit(boolean closeOnJvmExit) {
+			this.closeOnJvmExit = closeOnJvmExit;
+			return this;
 		}
 
 		/**
@@ -309,7 +322,9 @@ public final class PostgresCluster implements AutoCloseable {
 			StartedCluster started = chosen == Backend.CONTAINERS ? ContainerCluster.start(settings)
 					: LocalCluster.start(settings);
 			PostgresCluster cluster = new PostgresCluster(started);
-			OPEN.add(cluster);
+			if (closeOnJvmExit) {
+				OPEN.add(cluster);
+			}
 			LOG.info("Cluster with {} replica(s) started in {} ms ({}): {}", replicas,
 					(System.nanoTime() - begin) / 1_000_000, started, cluster.nodes);
 			return cluster;
