@@ -24,4 +24,14 @@ class RoutingTests {
             .expectNext(true)
             .verifyComplete();
     }
+
+    @Test
+    void shouldTellWhetherAContextHoldsARoutingKey() {
+        assertThat(Routing.hasRoute(Context.empty())).isFalse();
+        assertThat(Routing.hasRoute(Context.of("other", 1))).isFalse();
+        assertThat(Routing.hasRoute(Routing.primary().apply(Context.of("other", 1)))).isTrue();
+        assertThat(Routing.hasRoute(Routing.readOnly().apply(Context.empty()))).isTrue();
+        assertThat(Routing.hasRoute(Routing.readOnly(java.time.Duration.ofSeconds(1)).apply(Context.empty()))).isTrue();
+        assertThat(Routing.isReadOnly(Routing.readOnly(java.time.Duration.ofSeconds(1)).apply(Context.empty()))).isTrue();
+    }
 }

@@ -53,14 +53,6 @@ class RoutingR2dbcTransactionManagerTests {
     }
 
     @Test
-    void shouldTellWhetherAContextHoldsARoutingKey() {
-        assertThat(RoutingR2dbcTransactionManager.hasRoutingKey(Context.empty())).isFalse();
-        assertThat(RoutingR2dbcTransactionManager.hasRoutingKey(Context.of("other", 1))).isFalse();
-        assertThat(RoutingR2dbcTransactionManager.hasRoutingKey(Routing.primary().apply(Context.of("other", 1)))).isTrue();
-        assertThat(RoutingR2dbcTransactionManager.hasRoutingKey(Routing.readOnly().apply(Context.empty()))).isTrue();
-    }
-
-    @Test
     void shouldEnforceReadOnlyOnTheDatabase() {
         assertThat(this.manager.isEnforceReadOnly()).isTrue();
     }
