@@ -122,7 +122,8 @@ final class Cluster {
             if (old.state() == NodeState.UP && lagProblem != null) {
                 next = next.withState(NodeState.EJECTED, lagProblem);
                 events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.LAG, "node '" + node.name + "' is ejected: " + lagProblem));
-            } else if (old.state() == NodeState.EJECTED && lagProblem == null && successes >= this.settings.successesToReadmit()) {
+            } else if (old.state() == NodeState.EJECTED && lagProblem == null
+                && (successes >= this.settings.successesToReadmit() || soleWriter(node, role))) {
                 next = next.withState(NodeState.UP, null);
                 RoutingEvent.Cause cause = old.reason() != null && old.reason().startsWith("lag") ? RoutingEvent.Cause.LAG : RoutingEvent.Cause.PROBE;
                 events.add(event(RoutingEvent.Type.READMITTED, node, cause, "node '" + node.name + "' is readmitted after "
@@ -141,6 +142,23 @@ final class Cluster {
             publish(events);
         }
         finish(events, retired);
+    }
+
+    /**
+     * Whether {@code node} is the only node that could take writes while none does: then every
+     * write fails until it is back, so one good probe readmits it (flapping cannot take writes
+     * from anyone else).
+     */
+    private boolean soleWriter(Node node, NodeRole role) {
+        if (role != NodeRole.PRIMARY || this.topology.writer != null) {
+            return false;
+        }
+        for (Node other : this.nodes) {
+            if (other != node && other.health.up() && other.effectiveRole() == NodeRole.PRIMARY) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** A probe failed or timed out. */

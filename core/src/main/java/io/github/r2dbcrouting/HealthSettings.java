@@ -20,7 +20,8 @@ import org.jspecify.annotations.Nullable;
  * <li>{@code failuresToEject} 2: one lost probe (a GC pause, a dropped packet) does not move
  * traffic; two in a row do. A failed acquisition ejects at once regardless.</li>
  * <li>{@code successesToReadmit} 2: a node that comes back must answer twice before it takes
- * reads again, so a flapping node does not get traffic on every other probe.</li>
+ * reads again, so a flapping node does not get traffic on every other probe. A primary that is
+ * the only node able to take writes is readmitted after one, since every write fails until then.</li>
  * <li>{@code maxLagBytes} / {@code maxLagTime} 0 / {@code ZERO}: no lag bound; set one to keep
  * lagging replicas out of rotation (PostgreSQL only).</li>
  * </ul>

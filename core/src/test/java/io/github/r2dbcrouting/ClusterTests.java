@@ -78,6 +78,20 @@ class ClusterTests {
     }
 
     @Test
+    void shouldReadmitThePrimaryAfterOneGoodProbeWhenNoNodeTakesWrites() {
+        Node primary = node("primary", NodeRole.PRIMARY);
+        Node replica = node("replica-1", NodeRole.REPLICA);
+        Cluster cluster = cluster(HealthSettings.builder().failuresToEject(1).successesToReadmit(3).build(), primary, replica);
+        cluster.probeFailed(primary, "refused", Duration.ofMillis(1));
+        cluster.probeFailed(replica, "refused", Duration.ofMillis(1));
+        assertThat(cluster.topology().writer).isNull();
+        cluster.probeSucceeded(primary, primaryAt(100));
+        assertThat(cluster.topology().writer).as("writes have nowhere else to go").isSameAs(primary);
+        cluster.probeSucceeded(replica, replicaAt(100));
+        assertThat(cluster.topology().readers).as("a replica still needs successesToReadmit").isEmpty();
+    }
+
+    @Test
     void shouldEjectAtOnceOnAFailedAcquisitionButNotOnAnExhaustedPool() {
         Node primary = node("primary", NodeRole.PRIMARY);
         Node replica = node("replica-1", NodeRole.REPLICA);

@@ -89,7 +89,8 @@ class RoutingAutoConfigurationTests {
     void shouldIgnoreForeignKeysUnderTheSamePrefix() {
         // what R2DBC_ROUTING_TESTKIT_IMAGE in the environment binds to
         this.runner.withConfiguration(AutoConfigurations.of(RoutingAutoConfiguration.class, RoutingTransactionManagerAutoConfiguration.class))
-            .withPropertyValues("spring.r2dbc.url=r2dbc:postgresql://127.0.0.1:1/app", "r2dbc.routing.testkit.image=postgres:15")
+            .withPropertyValues("spring.r2dbc.url=r2dbc:postgresql://127.0.0.1:1/app", "spring.r2dbc.username=app",
+                "r2dbc.routing.testkit.image=postgres:15")
             .run(context -> {
                 assertThat(context).hasNotFailed();
                 assertThat(context).doesNotHaveBean(RoutingConnectionFactory.class);
