@@ -8,6 +8,7 @@ import java.util.function.Consumer;
 
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PostgresCluster;
 import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.micrometer.core.instrument.MeterRegistry;
