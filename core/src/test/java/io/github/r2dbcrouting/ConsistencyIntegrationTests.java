@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -12,6 +11,7 @@ import java.util.concurrent.atomic.LongAdder;
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PostgresCluster;
 import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.r2dbc.spi.Connection;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -36,7 +36,7 @@ class ConsistencyIntegrationTests {
 
     private static final AtomicLong IDS = new AtomicLong();
 
-    private Map<PostgresNode, Integer> sessionsBefore;
+    private SessionLeakCheck leaks;
 
     private RoutingConnectionFactory factory;
 
@@ -60,7 +60,7 @@ class ConsistencyIntegrationTests {
 
     @BeforeEach
     void startFactory() {
-        this.sessionsBefore = ClusterFixture.sessions(cluster);
+        this.leaks = SessionLeakCheck.before(cluster);
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
             .primary("primary", cluster.primary().connectionFactory())
             .health(h -> h.interval(Duration.ofMillis(500)).timeout(Duration.ofMillis(500)).failuresToEject(3))
@@ -78,7 +78,7 @@ class ConsistencyIntegrationTests {
             }
         }
         cluster.awaitReplication(Duration.ofSeconds(30));
-        ClusterFixture.closeAndCheckNoLeak(this.factory, this.sessionsBefore);
+        ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
     }
 
     private Mono<Long> insert(long id) {

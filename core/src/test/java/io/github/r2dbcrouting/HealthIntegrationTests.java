@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PostgresCluster;
 import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -40,7 +41,7 @@ class HealthIntegrationTests {
 
     private PostgresCluster cluster;
 
-    private Map<PostgresNode, Integer> sessionsBefore;
+    private SessionLeakCheck leaks;
 
     private RoutingConnectionFactory factory;
 
@@ -51,7 +52,7 @@ class HealthIntegrationTests {
         this.cluster = PostgresCluster.start(2);
         this.cluster.primary().execute("CREATE TABLE writes (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
         this.cluster.awaitReplication(Duration.ofSeconds(30));
-        this.sessionsBefore = ClusterFixture.sessions(this.cluster);
+        this.leaks = SessionLeakCheck.before(this.cluster);
     }
 
     @AfterEach
@@ -63,8 +64,7 @@ class HealthIntegrationTests {
                         node.thaw();
                     }
                 }
-                ClusterFixture.closeAndCheckNoLeak(this.factory, ClusterFixture.sessions(this.cluster).keySet().stream()
-                    .collect(java.util.stream.Collectors.toMap(n -> n, n -> this.sessionsBefore.getOrDefault(n, 0))));
+                ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
             }
         } finally {
             this.cluster.close();
@@ -398,7 +398,7 @@ class HealthIntegrationTests {
             assertThat(load.servedBy(removed.port())).as("reads on the removed replica").isZero();
             assertThat(this.factory.nodes()).extracting(NodeSnapshot::name).doesNotContain(removed.name());
             Await.until("no session of the removed replica's pool left", FEW_INTERVALS,
-                () -> removed.clientSessions() <= this.sessionsBefore.get(removed));
+                () -> removed.clientSessions() <= this.leaks.sessionsBefore(removed));
 
             this.factory.addReplica("replica-2-again", removed.connectionFactory());
             Await.until("reads on the added replica", FEW_INTERVALS, () -> load.servedBy(removed.port()) > 20);

@@ -5,11 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 import io.github.r2dbcrouting.testkit.PostgresCluster;
 import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcException;
 import org.junit.jupiter.api.AfterAll;
@@ -26,7 +26,7 @@ class RoutingIntegrationTests {
 
     private static PostgresCluster cluster;
 
-    private Map<PostgresNode, Integer> sessionsBefore;
+    private SessionLeakCheck leaks;
 
     private RoutingConnectionFactory factory;
 
@@ -46,13 +46,13 @@ class RoutingIntegrationTests {
 
     @BeforeEach
     void recordSessions() {
-        this.sessionsBefore = ClusterFixture.sessions(cluster);
+        this.leaks = SessionLeakCheck.before(cluster);
     }
 
     @AfterEach
     void closeFactory() {
         if (this.factory != null) {
-            ClusterFixture.closeAndCheckNoLeak(this.factory, this.sessionsBefore);
+            ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
         }
     }
 
@@ -265,7 +265,7 @@ class RoutingIntegrationTests {
         Flux.range(0, 20)
             .flatMap(i -> Db.whoServes(this.factory).contextWrite(i % 2 == 0 ? Routing.readOnly() : Routing.primary()), 8)
             .blockLast(Duration.ofSeconds(30));
-        assertThat(cluster.primary().clientSessions()).isGreaterThan(this.sessionsBefore.get(cluster.primary()));
+        assertThat(cluster.primary().clientSessions()).isGreaterThan(this.leaks.sessionsBefore(cluster.primary()));
         // closeFactory() closes it and checks sessions and pools
     }
 

@@ -3,7 +3,6 @@ package io.github.r2dbcrouting.spring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.Map;
 import java.util.function.Consumer;
 
 import io.github.r2dbcrouting.Routing;
@@ -11,6 +10,7 @@ import io.github.r2dbcrouting.RoutingConnectionFactory;
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PostgresCluster;
 import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.search.Search;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -58,7 +58,7 @@ class TransactionRoutingIntegrationTests {
             DataR2dbcAutoConfiguration.class, DataR2dbcRepositoriesAutoConfiguration.class))
         .withUserConfiguration(NotesConfiguration.class);
 
-    private Map<PostgresNode, Integer> sessionsBefore;
+    private SessionLeakCheck leaks;
 
     @BeforeAll
     static void startCluster() {
@@ -77,12 +77,12 @@ class TransactionRoutingIntegrationTests {
 
     @BeforeEach
     void recordSessions() {
-        this.sessionsBefore = ClusterContext.sessions(cluster);
+        this.leaks = SessionLeakCheck.before(cluster);
     }
 
     @AfterEach
     void checkNoSessionLeft() {
-        ClusterContext.assertNoSessionLeft(this.sessionsBefore);
+        this.leaks.assertNoSessionLeft(Duration.ofSeconds(15));
     }
 
     @Test
