@@ -161,10 +161,16 @@ final class Cluster {
         return true;
     }
 
-    /** A probe failed or timed out. */
-    void probeFailed(Node node, String error, Duration latency) {
+    /**
+     * A probe failed or timed out. A replica whose probe timed out while none of the connections
+     * it has lent out came back for longer than the probe timeout is stalled (frozen, or too
+     * overloaded to answer anything): it leaves rotation at once instead of after
+     * {@code failuresToEject} probes, because every read sent to it meanwhile hangs.
+     */
+    void probeFailed(Node node, String error, Duration latency, boolean timedOut) {
         List<RoutingEvent> events = new ArrayList<>();
         List<Node.Lease> retired = new ArrayList<>();
+        Node aborted = null;
         synchronized (this.lock) {
             if (!this.nodes.contains(node)) {
                 return;
@@ -173,16 +179,35 @@ final class Cluster {
             int failures = old.failures() + 1;
             NodeHealth next = new NodeHealth(old.state(), old.observedRole(), old.reason(), failures, 0, old.lsn(), old.lagBytes(),
                 old.lagTime(), this.clock.instant(), latency, error);
-            if (old.state() == NodeState.UP && failures >= this.settings.failuresToEject()) {
-                String reason = failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
+            int inUse = node.lease.acquired();
+            Duration quiet = node.activity.quiet();
+            boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA && stalled(inUse, quiet, this.settings.timeout());
+            if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
+                String reason = failures < this.settings.failuresToEject()
+                    ? "stalled: " + error + " and none of its " + inUse + " connection(s) in use came back for " + quiet.toMillis() + "ms"
+                    : failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
                 next = next.withState(NodeState.EJECTED, reason);
                 retired.add(node.renewPool());
+                if (stalled) {
+                    // the reads hanging on it will never finish: fail them now, so that they can go elsewhere
+                    aborted = node;
+                }
                 events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.PROBE, "node '" + node.name + "' is ejected: " + reason));
             }
             node.health = next;
             publish(events);
         }
+        if (aborted != null) {
+            int closed = aborted.activity.abortConnections();
+            LOGGER.warn("[{}] closed {} connection(s) of stalled node '{}' so that the queries hanging on it fail now", this.name, closed,
+                aborted.name);
+        }
         finish(events, retired);
+    }
+
+    /** Connections are out and none came back for longer than a probe may take. */
+    static boolean stalled(int inUse, Duration quiet, Duration probeTimeout) {
+        return inUse > 0 && quiet.compareTo(probeTimeout) > 0;
     }
 
     /** Adds a replica at run time. */

@@ -119,7 +119,7 @@ final class HealthMonitor {
             .timeout(this.settings.timeout(), this.scheduler)
             .doOnNext(result -> succeeded(node, result))
             .onErrorResume(error -> {
-                failed(node, probeError(node, error), elapsed(start));
+                failed(node, probeError(node, error), elapsed(start), error instanceof TimeoutException);
                 return Mono.empty();
             })
             .then();
@@ -171,9 +171,9 @@ final class HealthMonitor {
         this.cluster.probeSucceeded(node, result);
     }
 
-    private void failed(Node node, String error, Duration latency) {
+    private void failed(Node node, String error, Duration latency, boolean timedOut) {
         this.metrics.recordProbe(node.name, latency, false);
-        this.cluster.probeFailed(node, error, latency);
+        this.cluster.probeFailed(node, error, latency, timedOut);
     }
 
     private String probeError(Node node, Throwable error) {
@@ -246,7 +246,7 @@ final class HealthMonitor {
                     if (LOGGER.isDebugEnabled()) {
                         LOGGER.debug("[{}] probe of '{}' failed: {}", name, this.node.name, message);
                     }
-                    failed(this.node, message, elapsed(start));
+                    failed(this.node, message, elapsed(start), error instanceof TimeoutException);
                     return Mono.empty();
                 })
                 .then();

@@ -18,7 +18,9 @@ import org.jspecify.annotations.Nullable;
  * <li>{@code timeout} 1s: long enough not to flap on a loaded server, short enough that a
  * frozen node is out within interval + timeout.</li>
  * <li>{@code failuresToEject} 2: one lost probe (a GC pause, a dropped packet) does not move
- * traffic; two in a row do. A failed acquisition ejects at once regardless.</li>
+ * traffic; two in a row do. A failed acquisition ejects at once regardless, and so does a probe
+ * that timed out on a replica none of whose lent connections came back for longer than the
+ * timeout (a frozen server).</li>
  * <li>{@code successesToReadmit} 2: a node that comes back must answer twice before it takes
  * reads again, so a flapping node does not get traffic on every other probe. A primary that is
  * the only node able to take writes is readmitted after one, since every write fails until then.</li>

@@ -1,6 +1,7 @@
 package io.github.r2dbcrouting;
 
 import java.util.function.Function;
+import java.util.function.LongSupplier;
 
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.PoolMetrics;
@@ -27,13 +28,17 @@ final class Node implements Balancer.Candidate {
     /** Whether the target speaks PostgreSQL, so that probes can read role and WAL position. */
     final boolean postgres;
 
+    /** When a connection last came back to the node's pool: a frozen server keeps them all. */
+    final NodeActivity activity;
+
     private final Function<Node, Lease> leases;
 
     volatile Lease lease;
 
     volatile NodeHealth health;
 
-    Node(String name, NodeRole configuredRole, ConnectionFactory target, Function<Node, Lease> leases) {
+    Node(String name, NodeRole configuredRole, ConnectionFactory target, LongSupplier nanoTime, Function<Node, Lease> leases) {
+        this.activity = new NodeActivity(nanoTime);
         this.name = name;
         this.configuredRole = configuredRole;
         this.target = target;

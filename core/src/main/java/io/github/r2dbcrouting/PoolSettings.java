@@ -7,6 +7,7 @@ import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ValidationDepth;
 import org.jspecify.annotations.Nullable;
+import reactor.pool.PoolMetricsRecorder;
 
 /**
  * Settings of the r2dbc-pool {@code ConnectionPool} that the routing factory puts in front of
@@ -116,9 +117,10 @@ public final class PoolSettings {
         return this.validationQuery;
     }
 
-    ConnectionPoolConfiguration toConfiguration(String poolName, ConnectionFactory target) {
+    ConnectionPoolConfiguration toConfiguration(String poolName, ConnectionFactory target, PoolMetricsRecorder recorder) {
         ConnectionPoolConfiguration.Builder builder = ConnectionPoolConfiguration.builder(target)
             .name(poolName)
+            .metricsRecorder(recorder)
             .maxSize(this.maxSize)
             .initialSize(this.initialSize)
             .minIdle(this.minIdle)

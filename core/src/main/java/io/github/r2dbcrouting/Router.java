@@ -298,7 +298,7 @@ final class Router {
 
     /** A pool for {@code node} and the acquisitions built on it once. */
     Node.Lease newLease(Node node, PoolSettings settings) {
-        ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.target));
+        ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.activity.tracking(node.target), node.activity));
         // one error operator per route on top of the pool's own Mono: the hot path allocates no more
         Mono<Connection> raw = pool.create();
         Mono<Connection> acquire = raw.onErrorMap(error -> naming(node, error)).name("r2dbc-routing.acquire");

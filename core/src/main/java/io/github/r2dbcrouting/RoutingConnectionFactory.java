@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Consumer;
 
@@ -254,7 +255,8 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
     }
 
     private Node newNode(String nodeName, NodeRole role, ConnectionFactory factory) {
-        return new Node(nodeName, role, unwrapPool(factory), node -> this.router.newLease(node, this.poolSettings));
+        return new Node(nodeName, role, unwrapPool(factory), () -> this.scheduler.now(TimeUnit.NANOSECONDS),
+            node -> this.router.newLease(node, this.poolSettings));
     }
 
     private static ConnectionFactory unwrapPool(ConnectionFactory factory) {

@@ -29,8 +29,8 @@ class ClusterTests {
     }
 
     private Node node(String name, NodeRole role) {
-        Node node = new Node(name, role, new StubConnectionFactory(name), n -> {
-            ConnectionPool pool = new ConnectionPool(PoolSettings.defaults().toConfiguration(n.name, n.target));
+        Node node = new Node(name, role, new StubConnectionFactory(name), System::nanoTime, n -> {
+            ConnectionPool pool = new ConnectionPool(PoolSettings.defaults().toConfiguration(n.name, n.target, n.activity));
             return new Node.Lease(pool, pool.create(), pool.create(), pool.create(), pool.create());
         });
         this.nodes.add(node);
@@ -56,11 +56,11 @@ class ClusterTests {
         Cluster cluster = cluster(HealthSettings.builder().failuresToEject(3).successesToReadmit(2).build(), primary, replica);
         assertThat(cluster.topology().readers).containsExactly(replica);
 
-        cluster.probeFailed(replica, "refused", Duration.ofMillis(3));
-        cluster.probeFailed(replica, "refused", Duration.ofMillis(3));
+        cluster.probeFailed(replica, "refused", Duration.ofMillis(3), false);
+        cluster.probeFailed(replica, "refused", Duration.ofMillis(3), false);
         assertThat(cluster.topology().readers).as("two of three failures").containsExactly(replica);
         Node.Lease before = replica.lease;
-        cluster.probeFailed(replica, "refused", Duration.ofMillis(3));
+        cluster.probeFailed(replica, "refused", Duration.ofMillis(3), false);
         assertThat(cluster.topology().readers).isEmpty();
         assertThat(replica.health.reason()).isEqualTo("3 probes failed: refused");
         assertThat(replica.lease).as("a fresh pool after ejection").isNotSameAs(before);
@@ -82,13 +82,21 @@ class ClusterTests {
         Node primary = node("primary", NodeRole.PRIMARY);
         Node replica = node("replica-1", NodeRole.REPLICA);
         Cluster cluster = cluster(HealthSettings.builder().failuresToEject(1).successesToReadmit(3).build(), primary, replica);
-        cluster.probeFailed(primary, "refused", Duration.ofMillis(1));
-        cluster.probeFailed(replica, "refused", Duration.ofMillis(1));
+        cluster.probeFailed(primary, "refused", Duration.ofMillis(1), false);
+        cluster.probeFailed(replica, "refused", Duration.ofMillis(1), false);
         assertThat(cluster.topology().writer).isNull();
         cluster.probeSucceeded(primary, primaryAt(100));
         assertThat(cluster.topology().writer).as("writes have nowhere else to go").isSameAs(primary);
         cluster.probeSucceeded(replica, replicaAt(100));
         assertThat(cluster.topology().readers).as("a replica still needs successesToReadmit").isEmpty();
+    }
+
+    @Test
+    void shouldCallAReplicaStalledOnlyWhenConnectionsAreOutAndNoneCameBackForLongerThanAProbe() {
+        Duration timeout = Duration.ofMillis(500);
+        assertThat(Cluster.stalled(3, Duration.ofMillis(800), timeout)).isTrue();
+        assertThat(Cluster.stalled(3, Duration.ofMillis(200), timeout)).as("connections came back recently").isFalse();
+        assertThat(Cluster.stalled(0, Duration.ofHours(1), timeout)).as("an idle replica is not stalled").isFalse();
     }
 
     @Test
@@ -131,7 +139,7 @@ class ClusterTests {
         Node replica = node("replica-1", NodeRole.REPLICA);
         Cluster cluster = cluster(HealthSettings.builder().failuresToEject(1).build(), primary, replica);
         assertThat(cluster.topology().writer).isSameAs(primary);
-        cluster.probeFailed(primary, "refused", Duration.ofMillis(1));
+        cluster.probeFailed(primary, "refused", Duration.ofMillis(1), false);
         assertThat(cluster.topology().writer).isNull();
         assertThat(cluster.topology().noWriterReason).isEqualTo("primary unavailable: 'primary' is ejected: 1 probe failed: refused");
 

@@ -150,13 +150,20 @@ class HealthIntegrationTests {
         awaitAllUp();
         PostgresNode victim = this.cluster.replicas().get(1);
         PostgresNode survivor = this.cluster.replicas().get(0);
-        try (ReadLoad load = new ReadLoad(this.factory, 16, true, Duration.ofSeconds(2))) {
+        // a read timeout far longer than the ejection: reads hanging on the frozen server must be
+        // failed (and retried) by the router when it ejects it, not by their own timeout
+        try (ReadLoad load = new ReadLoad(this.factory, 16, true, Duration.ofSeconds(30))) {
             Await.until("reads flowing", FEW_INTERVALS, () -> load.servedBy(victim.port()) > 20);
             long frozenAt = System.nanoTime();
             victim.freeze();
             // failuresToEject probes, each bounded by the timeout, plus scheduling slack
             awaitState(victim.name(), NodeState.EJECTED, INTERVAL.plus(TIMEOUT).multipliedBy(2).plusSeconds(3));
             long ejectedAt = System.nanoTime();
+            // reads in flight on the frozen replica never come back: the first timed-out probe may
+            // already call it stalled, else the second failure ejects it
+            String reason = node(victim.name()).reason();
+            assertThat(reason).matches("(stalled: probe timed out after 500ms and none of its \\d+ connection\\(s\\) in use came back for \\d+ms"
+                + "|2 probes failed: probe timed out after 500ms|acquisition failed: .*)");
             long survivorBefore = load.servedBy(survivor.port());
             Await.until("reads keep succeeding on the survivor", FEW_INTERVALS, () -> load.servedBy(survivor.port()) > survivorBefore + 100);
 
@@ -166,9 +173,11 @@ class HealthIntegrationTests {
             long readmittedAt = System.nanoTime();
             load.resetServed();
             Await.until("reads back on the thawed replica", FEW_INTERVALS, () -> load.servedBy(victim.port()) > 20);
-            LOGGER.info("SIGSTOP '{}': ejected after {}s, readmitted {}s after SIGCONT; {}", victim.name(), seconds(frozenAt, ejectedAt),
-                seconds(thawedAt, readmittedAt), load);
+            LOGGER.info("SIGSTOP '{}': ejected after {}s ({}), readmitted {}s after SIGCONT; {}", victim.name(), seconds(frozenAt, ejectedAt),
+                reason, seconds(thawedAt, readmittedAt), load);
             assertThat(load.failures()).as("failed reads through retryReads() across a freeze: %s", load).isZero();
+            // the freeze lasted seconds; no read waited for the thaw or its own 30 s timeout
+            assertThat(load.slowest()).as("slowest read across the freeze: %s", load).isLessThan(Duration.ofSeconds(4));
         }
     }
 

@@ -27,6 +27,8 @@ final class ReadLoad implements AutoCloseable {
 
     private final AtomicLong lastFailureNanos = new AtomicLong();
 
+    private final AtomicLong slowestNanos = new AtomicLong();
+
     private final AtomicBoolean running = new AtomicBoolean(true);
 
     private final Disposable loops;
@@ -41,8 +43,12 @@ final class ReadLoad implements AutoCloseable {
         Mono<Db.Served> oneRead = read.contextWrite(Routing.readOnly());
         Mono<Void> loop = Mono.defer(() -> {
                 this.attempts.increment();
+                long start = System.nanoTime();
                 return oneRead
-                    .doOnNext(served -> this.servedBy.computeIfAbsent(served.port(), p -> new LongAdder()).increment())
+                    .doOnNext(served -> {
+                        this.servedBy.computeIfAbsent(served.port(), p -> new LongAdder()).increment();
+                        this.slowestNanos.accumulateAndGet(System.nanoTime() - start, Math::max);
+                    })
                     .then()
                     .onErrorResume(error -> {
                         this.failures.increment();
@@ -60,6 +66,11 @@ final class ReadLoad implements AutoCloseable {
 
     long attempts() {
         return this.attempts.sum();
+    }
+
+    /** The longest a successful read took, from its start. */
+    Duration slowest() {
+        return Duration.ofNanos(this.slowestNanos.get());
     }
 
     long failures() {
@@ -93,6 +104,6 @@ final class ReadLoad implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "ReadLoad{attempts=" + attempts() + ", failures=" + failures() + ", errors=" + this.errors + ", servedBy=" + this.servedBy + "}";
+        return "ReadLoad{attempts=" + attempts() + ", failures=" + failures() + ", slowest=" + slowest().toMillis() + "ms" + ", errors=" + this.errors + ", servedBy=" + this.servedBy + "}";
     }
 }

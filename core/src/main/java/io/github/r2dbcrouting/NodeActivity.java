@@ -1,0 +1,123 @@
+package io.github.r2dbcrouting;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.WeakHashMap;
+import java.util.function.LongSupplier;
+
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryMetadata;
+import reactor.core.publisher.Mono;
+import reactor.pool.PoolMetricsRecorder;
+
+/**
+ * What a node's pools do with their connections, seen from the pools' own hooks (no work on the
+ * acquisition path): when a connection last came back (a frozen server keeps every connection
+ * lent to it), and which physical connections exist, so that a stalled node's can be aborted.
+ * Shared by every pool the node has over its life.
+ */
+final class NodeActivity implements PoolMetricsRecorder {
+
+    private final LongSupplier nanoTime;
+
+    private volatile long lastReturn;
+
+    /** Physical connections the node's pools opened; weak, so destroyed ones simply drop out. */
+    private final Map<Connection, Boolean> opened = Collections.synchronizedMap(new WeakHashMap<>());
+
+    NodeActivity(LongSupplier nanoTime) {
+        this.nanoTime = nanoTime;
+        this.lastReturn = nanoTime.getAsLong();
+    }
+
+    /** The factory the node's pools allocate through: the user's, with each new connection noted. */
+    ConnectionFactory tracking(ConnectionFactory target) {
+        return new ConnectionFactory() {
+            @Override
+            public Mono<Connection> create() {
+                return Mono.<Connection>from(target.create()).doOnNext(connection -> NodeActivity.this.opened.put(connection, Boolean.TRUE));
+            }
+
+            @Override
+            public ConnectionFactoryMetadata getMetadata() {
+                return target.getMetadata();
+            }
+
+            @Override
+            public String toString() {
+                return target.toString();
+            }
+        };
+    }
+
+    /**
+     * Closes every physical connection the node's pools opened, those in use included: queries
+     * hanging on a frozen server then fail at once with a closed connection (which
+     * {@link Routing#retryReads()} retries elsewhere) instead of waiting for their own timeout.
+     *
+     * @return how many connections were closed
+     */
+    int abortConnections() {
+        List<Connection> connections;
+        synchronized (this.opened) {
+            connections = new ArrayList<>(this.opened.keySet());
+            this.opened.clear();
+        }
+        for (Connection connection : connections) {
+            Mono.from(connection.close()).onErrorResume(error -> Mono.empty()).subscribe();
+        }
+        return connections.size();
+    }
+
+    /** How long no connection has come back to the node's pool. */
+    Duration quiet() {
+        return Duration.ofNanos(Math.max(0, this.nanoTime.getAsLong() - this.lastReturn));
+    }
+
+    private void returned() {
+        this.lastReturn = this.nanoTime.getAsLong();
+    }
+
+    @Override
+    public void recordRecycled() {
+        returned();
+    }
+
+    @Override
+    public void recordResetLatency(long latencyMs) {
+        returned();
+    }
+
+    @Override
+    public void recordDestroyLatency(long latencyMs) {
+        returned();
+    }
+
+    @Override
+    public void recordAllocationSuccessAndLatency(long latencyMs) {
+    }
+
+    @Override
+    public void recordAllocationFailureAndLatency(long latencyMs) {
+    }
+
+    @Override
+    public void recordLifetimeDuration(long millisecondsSinceAllocation) {
+    }
+
+    @Override
+    public void recordIdleTime(long millisecondsIdle) {
+    }
+
+    @Override
+    public void recordSlowPath() {
+    }
+
+    @Override
+    public void recordFastPath() {
+    }
+}
