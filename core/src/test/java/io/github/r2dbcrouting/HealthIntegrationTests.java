@@ -166,6 +166,8 @@ class HealthIntegrationTests {
                 + "|2 probes failed: probe timed out after 500ms|acquisition failed: .*)");
             long survivorBefore = load.servedBy(survivor.port());
             Await.until("reads keep succeeding on the survivor", FEW_INTERVALS, () -> load.servedBy(survivor.port()) > survivorBefore + 100);
+            // the fault lasts 6 s, so that a read left hanging on the frozen server would show as a 6 s read
+            Await.until("the freeze to have lasted 6 s", FEW_INTERVALS, () -> System.nanoTime() - frozenAt > Duration.ofSeconds(6).toNanos());
 
             victim.thaw();
             long thawedAt = System.nanoTime();
