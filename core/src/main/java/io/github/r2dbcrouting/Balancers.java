@@ -27,6 +27,13 @@ final class Balancers {
 
         private final AtomicIntegerArray next = new AtomicIntegerArray(CELLS * STRIDE);
 
+        RoundRobin() {
+            // cells start apart, so that threads making one read each do not all start on the first replica
+            for (int cell = 0; cell < CELLS; cell++) {
+                this.next.set(cell * STRIDE, cell);
+            }
+        }
+
         @Override
         public int select(List<? extends Candidate> candidates) {
             @SuppressWarnings("deprecation") // getId(): threadId() needs Java 19

@@ -18,11 +18,32 @@ class BalancerTests {
     @Test
     void shouldCycleInOrderWithRoundRobin() {
         Balancer balancer = Balancer.roundRobin();
-        int[] picks = new int[7];
+        int first = balancer.select(this.three);
+        int[] picks = new int[6];
         for (int i = 0; i < picks.length; i++) {
             picks[i] = balancer.select(this.three);
         }
-        assertThat(picks).containsExactly(0, 1, 2, 0, 1, 2, 0);
+        assertThat(picks).containsExactly((first + 1) % 3, (first + 2) % 3, first, (first + 1) % 3, (first + 2) % 3, first);
+    }
+
+    @Test
+    void shouldSpreadReadsOfManyThreadsEvenly() throws InterruptedException {
+        Balancer balancer = Balancer.roundRobin();
+        Map<Integer, Integer> counts = new java.util.concurrent.ConcurrentHashMap<>();
+        List<Thread> threads = new java.util.ArrayList<>();
+        for (int t = 0; t < 8; t++) {
+            threads.add(new Thread(() -> {
+                for (int i = 0; i < 3_000; i++) {
+                    counts.merge(balancer.select(this.three), 1, Integer::sum);
+                }
+            }));
+        }
+        threads.forEach(Thread::start);
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        // each thread cycles on its own: 1000 per replica per thread, whatever the interleaving
+        assertThat(counts).containsEntry(0, 8_000).containsEntry(1, 8_000).containsEntry(2, 8_000);
     }
 
     @Test
