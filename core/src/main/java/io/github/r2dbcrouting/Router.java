@@ -123,10 +123,14 @@ final class Router {
         if (this.closed.get()) {
             return closedError();
         }
-        Topology topology = this.cluster.topology();
+        return readFrom(this.cluster.topology(), null);
+    }
+
+    /** A replica in rotation picked by the balancer, else the fallback: the plain read route. */
+    private Mono<Connection> readFrom(Topology topology, @Nullable Throwable lastError) {
         List<Node> readers = topology.readers;
         if (readers.isEmpty()) {
-            return fallback(topology, null);
+            return fallback(topology, lastError);
         }
         Node node = readers.get(this.balancer.select(readers));
         this.metrics.recordRouted(node.name, true);
@@ -241,17 +245,10 @@ final class Router {
         if (this.closed.get() || !this.cluster.acquisitionFailed(failed, error)) {
             return Mono.error(error);
         }
-        Topology topology = this.cluster.topology();
-        List<Node> readers = topology.readers;
-        if (readers.isEmpty()) {
-            return fallback(topology, error);
-        }
-        Node next = readers.get(this.balancer.select(readers));
         if (LOGGER.isDebugEnabled()) {
-            LOGGER.debug("[{}] read failed on '{}', retrying on '{}': {}", this.name, failed.name, next.name, error.toString());
+            LOGGER.debug("[{}] read failed on '{}', retrying on the next replica: {}", this.name, failed.name, error.toString());
         }
-        this.metrics.recordRouted(next.name, true);
-        return next.lease.read;
+        return readFrom(this.cluster.topology(), error);
     }
 
     /**
