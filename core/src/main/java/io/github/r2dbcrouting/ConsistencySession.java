@@ -14,22 +14,37 @@ import reactor.core.publisher.MonoSink;
  *
  * <pre>{@code
  * ConsistencySession session = ConsistencySession.fromToken(request.cookie("rw"));  // or create()
- * saveOrder(order).contextWrite(Routing.session(session));                      // primary; records its WAL position
+ * saveOrder(order).contextWrite(Routing.session(session));                      // primary; notes that the session wrote
  * findOrder(id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)); // a replica that has replayed it, else the primary
- * response.cookie("rw", session.toToken());
+ * session.settled().then(Mono.fromSupplier(session::toToken));                   // for the next request
  * }</pre>
  *
  * <p>When a primary connection used under a session is released after it wrote (a statement
- * other than a plain query ran, or a transaction committed), the router reads the primary's WAL
- * position ({@code pg_current_wal_insert_lsn()}) and keeps the highest seen here. Reads under
- * the session then go only to replicas that have replayed at least that far; they never see data
- * older than the session's own writes. Thread-safe and cheap: one {@code long}.
+ * other than a plain query ran, or a transaction committed), the session only notes that it
+ * wrote: releasing costs no round trip. The WAL position the writes reached is read when it is
+ * needed, by the session's next read-only read or by {@link #settled()}: the primary's last probe
+ * if it was sent after the write was released, else one {@code pg_current_wal_insert_lsn()} query
+ * shared with every session that needs a position at that moment. Reads under the session then go
+ * only to replicas that have replayed at least that far; they never see data older than the
+ * session's own writes. Thread-safe and cheap: two {@code long}s.
  */
 public final class ConsistencySession {
 
     private static final String TOKEN_PREFIX = "v1.";
 
+    /** No write waits for its position. */
+    private static final long NONE = -1;
+
     private final AtomicLong position;
+
+    /**
+     * The {@link WalPositions#tick()} of the latest release of a connection that wrote whose
+     * position is not in {@link #position} yet, {@link #NONE} when there is none.
+     */
+    private final AtomicLong unsettled = new AtomicLong(NONE);
+
+    /** Where that position can be read: the factory the write went through. */
+    private volatile @Nullable Source source;
 
     /** Guarded by {@code this}: primary connections lent under the session and not yet released. */
     private int open;
@@ -80,7 +95,8 @@ public final class ConsistencySession {
     }
 
     /**
-     * The session as a short opaque string, to carry to the next request.
+     * The session as a short opaque string, to carry to the next request. It holds the position
+     * of the writes {@link #settled()} has settled: await that first.
      *
      * @return the token
      */
@@ -89,7 +105,9 @@ public final class ConsistencySession {
     }
 
     /**
-     * The highest WAL position the session's writes reached, in bytes; {@code 0} before any write.
+     * The highest WAL position the session's writes are known to have reached, in bytes; {@code 0}
+     * before any write. Writes released since the last read-only read or {@link #settled()} are
+     * not in it yet.
      *
      * @return the position
      */
@@ -99,13 +117,20 @@ public final class ConsistencySession {
 
     /**
      * Completes once every primary connection lent under this session so far has been released
-     * and its position recorded (at once when none is out). A write pipeline may emit its result
-     * before its connection is back in the pool; await this before handing {@link #toToken()} to
-     * the next request, for instance in a web filter's {@code beforeCommit}.
+     * and the position its writes reached is in {@link #position()} (at once when nothing is out
+     * and nothing unsettled; else at most one round trip to the primary, shared with other
+     * sessions). A write pipeline may emit its result before its connection is back in the pool;
+     * await this before handing {@link #toToken()} to the next request, for instance in a web
+     * filter's {@code beforeCommit}. Errors when the position cannot be read (the primary is
+     * unavailable); the token then does not cover the last writes.
      *
      * @return a Mono that completes when the session's position is settled
      */
     public Mono<Void> settled() {
+        return allReleased().then(Mono.defer(this::settle)).then();
+    }
+
+    private Mono<Void> allReleased() {
         return Mono.create(sink -> {
             boolean now;
             synchronized (this) {
@@ -128,12 +153,49 @@ public final class ConsistencySession {
         this.position.accumulateAndGet(lsn, Math::max);
     }
 
+    /** Whether a read under the session needs nothing: it never wrote. */
+    boolean blank() {
+        return this.position.get() == 0 && this.unsettled.get() == NONE;
+    }
+
+    /** Whether writes were released whose position is not known yet. */
+    boolean unsettled() {
+        return this.unsettled.get() != NONE;
+    }
+
+    /**
+     * A connection that wrote under this session was released at {@code tick}; {@code source}
+     * can read the position its writes reached. No I/O.
+     */
+    void wrote(long tick, Source source) {
+        this.source = source;
+        this.unsettled.accumulateAndGet(tick, Math::max);
+    }
+
+    /**
+     * The position covering every write released so far: {@link #position()} when nothing is
+     * unsettled, else read through the source and recorded.
+     */
+    Mono<Long> settle() {
+        long since = this.unsettled.get();
+        Source from = this.source;
+        if (since == NONE || from == null) {
+            return Mono.just(this.position.get());
+        }
+        return from.positionAfter(since).map(lsn -> {
+            advance(lsn);
+            // a write released since is still unsettled: its tick is higher
+            this.unsettled.compareAndSet(since, NONE);
+            return this.position.get();
+        });
+    }
+
     /** A primary connection was lent under this session. */
     synchronized void opened() {
         this.open++;
     }
 
-    /** A primary connection lent under this session was released, its position recorded. */
+    /** A primary connection lent under this session was released. */
     void released() {
         List<MonoSink<Void>> done = null;
         synchronized (this) {
@@ -146,6 +208,17 @@ public final class ConsistencySession {
         if (done != null) {
             done.forEach(MonoSink::success);
         }
+    }
+
+    /** Reads the primary's WAL position for writes released before a tick. */
+    @FunctionalInterface
+    interface Source {
+
+        /**
+         * @param tick a {@link WalPositions#tick()} taken when a write was released
+         * @return a position at or past every write released before {@code tick}
+         */
+        Mono<Long> positionAfter(long tick);
     }
 
     @Override

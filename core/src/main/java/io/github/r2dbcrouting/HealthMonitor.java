@@ -43,11 +43,12 @@ final class HealthMonitor {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
     /**
-     * Role, WAL position in bytes, and replay lag in milliseconds (0 when the replica has
+     * Role, WAL position in bytes (on a primary the insert position, past every commit that has
+     * returned even with {@code synchronous_commit = off}, so that sessions can use it), and replay lag in milliseconds (0 when the replica has
      * replayed all it received, so that an idle primary does not look like lag).
      */
     static final String POSTGRES_PROBE = "SELECT pg_is_in_recovery(), "
-        + "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END - '0/0'::pg_lsn)::bigint, "
+        + "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint, "
         + "CASE WHEN NOT pg_is_in_recovery() THEN NULL "
         + "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
         + "ELSE (EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) * 1000)::bigint END";
@@ -66,8 +67,11 @@ final class HealthMonitor {
 
     private final RoutingMetricsRecorder metrics;
 
-    HealthMonitor(String name, Cluster cluster, Scheduler scheduler, RoutingMetricsRecorder metrics) {
+    private final WalPositions positions;
+
+    HealthMonitor(String name, Cluster cluster, Scheduler scheduler, RoutingMetricsRecorder metrics, WalPositions positions) {
         this.metrics = metrics;
+        this.positions = positions;
         this.name = name;
         this.cluster = cluster;
         this.scheduler = scheduler;
@@ -155,13 +159,14 @@ final class HealthMonitor {
                 .flatMap(Result::getRowsUpdated)
                 .then(Mono.fromSupplier(() -> new ProbeResult(NodeRole.UNKNOWN, -1, null, elapsed(start))));
         }
+        long started = WalPositions.nextTick();
         return Flux.from(connection.createStatement(POSTGRES_PROBE).execute())
             .flatMap(result -> result.map((row, metadata) -> {
                 Boolean inRecovery = row.get(0, Boolean.class);
                 Long lsn = row.get(1, Long.class);
                 Long lagMillis = row.get(2, Long.class);
                 return new ProbeResult(Boolean.TRUE.equals(inRecovery) ? NodeRole.REPLICA : NodeRole.PRIMARY,
-                    lsn == null ? -1 : lsn, lagMillis == null ? null : Duration.ofMillis(lagMillis), elapsed(start));
+                    lsn == null ? -1 : lsn, lagMillis == null ? null : Duration.ofMillis(lagMillis), elapsed(start), started);
             }))
             .last();
     }
@@ -169,6 +174,7 @@ final class HealthMonitor {
     private void succeeded(Node node, ProbeResult result) {
         this.metrics.recordProbe(node.name, result.latency(), true);
         this.cluster.probeSucceeded(node, result);
+        this.positions.probed(node, result);
     }
 
     private void failed(Node node, String error, Duration latency, boolean timedOut) {

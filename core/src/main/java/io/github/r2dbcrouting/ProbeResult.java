@@ -12,6 +12,12 @@ import org.jspecify.annotations.Nullable;
  *                  replica), {@code -1} when unknown
  * @param replayLag a replica's replay lag in time, {@code null} when unknown
  * @param latency   how long the probe took
+ * @param started   the {@link WalPositions#nextTick()} taken before the probe query was sent, so
+ *                  that sessions know which writes {@code lsn} covers; {@code -1} when unknown
  */
-record ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency) {
+record ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency, long started) {
+
+    ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency) {
+        this(role, lsn, replayLag, latency, -1);
+    }
 }

@@ -49,7 +49,10 @@ final class Router {
 
     private final Scheduler scheduler;
 
-    private Function<Node, Mono<Void>> probeNow;
+    private final WalPositions positions;
+
+    /** What a session that wrote through this router asks for its position. */
+    private final ConsistencySession.Source sessionPositions = this::positionAfter;
 
     final Mono<Connection> readRoute = Mono.defer(this::read);
 
@@ -57,7 +60,7 @@ final class Router {
 
     @SuppressWarnings("NullAway.Init")
     Router(String name, Balancer balancer, Fallback fallback, RoutingMetricsRecorder metrics, AtomicBoolean closed,
-           Duration sessionWait, Scheduler scheduler) {
+           Duration sessionWait, Scheduler scheduler, WalPositions positions) {
         this.name = name;
         this.balancer = balancer;
         this.fallback = fallback;
@@ -65,11 +68,11 @@ final class Router {
         this.closed = closed;
         this.sessionWait = sessionWait;
         this.scheduler = scheduler;
+        this.positions = positions;
     }
 
-    void attach(Cluster cluster, Function<Node, Mono<Void>> probeNow) {
+    void attach(Cluster cluster) {
         this.cluster = cluster;
-        this.probeNow = probeNow;
     }
 
     /** Called at subscription with the subscriber's context. */
@@ -81,7 +84,7 @@ final class Router {
         }
         ReadRetry retry = context.getOrDefault(ReadRetry.KEY, null);
         Duration maxLag = key instanceof Routing.Bounded ? ((Routing.Bounded) key).maxLag : null;
-        if (retry == null && maxLag == null && (session == null || session.position() == 0)) {
+        if (retry == null && maxLag == null && (session == null || session.blank())) {
             return this.readRoute;
         }
         return Mono.defer(() -> readWith(retry, maxLag, session));
@@ -99,8 +102,8 @@ final class Router {
     }
 
     /**
-     * A write; under a session, the connection records the primary's WAL position in it when it
-     * is released after it wrote.
+     * A write; under a session, the connection notes in it when it is released after it wrote
+     * (no I/O: the position is read when a read or a token needs it).
      */
     private Mono<Connection> onWriter(@Nullable ConsistencySession session) {
         if (this.closed.get()) {
@@ -115,8 +118,18 @@ final class Router {
         if (session == null) {
             return writer.lease.write;
         }
-        return writer.lease.write.map(connection -> new SessionConnection(connection, session, writer.name,
-            () -> this.probeNow.apply(writer).then(Mono.fromSupplier(() -> writer.health.lsn()))));
+        return writer.lease.write.map(connection -> new SessionConnection(connection, session, writer.name, this.sessionPositions));
+    }
+
+    /** A position of the node taking writes now, at or past every write released before {@code tick}. */
+    private Mono<Long> positionAfter(long tick) {
+        Topology topology = this.cluster.topology();
+        Node writer = topology.writer;
+        if (writer == null) {
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] cannot read the WAL position of a session's writes: "
+                + topology.noWriterReason));
+        }
+        return this.positions.after(writer, tick);
     }
 
     private Mono<Connection> read() {
@@ -139,17 +152,36 @@ final class Router {
 
     /**
      * A read with demands: avoid the node a retried read failed on, stay within a lag bound, and
-     * see the session's own writes. Replicas whose last probe already qualifies are used
-     * directly; otherwise one is checked on its connection and given {@code sessionWait} to
-     * catch up; then the primary serves the read.
+     * see the session's own writes. A session with writes whose position is not known yet
+     * settles it first (at most one round trip, shared); when that fails, the primary serves the
+     * read.
      */
     private Mono<Connection> readWith(@Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable ConsistencySession session) {
         if (this.closed.get()) {
             return closedError();
         }
+        if (session == null || !session.unsettled()) {
+            return readAt(retry, maxLag, session == null ? 0 : session.position());
+        }
+        return session.settle()
+            .map(needed -> readAt(retry, maxLag, needed))
+            .onErrorResume(error -> {
+                if (LOGGER.isDebugEnabled()) {
+                    LOGGER.debug("[{}] could not read the WAL position of a session's writes, reading on the primary: {}", this.name,
+                        error.toString());
+                }
+                return Mono.just(Mono.defer(() -> onPrimaryForSession(this.cluster.topology())));
+            })
+            .flatMap(Function.identity());
+    }
+
+    /**
+     * Replicas whose last probe already qualifies are used directly; otherwise one is checked on
+     * its connection and given {@code sessionWait} to catch up; then the primary serves the read.
+     */
+    private Mono<Connection> readAt(@Nullable ReadRetry retry, @Nullable Duration maxLag, long needed) {
         Topology topology = this.cluster.topology();
         Node avoid = retry == null ? null : retry.avoid;
-        long needed = session == null ? 0 : session.position();
         List<Node> usable = new ArrayList<>(topology.readers.size());
         List<Node> qualified = new ArrayList<>(topology.readers.size());
         for (Node node : topology.readers) {

@@ -89,13 +89,15 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.metrics = builder.metrics;
         this.poolSettings = builder.poolSettings;
         this.scheduler = builder.scheduler;
-        this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler);
+        WalPositions positions = new WalPositions(WalPositions::onPool, builder.healthSettings.timeout(), builder.scheduler);
+        this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler,
+            positions);
         List<Node> nodes = new ArrayList<>();
         builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role, spec.factory)));
         this.metadata = nodes.get(0).target.getMetadata();
         this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
-        this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics);
-        this.router.attach(this.cluster, node -> this.monitor.checkNow(List.of(node)));
+        this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics, positions);
+        this.router.attach(this.cluster);
         this.routed = Mono.deferContextual(this.router::route);
         this.reads = new View(this, this.router.readRoute, "reads");
         this.writes = new View(this, this.router.writeRoute, "writes");

@@ -2,44 +2,36 @@ package io.github.r2dbcrouting;
 
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Supplier;
 
 import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Statement;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
-import reactor.util.Logger;
-import reactor.util.Loggers;
 
 /**
  * A primary connection lent under a {@link ConsistencySession}: when it goes back to the pool
- * after it wrote, the primary's WAL position is recorded in the session (one extra round trip,
- * only for connections that wrote).
+ * after it wrote, the session notes when (no I/O); the WAL position is read later, when a read or
+ * a token needs it (see {@link WalPositions}).
  */
 final class SessionConnection extends DelegatingConnection {
-
-    private static final Logger LOGGER = Loggers.getLogger(SessionConnection.class);
-
-    /** The insert position: at or past the end of every record this session's writes made. */
-    static final String POSITION = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint";
 
     private final ConsistencySession session;
 
     private final String nodeName;
 
-    /** Finds the position another way when this connection cannot tell (it broke). */
-    private final Supplier<Mono<Long>> fallbackPosition;
+    /** Reads the position of the session's writes when it is needed. */
+    private final ConsistencySession.Source positions;
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private volatile boolean wrote;
 
-    SessionConnection(Connection delegate, ConsistencySession session, String nodeName, Supplier<Mono<Long>> fallbackPosition) {
+    SessionConnection(Connection delegate, ConsistencySession session, String nodeName, ConsistencySession.Source positions) {
         super(delegate);
         this.session = session;
         this.nodeName = nodeName;
-        this.fallbackPosition = fallbackPosition;
+        this.positions = positions;
         session.opened();
     }
 
@@ -77,20 +69,11 @@ final class SessionConnection extends DelegatingConnection {
             if (!this.closed.compareAndSet(false, true)) {
                 return Mono.empty();
             }
-            if (!this.wrote) {
-                return Mono.from(this.delegate.close()).doFinally(signal -> this.session.released());
+            if (this.wrote) {
+                // the holder saw its statements complete: their commits are in the WAL now
+                this.session.wrote(WalPositions.tick(), this.positions);
             }
-            return queryLong(this.delegate, POSITION)
-                .onErrorResume(error -> {
-                    if (LOGGER.isDebugEnabled()) {
-                        LOGGER.debug("Node '{}': could not read the WAL position after a write ({}); asking a probe", this.nodeName, error.toString());
-                    }
-                    return this.fallbackPosition.get();
-                })
-                .doOnNext(this.session::advance)
-                .onErrorResume(error -> Mono.empty())
-                .doFinally(signal -> this.session.released())
-                .then(Mono.from(this.delegate.close()));
+            return Mono.from(this.delegate.close()).doFinally(signal -> this.session.released());
         });
     }
 

@@ -1,0 +1,147 @@
+package io.github.r2dbcrouting;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
+
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcTimeoutException;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Where a {@link ConsistencySession} gets the WAL position its writes reached, without a round
+ * trip per write.
+ *
+ * <p>A connection that wrote records only when it was released, as a {@link #tick()}: its commit
+ * is in the primary's WAL by then, so any position read on the primary after that release is at
+ * or past it. A position is read when a read or a token needs one: the primary's last probe, if
+ * that probe was sent after the release, else one {@code pg_current_wal_insert_lsn()} shared by
+ * every session asking at that moment. A query already under way serves only requesters whose
+ * writes were released before it was sent; a later one starts the next query.
+ *
+ * <p>Order is a process-wide counter rather than a clock: a release reads it, a position read
+ * increments it before it is sent, so "sent after the release" is exactly "a higher tick", with no
+ * clock resolution or clock step to reason about.
+ */
+final class WalPositions {
+
+    /**
+     * The insert position rather than {@code pg_current_wal_lsn()}: with
+     * {@code synchronous_commit = off} a commit returns before its record is written, and only
+     * the insert position is sure to be past it.
+     */
+    static final String POSITION = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint";
+
+    private static final AtomicLong TICKS = new AtomicLong();
+
+    /** Reads the position on a node: one round trip on one of its pooled connections. */
+    private final Function<Node, Mono<Long>> query;
+
+    private final Duration timeout;
+
+    private final Scheduler scheduler;
+
+    /** The freshest position known, from a probe or a query. */
+    private final AtomicReference<@Nullable Reading> latest = new AtomicReference<>();
+
+    /** The query under way (or the last one, done), for requesters whose writes it covers. */
+    private final AtomicReference<@Nullable Flight> flight = new AtomicReference<>();
+
+    WalPositions(Function<Node, Mono<Long>> query, Duration timeout, Scheduler scheduler) {
+        this.query = query;
+        this.timeout = timeout;
+        this.scheduler = scheduler;
+    }
+
+    /** The position query on one of {@code node}'s pooled connections. */
+    static Mono<Long> onPool(Node node) {
+        return Mono.usingWhen(node.lease.acquire, connection -> DelegatingConnection.queryLong(connection, POSITION), Connection::close);
+    }
+
+    /** Now, for a release: a position read later gets a higher tick. */
+    static long tick() {
+        return TICKS.get();
+    }
+
+    /** Now, for a position about to be read: higher than every release before it. */
+    static long nextTick() {
+        return TICKS.incrementAndGet();
+    }
+
+    /** A probe of {@code node} sent at {@code started} saw it as a primary at {@code lsn}. */
+    void probed(Node node, ProbeResult result) {
+        if (result.role() == NodeRole.PRIMARY && result.lsn() >= 0 && result.started() >= 0) {
+            offer(new Reading(node, result.lsn(), result.started()));
+        }
+    }
+
+    /**
+     * A WAL position of {@code writer} at or past every write released on it before {@code since}
+     * (a {@link #tick()}): a known one if it was read after that, else the shared query.
+     */
+    Mono<Long> after(Node writer, long since) {
+        Reading known = this.latest.get();
+        if (known != null && known.node == writer && known.tick > since) {
+            return Mono.just(known.lsn);
+        }
+        while (true) {
+            Flight current = this.flight.get();
+            if (current != null && current.node == writer && current.tick > since) {
+                return current.result;
+            }
+            Flight next = new Flight(writer, nextTick());
+            if (this.flight.compareAndSet(current, next)) {
+                next.start();
+                return next.result;
+            }
+        }
+    }
+
+    private void offer(Reading reading) {
+        this.latest.accumulateAndGet(reading, (old, fresh) -> old == null || old.node != fresh.node || fresh.tick > old.tick ? fresh : old);
+    }
+
+    /** A position of {@code node}, read at {@code tick}. */
+    private record Reading(Node node, long lsn, long tick) {
+    }
+
+    /** One position query; its result serves every requester whose write was released before {@link #tick}. */
+    private final class Flight {
+
+        final Node node;
+
+        final long tick;
+
+        private final Sinks.One<Long> sink = Sinks.one();
+
+        final Mono<Long> result = this.sink.asMono();
+
+        Flight(Node node, long tick) {
+            this.node = node;
+            this.tick = tick;
+        }
+
+        /** Runs the query to its end whoever waits for it, so that a cancelled reader does not cancel it for the others. */
+        void start() {
+            query.apply(this.node)
+                .filter(lsn -> lsn >= 0)
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("node '" + this.node.name + "' reported no WAL position")))
+                .timeout(timeout, Mono.error(() -> new R2dbcTimeoutException("node '" + this.node.name
+                    + "': reading the WAL position for consistency sessions took longer than " + timeout.toMillis() + "ms")), scheduler)
+                .subscribe(lsn -> {
+                    offer(new Reading(this.node, lsn, this.tick));
+                    this.sink.tryEmitValue(lsn);
+                }, this::failed);
+        }
+
+        private void failed(Throwable error) {
+            // nobody joins a failed query: the next requester starts another
+            flight.compareAndSet(this, null);
+            this.sink.tryEmitError(error);
+        }
+    }
+}
