@@ -20,8 +20,10 @@ import reactor.core.scheduler.Scheduler;
  * is in the primary's WAL by then, so any position read on the primary after that release is at
  * or past it. A position is read when a read or a token needs one: the primary's last probe, if
  * that probe was sent after the release, else one {@code pg_current_wal_insert_lsn()} shared by
- * every session asking at that moment. A query already under way serves only requesters whose
- * writes were released before it was sent; a later one starts the next query.
+ * every session asking at that moment. One query is under way at a time: it serves only requesters
+ * whose writes were released before it was sent; those that come later share the next query, sent
+ * when it is done. Under load a requester waits at most for the end of the query under way and one
+ * more, and the primary sees at most one position query at a time per factory.
  *
  * <p>Order is a process-wide counter rather than a clock: a release reads it, a position read
  * increments it before it is sent, so "sent after the release" is exactly "a higher tick", with no
@@ -48,8 +50,13 @@ final class WalPositions {
     /** The freshest position known, from a probe or a query. */
     private final AtomicReference<@Nullable Reading> latest = new AtomicReference<>();
 
-    /** The query under way (or the last one, done), for requesters whose writes it covers. */
-    private final AtomicReference<@Nullable Flight> flight = new AtomicReference<>();
+    private final Object lock = new Object();
+
+    /** Guarded by {@link #lock}: the query under way, for requesters whose writes were released before it was sent. */
+    private @Nullable Flight inFlight;
+
+    /** Guarded by {@link #lock}: the query that goes out when {@link #inFlight} is done, for the requesters that came after it. */
+    private @Nullable Flight next;
 
     WalPositions(Function<Node, Mono<Long>> query, Duration timeout, Scheduler scheduler) {
         this.query = query;
@@ -88,16 +95,48 @@ final class WalPositions {
         if (known != null && known.node == writer && known.tick > since) {
             return Mono.just(known.lsn);
         }
-        while (true) {
-            Flight current = this.flight.get();
+        Flight send;
+        synchronized (this.lock) {
+            Flight current = this.inFlight;
             if (current != null && current.node == writer && current.tick > since) {
                 return current.result;
             }
-            Flight next = new Flight(writer, nextTick());
-            if (this.flight.compareAndSet(current, next)) {
-                next.start();
-                return next.result;
+            if (current == null) {
+                send = new Flight(writer, nextTick());
+                this.inFlight = send;
+            } else if (current.node == writer) {
+                // sent before this write was released: the next query serves it, sent when this one is done
+                Flight queued = this.next;
+                if (queued == null) {
+                    queued = new Flight(writer, -1);
+                    this.next = queued;
+                }
+                return queued.result;
+            } else {
+                // another node took writes meanwhile: not worth queueing behind a query of the old one
+                send = new Flight(writer, nextTick());
             }
+        }
+        send.start();
+        return send.result;
+    }
+
+    /** A query is done: the queued one, if any, goes out now, with a tick past every write it serves. */
+    private void done(Flight flight) {
+        Flight send = null;
+        synchronized (this.lock) {
+            if (this.inFlight == flight) {
+                this.inFlight = null;
+                Flight queued = this.next;
+                if (queued != null) {
+                    this.next = null;
+                    send = new Flight(queued, nextTick());
+                    this.inFlight = send;
+                }
+            }
+        }
+        if (send != null) {
+            send.start();
         }
     }
 
@@ -109,20 +148,34 @@ final class WalPositions {
     private record Reading(Node node, long lsn, long tick) {
     }
 
-    /** One position query; its result serves every requester whose write was released before {@link #tick}. */
+    /**
+     * One position query; its result serves every requester whose write was released before
+     * {@link #tick}. A queued query has no tick until it is sent: then it takes over the sink of
+     * the placeholder its requesters joined.
+     */
     private final class Flight {
 
         final Node node;
 
         final long tick;
 
-        private final Sinks.One<Long> sink = Sinks.one();
+        private final Sinks.One<Long> sink;
 
-        final Mono<Long> result = this.sink.asMono();
+        final Mono<Long> result;
 
         Flight(Node node, long tick) {
             this.node = node;
             this.tick = tick;
+            this.sink = Sinks.one();
+            this.result = this.sink.asMono();
+        }
+
+        /** The queued {@code placeholder}, sent now at {@code tick}. */
+        Flight(Flight placeholder, long tick) {
+            this.node = placeholder.node;
+            this.tick = tick;
+            this.sink = placeholder.sink;
+            this.result = placeholder.result;
         }
 
         /** Runs the query to its end whoever waits for it, so that a cancelled reader does not cancel it for the others. */
@@ -134,14 +187,13 @@ final class WalPositions {
                     + "': reading the WAL position for consistency sessions took longer than " + timeout.toMillis() + "ms")), scheduler)
                 .subscribe(lsn -> {
                     offer(new Reading(this.node, lsn, this.tick));
+                    done(this);
                     this.sink.tryEmitValue(lsn);
-                }, this::failed);
-        }
-
-        private void failed(Throwable error) {
-            // nobody joins a failed query: the next requester starts another
-            flight.compareAndSet(this, null);
-            this.sink.tryEmitError(error);
+                }, error -> {
+                    // nobody joins a failed query: the queued one, or the next requester, sends another
+                    done(this);
+                    this.sink.tryEmitError(error);
+                });
         }
     }
 }

@@ -70,23 +70,40 @@ class WalPositionsTests {
     }
 
     @Test
-    void shouldNotLetAWriteReleasedAfterAQueryWasSentUseThatQuery() {
+    void shouldSendOneQueryAfterTheOneUnderWayForWritesReleasedAfterItWasSent() {
         Node primary = node("primary");
         WalPositions positions = positions();
         Mono<Long> early = positions.after(primary, WalPositions.tick());
-        // released after the first query went out: its commit may be past what that query reads
-        long late = WalPositions.tick();
-        Mono<Long> after = positions.after(primary, late);
-        assertThat(sent(primary)).as("a second query for the later write").hasSize(2);
+        // released after the first query went out: their commits may be past what that query reads
+        Mono<Long> late = positions.after(primary, WalPositions.tick());
+        Mono<Long> later = positions.after(primary, WalPositions.tick());
+        assertThat(sent(primary)).as("one query at a time").hasSize(1);
 
         sent(primary).get(0).tryEmitValue(1000L);
-        sent(primary).get(1).tryEmitValue(1200L);
         StepVerifier.create(early).expectNext(1000L).verifyComplete();
-        StepVerifier.create(after).expectNext(1200L).verifyComplete();
+        assertThat(sent(primary)).as("the late ones share the next query, sent once the first is done").hasSize(2);
+        sent(primary).get(1).tryEmitValue(1200L);
+        StepVerifier.create(late).expectNext(1200L).verifyComplete();
+        StepVerifier.create(later).expectNext(1200L).verifyComplete();
 
-        // both answers came after their release: a write released before the second query needs no other
-        StepVerifier.create(positions.after(primary, late)).expectNext(1200L).verifyComplete();
+        // a write released before the second query went out needs no other
+        StepVerifier.create(positions.after(primary, WalPositions.tick() - 1)).expectNext(1200L).verifyComplete();
         assertThat(sent(primary)).hasSize(2);
+        positions.after(primary, WalPositions.tick()).subscribe();
+        assertThat(sent(primary)).as("a write released after the last query").hasSize(3);
+    }
+
+    @Test
+    void shouldSendTheQueuedQueryEvenWhenTheOneUnderWayFails() {
+        Node primary = node("primary");
+        WalPositions positions = positions();
+        Mono<Long> early = positions.after(primary, WalPositions.tick());
+        Mono<Long> late = positions.after(primary, WalPositions.tick());
+        sent(primary).get(0).tryEmitError(new IllegalStateException("connection reset"));
+        StepVerifier.create(early).verifyErrorMessage("connection reset");
+        assertThat(sent(primary)).hasSize(2);
+        sent(primary).get(1).tryEmitValue(7L);
+        StepVerifier.create(late).expectNext(7L).verifyComplete();
     }
 
     @Test

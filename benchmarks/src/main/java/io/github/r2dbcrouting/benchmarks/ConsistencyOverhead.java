@@ -20,7 +20,8 @@ import reactor.core.publisher.Mono;
 
 /**
  * What read-your-writes costs, measured side by side on one cluster: writes with and without a
- * {@link ConsistencySession} (the extra round trip when a connection that wrote is released), and
+ * {@link ConsistencySession} (releasing a connection that wrote only notes it), writes followed by
+ * the session's token ({@code settled()}: the WAL position read once, shared), and
  * reads with and without one when the replicas have long replayed the session's writes (no extra
  * round trip expected). Runs each pair A B B A so that drift on a shared machine hits both.
  *
@@ -59,6 +60,14 @@ public final class ConsistencyOverhead {
         Supplier<Mono<?>> plainWrite = () -> update(factory, "INSERT INTO rw VALUES (" + ids.incrementAndGet() + ")");
         Supplier<Mono<?>> sessionWrite = () -> update(factory, "INSERT INTO rw VALUES (" + ids.incrementAndGet() + ")")
             .contextWrite(Routing.session(ConsistencySession.create()));
+        // what a web filter does for the next request's token: the write, then its position
+        Supplier<Mono<?>> sessionWriteToken = () -> {
+            ConsistencySession session = ConsistencySession.create();
+            return update(factory, "INSERT INTO rw VALUES (" + ids.incrementAndGet() + ")")
+                .contextWrite(Routing.session(session))
+                .then(session.settled())
+                .then(Mono.fromSupplier(session::toToken));
+        };
 
         // a session whose writes every replica has long replayed: its reads qualify by the last probe
         ConsistencySession old = ConsistencySession.create();
@@ -70,8 +79,10 @@ public final class ConsistencyOverhead {
 
         Map<String, Stats> results = new LinkedHashMap<>();
         warm(plainWrite, sessionWrite, plainRead, sessionRead, concurrency);
-        for (String name : new String[] {"write", "write+session", "write+session", "write"}) {
-            results.computeIfAbsent(name, n -> new Stats()).add(measure(name.equals("write") ? plainWrite : sessionWrite, seconds, concurrency));
+        measure(sessionWriteToken, 1, concurrency);
+        for (String name : new String[] {"write", "write+session", "write+session+token", "write+session+token", "write+session", "write"}) {
+            Supplier<Mono<?>> operation = name.equals("write") ? plainWrite : name.equals("write+session") ? sessionWrite : sessionWriteToken;
+            results.computeIfAbsent(name, n -> new Stats()).add(measure(operation, seconds, concurrency));
         }
         for (String name : new String[] {"read", "read+session", "read+session", "read"}) {
             results.computeIfAbsent(name, n -> new Stats()).add(measure(name.equals("read") ? plainRead : sessionRead, seconds, concurrency));
@@ -79,8 +90,10 @@ public final class ConsistencyOverhead {
         StringBuilder table = new StringBuilder("| pipeline | ops/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |\n");
         results.forEach((name, stats) -> table.append(String.format("| %s | %.0f | %.2f | %.2f |%n", name, stats.opsPerSecond(),
             stats.histogram.getValueAtPercentile(50) / 1e6, stats.histogram.getValueAtPercentile(99) / 1e6)));
-        table.append(String.format("%nwrite+session / write throughput: %.3f; read+session / read: %.3f (%d s x 2 per pipeline, concurrency %d)%n",
+        table.append(String.format("%nwrite+session / write throughput: %.3f; write+session+token / write: %.3f; read+session / read: %.3f "
+                + "(%d s x 2 per pipeline, concurrency %d)%n",
             results.get("write+session").opsPerSecond() / results.get("write").opsPerSecond(),
+            results.get("write+session+token").opsPerSecond() / results.get("write").opsPerSecond(),
             results.get("read+session").opsPerSecond() / results.get("read").opsPerSecond(), seconds, concurrency));
         return table.toString();
     }
