@@ -11,6 +11,7 @@ import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcTimeoutException;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.Logger;
@@ -27,8 +28,9 @@ final class Router {
 
     private static final Logger LOGGER = Loggers.getLogger(Router.class);
 
-    /** A replica's current replay position, checked on a connection when its last probe is too old. */
-    static final String REPLAY_POSITION = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint";
+    /** A replica's current replay and receive positions, checked on a connection when its last probe is too old. */
+    static final String REPLAY_POSITION = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, "
+        + "(pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::bigint";
 
     private static final Duration CATCH_UP_POLL = Duration.ofMillis(10);
 
@@ -226,14 +228,15 @@ final class Router {
     }
 
     /**
-     * Acquires on {@code node} and waits, at most {@code sessionWait}, for its replay to reach
+     * Acquires on {@code node} and waits, at most {@code sessionWait} and only while its replay
+     * rate says it gets there in time (see {@link ReplayWait}), for its replay to reach
      * {@code needed}; releases it and reads on the primary when it does not.
      */
     private Mono<Connection> awaitReplay(Node node, long needed, Topology topology) {
         long deadline = this.scheduler.now(TimeUnit.NANOSECONDS) + this.sessionWait.toNanos();
         Mono<Connection> primary = Mono.defer(() -> onPrimaryForSession(topology));
         return node.lease.acquire
-            .flatMap(connection -> caughtUp(connection, needed, deadline)
+            .flatMap(connection -> caughtUp(connection, needed, deadline, null)
                 .flatMap(ok -> ok ? Mono.just(connection) : Mono.from(connection.close()).then(primary))
                 .onErrorResume(error -> Mono.from(connection.close()).onErrorResume(e -> Mono.empty()).then(primary)))
             .onErrorResume(error -> {
@@ -242,16 +245,19 @@ final class Router {
             });
     }
 
-    private Mono<Boolean> caughtUp(Connection connection, long needed, long deadline) {
-        return DelegatingConnection.queryLong(connection, REPLAY_POSITION)
-            .flatMap(position -> {
-                if (position >= needed) {
-                    return Mono.just(true);
-                }
-                if (this.scheduler.now(TimeUnit.NANOSECONDS) >= deadline) {
-                    return Mono.just(false);
-                }
-                return Mono.delay(CATCH_UP_POLL, this.scheduler).then(caughtUp(connection, needed, deadline));
+    private Mono<Boolean> caughtUp(Connection connection, long needed, long deadline, ReplayWait.@Nullable Look previous) {
+        return Flux.from(connection.createStatement(REPLAY_POSITION).execute())
+            .flatMap(result -> result.map((row, metadata) -> {
+                Long replay = row.get(0, Long.class);
+                Long receive = row.get(1, Long.class);
+                return new ReplayWait.Look(replay == null ? -1 : replay, receive == null ? -1 : receive,
+                    this.scheduler.now(TimeUnit.NANOSECONDS));
+            }))
+            .last()
+            .flatMap(look -> switch (ReplayWait.next(needed, look, previous, deadline)) {
+                case READ_HERE -> Mono.just(true);
+                case GIVE_UP -> Mono.just(false);
+                case LOOK_AGAIN -> Mono.delay(CATCH_UP_POLL, this.scheduler).then(caughtUp(connection, needed, deadline, look));
             });
     }
 
