@@ -6,9 +6,10 @@ import org.jspecify.annotations.Nullable;
  * Whether a session read keeps waiting on a replica that has not replayed the session's writes
  * yet, decided on each look at the replica from its measured replay rate: waiting pays only while
  * replay moves fast enough to get there before {@code sessionWait} runs out. A replica that has
- * already received the writes but does not replay (replay paused, or held by a conflicting query
- * for up to {@code max_standby_streaming_delay}) will not get there: the read goes to the primary
- * after two looks instead of after the whole wait.
+ * received WAL it does not replay (replay paused, or held by a conflicting query for up to
+ * {@code max_standby_streaming_delay}) will not get there soon: the read goes to the primary after
+ * two looks instead of after the whole wait. A replica that replayed all it received is waiting
+ * for WAL still on its way, which is worth a wait.
  */
 final class ReplayWait {
 
@@ -48,8 +49,8 @@ final class ReplayWait {
         }
         long replayed = look.replay() - previous.replay();
         if (replayed <= 0) {
-            // received but not replayed, and not moving: stalled; else the WAL is still on its way
-            return look.receive() >= needed ? Next.GIVE_UP : Next.LOOK_AGAIN;
+            // WAL received and not replayed, and replay not moving: stalled; else the WAL is still on its way
+            return look.receive() > look.replay() ? Next.GIVE_UP : Next.LOOK_AGAIN;
         }
         long elapsed = Math.max(1, look.at() - previous.at());
         double eta = (double) (needed - look.replay()) * elapsed / replayed;

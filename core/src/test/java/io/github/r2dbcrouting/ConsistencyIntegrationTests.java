@@ -131,6 +131,88 @@ class ConsistencyIntegrationTests {
     }
 
     @Test
+    void shouldReadNoPositionWhenASessionWritesAndOneSharedPositionWhenItsReadsNeedOne() {
+        CountingConnectionFactory primary = new CountingConnectionFactory(cluster.primary().connectionFactory(),
+            sql -> sql.equals(WalPositions.POSITION));
+        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+            .name("counted")
+            .primary("primary", primary)
+            .health(h -> h.interval(Duration.ofSeconds(30)).timeout(Duration.ofSeconds(2)));
+        cluster.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
+        RoutingConnectionFactory counted = builder.build();
+        try {
+            // after the first probes, the next are 30 s away: no probe position serves the reads below
+            Await.until("every role observed", FEW_INTERVALS, () -> counted.nodes().stream().allMatch(n -> n.role() != NodeRole.UNKNOWN));
+            cluster.replicas().forEach(PostgresNode::pauseReplay);
+            int sessions = 8;
+            List<ConsistencySession> all = Flux.range(0, sessions).map(i -> ConsistencySession.create()).collectList().block();
+            List<Long> ids = Flux.range(0, sessions).map(i -> IDS.incrementAndGet()).collectList().block();
+            Flux.range(0, sessions)
+                .flatMap(i -> Db.update(counted, "INSERT INTO notes (id, body) VALUES (" + ids.get(i) + ", 'counted')")
+                    .contextWrite(Routing.session(all.get(i))))
+                .blockLast(Duration.ofSeconds(10));
+            assertThat(primary.count()).as("position queries while writing").isZero();
+
+            List<Seen> seen = Flux.range(0, sessions)
+                .flatMap(i -> readOn(counted, ids.get(i)).contextWrite(Routing.readOnly()).contextWrite(Routing.session(all.get(i))))
+                .collectList().block(Duration.ofSeconds(20));
+            assertThat(seen).as("every session sees its write, on the primary while replicas are paused")
+                .containsOnly(new Seen(true, false)).hasSize(sessions);
+            assertThat(primary.count()).as("position queries for %d sessions reading at once", sessions).isBetween(1L, 2L);
+            assertThat(all).allSatisfy(session -> assertThat(session.position()).isGreaterThan(0));
+
+            long before = primary.count();
+            Flux.fromIterable(all).flatMap(ConsistencySession::settled).blockLast(Duration.ofSeconds(10));
+            assertThat(primary.count()).as("settled sessions need no other query").isEqualTo(before);
+        } finally {
+            closeQuietly(counted);
+        }
+    }
+
+    @Test
+    void shouldGoToThePrimaryWellBeforeSessionWaitWhenReplayIsPausedWithTheWriteReceived() {
+        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+            .name("patient")
+            .primary("primary", cluster.primary().connectionFactory())
+            .health(h -> h.interval(Duration.ofSeconds(2)).timeout(Duration.ofSeconds(2)))
+            .sessionWait(Duration.ofSeconds(8));
+        cluster.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
+        RoutingConnectionFactory patient = builder.build();
+        try {
+            cluster.replicas().forEach(PostgresNode::pauseReplay);
+            ConsistencySession session = ConsistencySession.create();
+            long id = IDS.incrementAndGet();
+            Db.update(patient, "INSERT INTO notes (id, body) VALUES (" + id + ", 'patient')").contextWrite(Routing.session(session))
+                .block(Duration.ofSeconds(10));
+            // the replicas receive the write but do not replay it: waiting cannot pay
+            Await.until("the write received by every replica", FEW_INTERVALS, () -> cluster.replicas().stream().allMatch(r ->
+                "t".equals(r.queryString("SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()"))));
+            long start = System.nanoTime();
+            Seen seen = readOn(patient, id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)).block(Duration.ofSeconds(20));
+            Duration took = Duration.ofNanos(System.nanoTime() - start);
+            assertThat(seen).isEqualTo(new Seen(true, false));
+            assertThat(took).as("a read that does not wait out sessionWait (8 s)").isLessThan(Duration.ofSeconds(3));
+        } finally {
+            closeQuietly(patient);
+        }
+    }
+
+    private static Mono<Seen> readOn(RoutingConnectionFactory factory, long id) {
+        return Mono.usingWhen(Mono.from(factory.create()),
+            c -> Flux.from(c.createStatement("SELECT count(*), pg_is_in_recovery() FROM notes WHERE id = " + id).execute())
+                .flatMap(r -> r.map((row, m) -> new Seen(row.get(0, Long.class) == 1, row.get(1, Boolean.class))))
+                .single(),
+            Connection::close);
+    }
+
+    /** Closes a second factory a test built; the leak check after the test covers its server sessions. */
+    private static void closeQuietly(RoutingConnectionFactory factory) {
+        Await.until("no pooled connection acquired in '" + factory.name() + "'", Duration.ofSeconds(10),
+            () -> factory.nodes().stream().allMatch(n -> n.acquired() == 0), () -> factory.nodes().toString());
+        factory.close().block(Duration.ofSeconds(30));
+    }
+
+    @Test
     void shouldReadOnAReplicaThatCatchesUpWithinTheWait() {
         PostgresNode replica = cluster.replicas().get(0);
         cluster.replicas().get(1).pauseReplay();

@@ -24,7 +24,7 @@ class ReplayWaitTests {
     }
 
     @Test
-    void shouldGoToThePrimaryAtOnceWhenReplayStallsWithTheWritesAlreadyReceived() {
+    void shouldGoToThePrimaryAtOnceWhenReplayStallsWithWalReceived() {
         ReplayWait.Look first = new ReplayWait.Look(100, 500, 0);
         ReplayWait.Look second = new ReplayWait.Look(100, 500, 10 * MS);
         assertThat(ReplayWait.next(500, second, first, DEADLINE)).isEqualTo(ReplayWait.Next.GIVE_UP);
@@ -33,8 +33,8 @@ class ReplayWaitTests {
     @Test
     void shouldKeepWaitingWhileTheWritesAreStillOnTheirWay() {
         ReplayWait.Look first = new ReplayWait.Look(100, 100, 0);
-        ReplayWait.Look second = new ReplayWait.Look(100, 300, 10 * MS);
-        assertThat(ReplayWait.next(500, second, first, DEADLINE)).isEqualTo(ReplayWait.Next.LOOK_AGAIN);
+        ReplayWait.Look second = new ReplayWait.Look(100, 100, 10 * MS);
+        assertThat(ReplayWait.next(500, second, first, DEADLINE)).as("replayed all it received").isEqualTo(ReplayWait.Next.LOOK_AGAIN);
         ReplayWait.Look unknown = new ReplayWait.Look(100, -1, 10 * MS);
         assertThat(ReplayWait.next(500, unknown, first, DEADLINE)).as("receive position unknown").isEqualTo(ReplayWait.Next.LOOK_AGAIN);
     }

@@ -26,7 +26,7 @@ import reactor.core.publisher.Mono;
  * round trip expected). Runs each pair A B B A so that drift on a shared machine hits both.
  *
  * <pre>
- *   java -cp benchmarks/target/benchmarks.jar io.github.r2dbcrouting.benchmarks.ConsistencyOverhead [seconds] [concurrency]
+ *   java -cp benchmarks/target/benchmarks.jar io.github.r2dbcrouting.benchmarks.ConsistencyOverhead [seconds] [concurrency] [rounds]
  * </pre>
  */
 public final class ConsistencyOverhead {
@@ -37,6 +37,7 @@ public final class ConsistencyOverhead {
     public static void main(String[] args) {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         int concurrency = args.length > 1 ? Integer.parseInt(args[1]) : 8;
+        int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 1;
         try (PostgresCluster cluster = PostgresCluster.start(2)) {
             cluster.primary().execute("CREATE TABLE rw (id bigint PRIMARY KEY)");
             cluster.awaitReplication(Duration.ofSeconds(30));
@@ -48,14 +49,14 @@ public final class ConsistencyOverhead {
             }
             RoutingConnectionFactory factory = builder.build();
             try {
-                System.out.println(run(factory, cluster, seconds, concurrency));
+                System.out.println(run(factory, cluster, seconds, concurrency, rounds));
             } finally {
                 factory.close().block(Duration.ofSeconds(30));
             }
         }
     }
 
-    static String run(RoutingConnectionFactory factory, PostgresCluster cluster, int seconds, int concurrency) {
+    static String run(RoutingConnectionFactory factory, PostgresCluster cluster, int seconds, int concurrency, int rounds) {
         AtomicLong ids = new AtomicLong();
         Supplier<Mono<?>> plainWrite = () -> update(factory, "INSERT INTO rw VALUES (" + ids.incrementAndGet() + ")");
         Supplier<Mono<?>> sessionWrite = () -> update(factory, "INSERT INTO rw VALUES (" + ids.incrementAndGet() + ")")
@@ -80,21 +81,25 @@ public final class ConsistencyOverhead {
         Map<String, Stats> results = new LinkedHashMap<>();
         warm(plainWrite, sessionWrite, plainRead, sessionRead, concurrency);
         measure(sessionWriteToken, 1, concurrency);
-        for (String name : new String[] {"write", "write+session", "write+session+token", "write+session+token", "write+session", "write"}) {
-            Supplier<Mono<?>> operation = name.equals("write") ? plainWrite : name.equals("write+session") ? sessionWrite : sessionWriteToken;
-            results.computeIfAbsent(name, n -> new Stats()).add(measure(operation, seconds, concurrency));
+        for (int round = 0; round < rounds; round++) {
+            for (String name : new String[] {"write", "write+session", "write+session+token", "write+session+token", "write+session", "write"}) {
+                Supplier<Mono<?>> operation = name.equals("write") ? plainWrite : name.equals("write+session") ? sessionWrite : sessionWriteToken;
+                results.computeIfAbsent(name, n -> new Stats()).add(measure(operation, seconds, concurrency));
+            }
         }
-        for (String name : new String[] {"read", "read+session", "read+session", "read"}) {
-            results.computeIfAbsent(name, n -> new Stats()).add(measure(name.equals("read") ? plainRead : sessionRead, seconds, concurrency));
+        for (int round = 0; round < rounds; round++) {
+            for (String name : new String[] {"read", "read+session", "read+session", "read"}) {
+                results.computeIfAbsent(name, n -> new Stats()).add(measure(name.equals("read") ? plainRead : sessionRead, seconds, concurrency));
+            }
         }
         StringBuilder table = new StringBuilder("| pipeline | ops/s | p50 ms | p99 ms |\n| --- | ---: | ---: | ---: |\n");
         results.forEach((name, stats) -> table.append(String.format("| %s | %.0f | %.2f | %.2f |%n", name, stats.opsPerSecond(),
             stats.histogram.getValueAtPercentile(50) / 1e6, stats.histogram.getValueAtPercentile(99) / 1e6)));
         table.append(String.format("%nwrite+session / write throughput: %.3f; write+session+token / write: %.3f; read+session / read: %.3f "
-                + "(%d s x 2 per pipeline, concurrency %d)%n",
+                + "(%d rounds of %d s x 2 per pipeline, concurrency %d)%n",
             results.get("write+session").opsPerSecond() / results.get("write").opsPerSecond(),
             results.get("write+session+token").opsPerSecond() / results.get("write").opsPerSecond(),
-            results.get("read+session").opsPerSecond() / results.get("read").opsPerSecond(), seconds, concurrency));
+            results.get("read+session").opsPerSecond() / results.get("read").opsPerSecond(), rounds, seconds, concurrency));
         return table.toString();
     }
 

@@ -31,7 +31,7 @@ import reactor.core.publisher.Mono;
  * cluster.
  *
  * <pre>
- *   java -cp benchmarks/target/benchmarks.jar io.github.r2dbcrouting.benchmarks.SessionReadLag [seconds] [concurrency] [toggle ms]
+ *   java -cp benchmarks/target/benchmarks.jar io.github.r2dbcrouting.benchmarks.SessionReadLag [seconds] [concurrency] [toggle ms] [rounds]
  * </pre>
  */
 public final class SessionReadLag {
@@ -47,6 +47,7 @@ public final class SessionReadLag {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
         int concurrency = args.length > 1 ? Integer.parseInt(args[1]) : 8;
         int toggleMillis = args.length > 2 ? Integer.parseInt(args[2]) : 250;
+        int rounds = args.length > 3 ? Integer.parseInt(args[3]) : 1;
         try (PostgresCluster cluster = PostgresCluster.start(2)) {
             cluster.primary().execute("CREATE TABLE lag (id bigint PRIMARY KEY)");
             cluster.awaitReplication(Duration.ofSeconds(30));
@@ -54,7 +55,7 @@ public final class SessionReadLag {
             factories.put("wait for a replica (sessionWait 1s)", factory(cluster, concurrency, Duration.ofSeconds(1)));
             factories.put("the primary at once (sessionWait 0)", factory(cluster, concurrency, Duration.ZERO));
             try {
-                System.out.println(run(factories, cluster, seconds, concurrency, toggleMillis));
+                System.out.println(run(factories, cluster, seconds, concurrency, toggleMillis, rounds));
             } finally {
                 factories.values().forEach(f -> f.close().block(Duration.ofSeconds(30)));
             }
@@ -72,7 +73,8 @@ public final class SessionReadLag {
         return builder.build();
     }
 
-    static String run(Map<String, RoutingConnectionFactory> factories, PostgresCluster cluster, int seconds, int concurrency, int toggleMillis) {
+    static String run(Map<String, RoutingConnectionFactory> factories, PostgresCluster cluster, int seconds, int concurrency, int toggleMillis,
+                      int rounds) {
         AtomicLong ids = new AtomicLong();
         List<String> names = List.copyOf(factories.keySet());
         String control = "no session (control)";
@@ -87,12 +89,14 @@ public final class SessionReadLag {
                 measure(factories.get(name), true, ids, 1, concurrency); // warm-up
             }
             List<String> order = new ArrayList<>();
-            order.add(control);
-            order.addAll(names);
-            List<String> back = new ArrayList<>(names);
-            Collections.reverse(back);
-            order.addAll(back);
-            order.add(control);
+            for (int round = 0; round < rounds; round++) {
+                order.add(control);
+                order.addAll(names);
+                List<String> back = new ArrayList<>(names);
+                Collections.reverse(back);
+                order.addAll(back);
+                order.add(control);
+            }
             for (String name : order) {
                 boolean session = !name.equals(control);
                 RoutingConnectionFactory factory = session ? factories.get(name) : any;
@@ -116,8 +120,8 @@ public final class SessionReadLag {
         results.forEach((name, s) -> table.append(String.format("| %s | %.0f | %.2f | %.2f | %.2f | %.0f%% | %d |%n", name, s.pairsPerSecond(),
             s.reads.getValueAtPercentile(50) / 1e6, s.reads.getValueAtPercentile(99) / 1e6, s.reads.getMaxValue() / 1e6,
             100.0 * s.onReplica / Math.max(1, s.pairs), s.stale)));
-        table.append(String.format("%nboth replicas' WAL replay paused and resumed every %d ms; %d s x 2 per row, concurrency %d, each pipeline its own session%n",
-            toggleMillis, seconds, concurrency));
+        table.append(String.format("%nboth replicas' WAL replay paused and resumed every %d ms; %d rounds of %d s x 2 per row, concurrency %d, each pipeline its own session%n",
+            toggleMillis, rounds, seconds, concurrency));
         return table.toString();
     }
 
