@@ -186,7 +186,7 @@ class ConsistencyIntegrationTests {
                 .block(Duration.ofSeconds(10));
             // the replicas receive the write but do not replay it: waiting cannot pay
             Await.until("the write received by every replica", FEW_INTERVALS, () -> cluster.replicas().stream().allMatch(r ->
-                "t".equals(r.queryString("SELECT pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()"))));
+                "true".equals(r.queryString("SELECT (pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn())::text"))));
             long start = System.nanoTime();
             Seen seen = readOn(patient, id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)).block(Duration.ofSeconds(20));
             Duration took = Duration.ofNanos(System.nanoTime() - start);
