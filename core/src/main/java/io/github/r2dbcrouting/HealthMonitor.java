@@ -43,9 +43,10 @@ final class HealthMonitor {
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
 
     /**
-     * Role, WAL position in bytes (on a primary the insert position, past every commit that has
-     * returned even with {@code synchronous_commit = off}, so that sessions can use it), and replay lag in milliseconds (0 when the replica has
-     * replayed all it received, so that an idle primary does not look like lag).
+     * Role, WAL position in bytes (on a primary the insert position: past every commit that has
+     * returned, even with {@code synchronous_commit = off}, so that sessions can use it), and
+     * replay lag in milliseconds (0 when the replica has replayed all it received, so that an
+     * idle primary does not look like lag).
      */
     static final String POSTGRES_PROBE = "SELECT pg_is_in_recovery(), "
         + "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint, "

@@ -538,9 +538,9 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
          * @param sessionWait how long at most a read under a {@link ConsistencySession} waits for a
          *                    replica to replay the session's writes before it reads on the primary,
          *                    not negative (default 1s; {@code ZERO}: one look at the replica, then the
-         *                    primary). The read stops waiting early when the replica's replay stalls
-         *                    with the writes already received, or its replay rate will not get there
-         *                    in time.
+         *                    primary). The read stops waiting early when the replica has received
+         *                    WAL it does not replay (paused, or held by a conflicting query), or its
+         *                    replay rate will not get there in time.
          * @return this builder
          */
         public Builder sessionWait(Duration sessionWait) {
