@@ -8,6 +8,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 import reactor.util.Logger;
@@ -50,7 +51,7 @@ final class PgTemplate {
 
 	/** Deletes every template of this JVM (at shutdown). */
 	static void deleteAll() {
-		TEMPLATES.values().forEach(t -> PgProcess.deleteTree(t.dataDir.getParent()));
+		TEMPLATES.values().forEach(t -> PgProcess.deleteTree(Objects.requireNonNull(t.dataDir.getParent(), "template data directory has a parent")));
 		TEMPLATES.clear();
 	}
 

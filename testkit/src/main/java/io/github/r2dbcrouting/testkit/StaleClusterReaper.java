@@ -88,8 +88,9 @@ final class StaleClusterReaper {
 	static void reapDirectory(Path dir) {
 		try (Stream<Path> pidFiles = Files.find(dir, 3, (p, attrs) -> p.getFileName().toString().equals("postmaster.pid"))) {
 			for (Path pidFile : pidFiles.toList()) {
-				Long pid = PgProcess.postmasterPid(pidFile.getParent());
-				if (pid != null && isPostmasterOf(pid, pidFile.getParent())) {
+				Path dataDir = pidFile.getParent();
+				Long pid = dataDir == null ? null : PgProcess.postmasterPid(dataDir);
+				if (pid != null && dataDir != null && isPostmasterOf(pid, dataDir)) {
 					List<Long> tree = PgProcess.tree(pid);
 					PgProcess.signal("CONT", tree);
 					PgProcess.signal("KILL", tree);

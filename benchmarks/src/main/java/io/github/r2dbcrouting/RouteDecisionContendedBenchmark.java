@@ -1,8 +1,0 @@
-package io.github.r2dbcrouting;
-
-import org.openjdk.jmh.annotations.Threads;
-
-/** {@link RouteDecisionBenchmark} with two threads sharing one balancer. */
-@Threads(2)
-public class RouteDecisionContendedBenchmark extends RouteDecisionBenchmark {
-}
