@@ -127,6 +127,21 @@ class LocalMariaDbClusterIntegrationTests {
 	}
 
 	@Test
+	void shouldCountAnOpenClientSessionForTheLeakCheck() {
+		MariaDbNode replica = cluster.node("replica-1");
+		SessionLeakCheck leaks = SessionLeakCheck.before(cluster);
+		Connection connection = Mono.from(replica.connectionFactory().create()).block(Duration.ofSeconds(10));
+		try {
+			assertEquals(leaks.sessionsBefore(replica) + 1, replica.clientSessions());
+			assertThrows(AssertionError.class, () -> leaks.assertNoSessionLeft(Duration.ofMillis(200)));
+		}
+		finally {
+			Mono.from(connection.close()).block(Duration.ofSeconds(10));
+		}
+		leaks.assertNoSessionLeft(Duration.ofSeconds(10));
+	}
+
+	@Test
 	void shouldRefuseConnectionsAfterKillAndCatchUpAfterRestart() {
 		MariaDbNode replica = cluster.node("replica-1");
 		long pid = replica.pid();
