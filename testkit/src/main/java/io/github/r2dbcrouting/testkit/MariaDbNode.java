@@ -3,6 +3,7 @@ package io.github.r2dbcrouting.testkit;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -190,18 +191,30 @@ public final class MariaDbNode {
 	 * still writable when it runs, as after a real network partition; see
 	 * {@link #rejoinAsReplicaOf(MariaDbNode)}. Replicas that are down or frozen keep their old
 	 * primary: rejoin them too.
-	 * @throws IllegalStateException when this node is not a running replica
+	 * @throws IllegalStateException when this node is not a running replica; or, after promoting it
+	 * and repointing all others it could, naming each replica that could not follow it (one that had
+	 * received a GTID this node lacks stops with error 1236; {@link #rejoinAsReplicaOf} repairs it)
 	 */
 	public void promote() {
 		server.promote();
+		List<String> failures = new ArrayList<>();
 		for (MariaDbServer other : cluster) {
 			if (other != server && other.isRunning() && !other.isFrozen()) {
 				Map<String, String> status = other.replicaStatus();
 				if (!status.isEmpty()) {
-					other.replicateFrom(server, !"Yes".equals(status.get("Slave_SQL_Running")));
-					LOG.info("Node '{}' now replicates from '{}'", other.name, name());
+					try {
+						other.replicateFrom(server, !"Yes".equals(status.get("Slave_SQL_Running")));
+						LOG.info("Node '{}' now replicates from '{}'", other.name, name());
+					}
+					catch (IllegalStateException ex) {
+						failures.add(ex.getMessage());
+					}
 				}
 			}
+		}
+		if (!failures.isEmpty()) {
+			throw new IllegalStateException("node '" + name() + "' was promoted, but not every replica could follow it "
+					+ "(a replica that has a GTID the new primary lacks cannot; rejoin it): " + String.join("; ", failures));
 		}
 	}
 

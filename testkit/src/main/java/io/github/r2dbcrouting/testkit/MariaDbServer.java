@@ -327,8 +327,23 @@ final class MariaDbServer {
 				+ "MASTER_HEARTBEAT_PERIOD=1; SET GLOBAL read_only = 1; "
 				+ (applyPaused ? "START REPLICA IO_THREAD" : "START REPLICA"));
 		readOnly = true;
-		PgProcess.await("node '" + name + "' connecting to '" + primary.name + "' for replication", START_TIMEOUT,
-				() -> "Yes".equals(replicaStatus().get("Slave_IO_Running")));
+		String what = "node '" + name + "' connecting to '" + primary.name + "' for replication";
+		try {
+			PgProcess.await(what, START_TIMEOUT, () -> {
+				Map<String, String> status = replicaStatus();
+				if ("No".equals(status.get("Slave_IO_Running"))) {
+					throw new IllegalStateException(what + " failed: IO thread stopped with error "
+							+ status.get("Last_IO_Errno") + ": " + status.get("Last_IO_Error"));
+				}
+				return "Yes".equals(status.get("Slave_IO_Running"));
+			});
+		}
+		catch (IllegalStateException ex) {
+			Map<String, String> status = replicaStatus();
+			throw new IllegalStateException(ex.getMessage() + " (Slave_IO_Running=" + status.get("Slave_IO_Running")
+					+ ", Slave_IO_State=" + status.get("Slave_IO_State") + ", Last_IO_Error=" + status.get("Last_IO_Error")
+					+ ")", ex);
+		}
 	}
 
 	/**
