@@ -155,6 +155,26 @@ class MariaDbProbeFactsIntegrationTests {
 				+ "execute this statement"), run(replica.connectionFactory(), "INSERT INTO t VALUES (11)"));
 	}
 
+	@Test
+	void shouldLetOnlyReadOnlyAdminWriteOnAReadOnlyServer() {
+		primary.executeAsAdmin("CREATE USER 'p_roa'@'%' IDENTIFIED BY 'pw-p_roa'; GRANT READ_ONLY ADMIN ON *.* TO 'p_roa'@'%';"
+				+ "GRANT INSERT ON app.* TO 'p_roa'@'%';"
+				+ "CREATE USER 'p_super'@'%' IDENTIFIED BY 'pw-p_super'; GRANT SUPER ON *.* TO 'p_super'@'%';"
+				+ "GRANT INSERT ON app.* TO 'p_super'@'%';");
+		primary.executeAsAdmin("SET GLOBAL read_only = 1"); // on the primary, so that no replica diverges
+		try {
+			assertEquals(List.of("[]"), run(as(primary, "p_roa"), "INSERT INTO app.t VALUES (20)"));
+			assertEquals(List.of("ERROR 1290: The MariaDB server is running with the --read-only option so it cannot "
+					+ "execute this statement"), run(as(primary, "p_super"), "INSERT INTO app.t VALUES (21)"),
+					"SUPER alone does not pass read_only in 10.11");
+			assertEquals(List.of("ERROR 1290: The MariaDB server is running with the --read-only option so it cannot "
+					+ "execute this statement"), run(primary.connectionFactory(), "INSERT INTO t VALUES (22)"));
+		}
+		finally {
+			primary.executeAsAdmin("SET GLOBAL read_only = 0");
+		}
+	}
+
 	private static ConnectionFactory as(MariaDbNode node, String user) {
 		return ConnectionFactories.get(ConnectionFactoryOptions.builder()
 			.option(ConnectionFactoryOptions.DRIVER, "mariadb")
