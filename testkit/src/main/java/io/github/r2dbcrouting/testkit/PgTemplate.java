@@ -8,7 +8,6 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 
 import reactor.util.Logger;
@@ -51,7 +50,7 @@ final class PgTemplate {
 
 	/** Deletes every template of this JVM (at shutdown). */
 	static void deleteAll() {
-		TEMPLATES.values().forEach(t -> PgProcess.deleteTree(Objects.requireNonNull(t.dataDir.getParent(), "template data directory has a parent")));
+		TEMPLATES.values().forEach(t -> PgProcess.deleteTree(PgProcess.parentOf(t.dataDir)));
 		TEMPLATES.clear();
 	}
 

@@ -37,13 +37,21 @@ final class StaleClusterReaper {
 		return Path.of(System.getProperty("java.io.tmpdir"));
 	}
 
-	/** Makes a fresh {@code r2dbc-routing-testkit-<kind>...} directory owned by this JVM. */
+	/** Makes a fresh {@code r2dbc-routing-testkit-<kind>...} directory owned by this JVM, for PostgreSQL. */
 	static Path createOwnedDirectory(String kind) {
+		return createOwnedDirectory(kind, PgProcess.POSTGRES_USER);
+	}
+
+	/**
+	 * Makes a fresh {@code r2dbc-routing-testkit-<kind>...} directory owned by this JVM, whose files
+	 * belong to the OS user {@code serverUser} when this JVM is root (the servers run as that user).
+	 */
+	static Path createOwnedDirectory(String kind, String serverUser) {
 		try {
 			Path dir = Files.createTempDirectory(tempRoot(), PREFIX + kind);
 			Files.writeString(dir.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()),
 					StandardCharsets.UTF_8);
-			PgProcess.chownToPostgres(dir);
+			PgProcess.chown(dir, serverUser, "the servers in it run as that user");
 			return dir;
 		}
 		catch (IOException ex) {
@@ -84,13 +92,15 @@ final class StaleClusterReaper {
 		}
 	}
 
-	/** Kills the postmasters found in {@code dir} and deletes it. */
+	/** Kills the postmasters and MariaDB servers found in {@code dir} and deletes it. */
 	static void reapDirectory(Path dir) {
-		try (Stream<Path> pidFiles = Files.find(dir, 3, (p, attrs) -> p.getFileName().toString().equals("postmaster.pid"))) {
+		try (Stream<Path> pidFiles = Files.find(dir, 3, (p, attrs) -> p.getFileName().toString().equals("postmaster.pid")
+				|| p.getFileName().toString().equals(MariaDbServer.PID_FILE))) {
 			for (Path pidFile : pidFiles.toList()) {
+				boolean mariadb = pidFile.getFileName().toString().equals(MariaDbServer.PID_FILE);
 				Path dataDir = pidFile.getParent();
-				Long pid = dataDir == null ? null : PgProcess.postmasterPid(dataDir);
-				if (pid != null && dataDir != null && isPostmasterOf(pid, dataDir)) {
+				Long pid = dataDir == null ? null : mariadb ? MariaDbServer.recordedPid(pidFile) : PgProcess.postmasterPid(dataDir);
+				if (pid != null && dataDir != null && isServerOf(pid, dataDir, mariadb ? "mariadbd" : "postgres")) {
 					List<Long> tree = PgProcess.tree(pid);
 					PgProcess.signal("CONT", tree);
 					PgProcess.signal("KILL", tree);
@@ -104,12 +114,12 @@ final class StaleClusterReaper {
 		}
 	}
 
-	/** Guards against pid reuse: only a live postgres process started on that data directory. */
-	private static boolean isPostmasterOf(long pid, Path dataDir) {
+	/** Guards against pid reuse: only a live server process ({@code binary}) started on that directory. */
+	private static boolean isServerOf(long pid, Path dir, String binary) {
 		try {
 			String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"), StandardCharsets.UTF_8)
 				.replace('\0', ' ');
-			return PgProcess.isAlive(pid) && cmdline.contains("postgres") && cmdline.contains(dataDir.toString());
+			return PgProcess.isAlive(pid) && cmdline.contains(binary) && cmdline.contains(dir.toString());
 		}
 		catch (IOException ex) {
 			return false;
