@@ -139,9 +139,15 @@ final class Cluster {
             }
             if (old.observedRole() != role && role != NodeRole.UNKNOWN && old.observedRole() != NodeRole.UNKNOWN
                 || old.observedRole() == NodeRole.UNKNOWN && role != NodeRole.UNKNOWN && role != node.configuredRole) {
-                events.add(event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
+                RoutingEvent mismatch = event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
                     + "' (configured as " + lower(node.configuredRole) + ") reports it is " + lower(role)
-                    + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : "")));
+                    + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : ""));
+                if (role == NodeRole.PRIMARY && node.postgres) {
+                    // announced once it is known whether this is another primary or another name for one
+                    this.identities.deferMismatch(node, mismatch);
+                } else {
+                    events.add(mismatch);
+                }
             }
             node.health = next;
             this.identities.observed(node, result.server());
@@ -320,6 +326,8 @@ final class Cluster {
                 readers.add(node);
             }
         }
+        Map<Node, Node> aliasOf = this.identities.aliases(this.nodes, verdict.writer());
+        events.addAll(this.identities.dueMismatches(verdict.undetermined(), aliasOf.keySet()));
         Node writer = verdict.writer();
         String noWriter = null;
         if (writer == null && claimants.isEmpty()) {
@@ -337,7 +345,6 @@ final class Cluster {
         } else if (!verdict.undetermined()) {
             this.announcedSplitBrain = null;
         }
-        Map<Node, Node> aliasOf = this.identities.aliases(this.nodes, writer);
         Map<Node, ServerIdentity> servers = new HashMap<>();
         for (Node node : this.nodes) {
             ServerIdentity identity = this.identities.identity(node);

@@ -29,6 +29,9 @@ final class ServerIdentities {
     /** Pairs of names announced as one server; a pair leaves when both are seen to be different servers. */
     private final Set<Set<String>> announced = new HashSet<>();
 
+    /** Nodes that began to report the primary role, and the event saying so, until it is known whether they are aliases. */
+    private final Map<Node, RoutingEvent> mismatches = new LinkedHashMap<>();
+
     /**
      * A good probe of {@code node} reported {@code identity} ({@code null}: the server would not
      * tell). When the node's server changed (a restart changes the start time), every other node
@@ -50,8 +53,40 @@ final class ServerIdentities {
         }
     }
 
+    /**
+     * {@code node} began to report the primary role ({@code event}): an alias of another node's
+     * server is not announced as a role mismatch, its {@code ALIAS_DETECTED} says it all. Held
+     * until {@link #dueMismatches} can tell.
+     */
+    void deferMismatch(Node node, RoutingEvent event) {
+        this.mismatches.put(node, event);
+    }
+
+    /**
+     * The deferred role mismatches that are now known not to be aliases (dropping those that
+     * are); none while the claimants are undetermined.
+     */
+    List<RoutingEvent> dueMismatches(boolean undetermined, Set<Node> aliases) {
+        if (this.mismatches.isEmpty()) {
+            return List.of();
+        }
+        List<RoutingEvent> due = new ArrayList<>();
+        this.mismatches.entrySet().removeIf(entry -> {
+            if (aliases.contains(entry.getKey())) {
+                return true;
+            }
+            if (undetermined) {
+                return false;
+            }
+            due.add(entry.getValue());
+            return true;
+        });
+        return due;
+    }
+
     /** The node is removed: it names no server any more. */
     void forget(Node node) {
+        this.mismatches.remove(node);
         this.seen.remove(node);
         this.announced.removeIf(pair -> pair.contains(node.name));
     }

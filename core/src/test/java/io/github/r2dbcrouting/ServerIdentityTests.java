@@ -96,8 +96,7 @@ class ServerIdentityTests {
         assertThat(snapshot(cluster, primary).aliasOf()).isNull();
         assertThat(snapshot(cluster, primary).server()).isEqualTo(snapshot(cluster, alias).server());
         assertThat(snapshot(cluster, primary).writer()).isTrue();
-        assertThat(events(RoutingEvent.Type.SPLIT_BRAIN)).isEmpty();
-        assertThat(events(RoutingEvent.Type.PRIMARY_CHANGED)).isEmpty();
+        assertThat(this.events).as("one event, the alias").extracting(RoutingEvent::type).containsExactly(RoutingEvent.Type.ALIAS_DETECTED);
         assertThat(events(RoutingEvent.Type.ALIAS_DETECTED)).as("announced once, not per probe").singleElement().satisfies(e -> {
             assertThat(e.node()).isEqualTo("replica-1");
             assertThat(e.cause()).isEqualTo(RoutingEvent.Cause.TOPOLOGY);
@@ -118,12 +117,12 @@ class ServerIdentityTests {
         assertThat(cluster.topology().readers).as("not known yet to be the primary's server").isEmpty();
         assertThat(events(RoutingEvent.Type.SPLIT_BRAIN)).isEmpty();
 
+        assertThat(this.events).as("nothing to say yet").isEmpty();
+
         cluster.probeSucceeded(primary, primary(SERVER_A));
         assertThat(cluster.topology().writer).isSameAs(primary);
         assertThat(cluster.topology().readers).containsExactly(alias);
-        assertThat(events(RoutingEvent.Type.ALIAS_DETECTED)).hasSize(1);
-        assertThat(events(RoutingEvent.Type.SPLIT_BRAIN)).isEmpty();
-        assertThat(events(RoutingEvent.Type.PRIMARY_CHANGED)).isEmpty();
+        assertThat(this.events).extracting(RoutingEvent::type).containsExactly(RoutingEvent.Type.ALIAS_DETECTED);
     }
 
     @Test
@@ -144,6 +143,8 @@ class ServerIdentityTests {
         assertThat(cluster.topology().noWriterReason)
             .isEqualTo("split brain: 'primary' and 'replica-1' all report they are primary; writes go to none until one steps down");
         assertThat(events(RoutingEvent.Type.SPLIT_BRAIN)).as("announced once").hasSize(1);
+        assertThat(events(RoutingEvent.Type.ROLE_MISMATCH)).singleElement().satisfies(e -> assertThat(e.message())
+            .isEqualTo("[test] node 'replica-1' (configured as replica) reports it is primary, was replica"));
         assertThat(events(RoutingEvent.Type.ALIAS_DETECTED)).isEmpty();
     }
 
@@ -235,6 +236,19 @@ class ServerIdentityTests {
         cluster.probeSucceeded(other, new ProbeResult(NodeRole.PRIMARY, 100, null, Duration.ofMillis(1), null));
         assertThat(cluster.topology().writer).isNull();
         assertThat(events(RoutingEvent.Type.SPLIT_BRAIN)).hasSize(1);
+        assertThat(events(RoutingEvent.Type.ROLE_MISMATCH)).hasSize(1);
+    }
+
+    @Test
+    void shouldAnnounceARoleMismatchHeldForAPendingPrimaryOnceItIsKnownToBeAnotherServer() {
+        Node primary = node("primary", NodeRole.PRIMARY);
+        Node rogue = node("replica-1", NodeRole.REPLICA);
+        Cluster cluster = cluster(primary, rogue);
+        cluster.probeSucceeded(rogue, primary(SERVER_B));
+        assertThat(this.events).isEmpty();
+        cluster.probeSucceeded(primary, primary(SERVER_A));
+        assertThat(this.events).extracting(RoutingEvent::type)
+            .containsExactly(RoutingEvent.Type.ROLE_MISMATCH, RoutingEvent.Type.SPLIT_BRAIN, RoutingEvent.Type.PRIMARY_CHANGED);
     }
 
     @Test
