@@ -12,6 +12,12 @@ import org.jspecify.annotations.Nullable;
  *                  replica), {@code -1} when unknown
  * @param replayLag a replica's replay lag in time, {@code null} when unknown
  * @param latency   how long the probe took
+ * @param server    who the server says it is, {@code null} when it does not tell (not PostgreSQL)
  */
-record ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency) {
+record ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency, @Nullable ServerIdentity server) {
+
+    /** A result without a server identity. */
+    ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency) {
+        this(role, lsn, replayLag, latency, null);
+    }
 }

@@ -134,7 +134,15 @@ final class Router {
         }
         Node node = readers.get(this.balancer.select(readers));
         this.metrics.recordRouted(node.name, true);
-        return node.lease.read;
+        return topology.writerAlias(node) ? aliasRead(node) : node.lease.read;
+    }
+
+    /**
+     * A read on another name for the writer's own server: it serves current data, in a read-only
+     * session as on the fallback, so that a write slipped into a read fails as it would on a replica.
+     */
+    private Mono<Connection> aliasRead(Node node) {
+        return node.lease.readOnly.onErrorResume(error -> retryRead(node, error));
     }
 
     /**
@@ -153,17 +161,19 @@ final class Router {
         List<Node> usable = new ArrayList<>(topology.readers.size());
         List<Node> qualified = new ArrayList<>(topology.readers.size());
         for (Node node : topology.readers) {
-            if (node == avoid || maxLag != null && !withinLag(node, maxLag)) {
+            // another name for the writer's server has every write: no lag, nothing to wait for
+            boolean current = topology.writerAlias(node);
+            if (node == avoid || maxLag != null && !current && !withinLag(node, maxLag)) {
                 continue;
             }
             usable.add(node);
-            if (node.health.lsn() >= needed) {
+            if (current || node.health.lsn() >= needed) {
                 qualified.add(node);
             }
         }
         if (!qualified.isEmpty()) {
             Node node = qualified.get(this.balancer.select(qualified));
-            return served(retry, node, node.lease.read);
+            return served(retry, node, topology.writerAlias(node) ? aliasRead(node) : node.lease.read);
         }
         if (usable.isEmpty()) {
             return served(retry, topology.writer, fallback(topology, null));
