@@ -1,8 +1,10 @@
 package io.github.r2dbcrouting.testkit;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -10,7 +12,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
@@ -56,6 +61,9 @@ public final class PatroniCluster implements AutoCloseable {
 	/** How long {@link #switchover} lets Patroni's REST call take. */
 	static final Duration SWITCHOVER_TIMEOUT = Duration.ofSeconds(60);
 
+	/** Names the initdb template once it is ready; the bootstrap command waits for it. */
+	static final String TEMPLATE_PATH_FILE = "template.path";
+
 	private static final Set<PatroniCluster> OPEN = ConcurrentHashMap.newKeySet();
 
 	private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
@@ -68,19 +76,16 @@ public final class PatroniCluster implements AutoCloseable {
 
 	private final Etcd etcd;
 
-	private final PgTemplate template;
-
 	private final Path patroniExecutable;
 
 	private final List<PatroniMember> members = new CopyOnWriteArrayList<>();
 
 	private final AtomicBoolean closed = new AtomicBoolean();
 
-	private PatroniCluster(Settings settings, Path directory, Etcd etcd, PgTemplate template, Path patroniExecutable) {
+	private PatroniCluster(Settings settings, Path directory, Etcd etcd, Path patroniExecutable) {
 		this.settings = settings;
 		this.directory = directory;
 		this.etcd = etcd;
-		this.template = template;
 		this.patroniExecutable = patroniExecutable;
 	}
 
@@ -335,7 +340,7 @@ public final class PatroniCluster implements AutoCloseable {
 				settings.username, settings.password);
 		PatroniMember member = new PatroniMember(name, memberDir, patroniExecutable, endpoint, FreePorts.next(), tags);
 		member.writeConfig(PatroniConfig.json(settings.scope, name, memberDir, endpoint, member.restPort(),
-				etcd.clientAddress(), template.dataDir, PgBinaries.directory(), settings.ttl, settings.loopWait,
+				etcd.clientAddress(), directory.resolve(TEMPLATE_PATH_FILE), PgBinaries.directory(), settings.ttl, settings.loopWait,
 				settings.retryTimeout, tags));
 		members.add(member);
 		return member;
@@ -377,7 +382,9 @@ public final class PatroniCluster implements AutoCloseable {
 
 	private static void closeQuietly(List<PatroniMember> members, Etcd etcd, Path directory) {
 		// Patroni first: a live Patroni would restart a PostgreSQL we killed
+		long begin = System.nanoTime();
 		members.forEach(PatroniMember::close);
+		long membersDone = System.nanoTime();
 		try {
 			etcd.close();
 		}
@@ -385,7 +392,13 @@ public final class PatroniCluster implements AutoCloseable {
 			LOG.warn("Could not kill {}: {}", etcd, ex.toString());
 		}
 		try {
+			long etcdDone = System.nanoTime();
 			PgProcess.deleteTree(directory);
+			if (LOG.isDebugEnabled()) {
+				LOG.debug("Closing {}: members {} ms, etcd {} ms, directory {} ms", directory,
+						(membersDone - begin) / 1_000_000, (etcdDone - membersDone) / 1_000_000,
+						(System.nanoTime() - etcdDone) / 1_000_000);
+			}
 		}
 		catch (RuntimeException ex) {
 			LOG.warn("Could not delete Patroni cluster directory {}: {}", directory, ex.getMessage());
@@ -430,6 +443,25 @@ public final class PatroniCluster implements AutoCloseable {
 			return "Settings[members=" + members + ", scope=" + scope + "]";
 		}
 
+	}
+
+	private static final Executor TEMPLATE_EXECUTOR = task -> {
+		Thread thread = new Thread(task, "r2dbc-routing-testkit-patroni-template");
+		thread.setDaemon(true);
+		thread.start();
+	};
+
+	/** Writes {@value #TEMPLATE_PATH_FILE} atomically, so the bootstrap command never reads half a path. */
+	private static void publishTemplate(PgTemplate template, Path directory) {
+		Path file = directory.resolve(TEMPLATE_PATH_FILE);
+		Path partial = directory.resolve(TEMPLATE_PATH_FILE + ".partial");
+		try {
+			Files.writeString(partial, template.dataDir.toString(), StandardCharsets.UTF_8);
+			Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
+		}
+		catch (IOException ex) {
+			throw new IllegalStateException("could not write " + file + ": " + ex.getMessage(), ex);
+		}
 	}
 
 	/** Settings of a Patroni cluster; {@link #build()} starts it. */
@@ -525,7 +557,9 @@ public final class PatroniCluster implements AutoCloseable {
 			}
 			setUpJvmOnce();
 			long begin = System.nanoTime();
-			PgTemplate template = PgTemplate.forCredentials(username, password, database);
+			// the template (an initdb, seconds) is made while etcd and Patroni start (Python, seconds)
+			CompletableFuture<PgTemplate> template = CompletableFuture
+				.supplyAsync(() -> PgTemplate.forCredentials(username, password, database), TEMPLATE_EXECUTOR);
 			Path directory = StaleClusterReaper.createOwnedDirectory("patroni-");
 			String scope = directory.getFileName().toString().substring(StaleClusterReaper.PREFIX.length());
 			Settings settings = new Settings(members, scope, database, username, password, ttl, loopWait,
@@ -538,22 +572,24 @@ public final class PatroniCluster implements AutoCloseable {
 				PgProcess.deleteTree(directory);
 				throw ex;
 			}
-			PatroniCluster cluster = new PatroniCluster(settings, directory, etcd, template, patroni);
+			PatroniCluster cluster = new PatroniCluster(settings, directory, etcd, patroni);
 			OPEN.add(cluster);
 			try {
 				for (int i = 0; i < members; i++) {
 					cluster.createMember("pg-" + i, Map.of());
 				}
 				cluster.members.forEach(PatroniMember::start);
+				publishTemplate(template.join(), directory);
 				cluster.awaitMembersStreaming(START_TIMEOUT);
 			}
 			catch (RuntimeException | AssertionError ex) {
+				Throwable cause = ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex;
 				String logs = cluster.members.stream()
 					.map(m -> "--- " + m.name() + " patroni.log (tail) ---\n" + m.logTail())
 					.collect(Collectors.joining("\n"));
 				cluster.close();
-				throw new IllegalStateException("the Patroni cluster did not come up: " + ex.getMessage() + "\n" + logs,
-						ex);
+				throw new IllegalStateException("the Patroni cluster did not come up: " + cause.getMessage() + "\n" + logs,
+						cause);
 			}
 			LOG.info("Patroni cluster {} with {} members started in {} ms: {}", scope, members,
 					(System.nanoTime() - begin) / 1_000_000, cluster.members);

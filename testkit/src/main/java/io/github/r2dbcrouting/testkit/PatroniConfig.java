@@ -19,7 +19,7 @@ final class PatroniConfig {
 	}
 
 	static String json(String scope, String name, Path memberDir, Endpoint endpoint, int restPort, String etcdAddress,
-			Path templateDataDir, Path pgBin, Duration ttl, Duration loopWait, Duration retryTimeout,
+			Path templatePathFile, Path pgBin, Duration ttl, Duration loopWait, Duration retryTimeout,
 			Map<String, Boolean> tags) {
 		Path dataDir = memberDir.resolve("data");
 		String pg = endpoint.host() + ":" + endpoint.port();
@@ -35,7 +35,10 @@ final class PatroniConfig {
 				Map.entry("hot_standby_feedback", q("on")), Map.entry("wal_receiver_status_interval", q("1s")),
 				Map.entry("wal_retrieve_retry_interval", q("200ms")), Map.entry("shared_buffers", q("32MB")),
 				Map.entry("logging_collector", q("off")), Map.entry("log_min_messages", q("warning"))));
-		String copyCommand = "cp -a " + shellQuote(templateDataDir.toString()) + " " + shellQuote(dataDir.toString());
+		// The template may still be being made when Patroni starts (both run in parallel): wait for
+		// the file that names it, then copy it.
+		String copyCommand = "sh -c " + shellQuote("while [ ! -f \"$0\" ]; do sleep 0.05; done; exec cp -a \"$(cat \"$0\")\" \"$1\"")
+				+ " " + shellQuote(templatePathFile.toString()) + " " + shellQuote(dataDir.toString());
 		return "{\n"
 				+ "\"scope\": " + q(scope) + ",\n"
 				+ "\"namespace\": " + q(NAMESPACE) + ",\n"
