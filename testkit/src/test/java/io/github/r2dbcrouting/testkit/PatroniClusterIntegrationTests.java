@@ -128,6 +128,26 @@ class PatroniClusterIntegrationTests {
 
 	@Test
 	@Order(4)
+	void shouldRestartKilledPostgresOfLeaderWithoutFailover() {
+		PatroniMember leader = cluster.awaitLeader(TIMEOUT);
+		long postmaster = leader.postmasterPid();
+		long patroni = leader.patroniPid();
+		long begin = System.nanoTime();
+		leader.killPostgres();
+		assertFalse(PgProcess.isAlive(postmaster));
+		// Patroni keeps the leader key and starts PostgreSQL again (crash recovery), no failover
+		Await.until("a new postmaster on " + leader.name(), TIMEOUT,
+				() -> leader.postmasterPid() > 0 && leader.postmasterPid() != postmaster);
+		assertEquals(leader, cluster.awaitLeader(TIMEOUT));
+		System.out.println("PostgreSQL of leader " + leader.name() + " killed: leading again after "
+				+ (System.nanoTime() - begin) / 1_000_000 + " ms");
+		assertEquals(patroni, leader.patroniPid(), "the same Patroni");
+		leader.execute("INSERT INTO patroni_test VALUES (5)");
+		cluster.awaitMembersStreaming(TIMEOUT);
+	}
+
+	@Test
+	@Order(5)
 	void shouldStopAndStartReplica() {
 		PatroniMember leader = cluster.awaitLeader(TIMEOUT);
 		PatroniMember replica = replicasOf(leader).get(0);
@@ -140,6 +160,9 @@ class PatroniClusterIntegrationTests {
 		Await.until(replica.name() + " gone from /cluster", TIMEOUT,
 				() -> !cluster.clusterView().containsKey(replica.name()), () -> cluster.clusterJson());
 		leader.execute("INSERT INTO patroni_test VALUES (4)");
+		IllegalStateException notRunning = assertThrows(IllegalStateException.class, replica::killPostgres);
+		assertEquals("cannot kill the PostgreSQL of member '" + replica.name() + "': it is not running",
+				notRunning.getMessage());
 		replica.start();
 		assertEquals(leader, cluster.awaitMembersStreaming(TIMEOUT));
 		Await.until("row 4 on the restarted replica", TIMEOUT,
@@ -148,7 +171,7 @@ class PatroniClusterIntegrationTests {
 	}
 
 	@Test
-	@Order(5)
+	@Order(6)
 	void shouldAddMemberThatJoinsAsStreamingReplica() {
 		long begin = System.nanoTime();
 		PatroniMember added = cluster.addMember(Map.of("noloadbalance", true));
@@ -165,7 +188,7 @@ class PatroniClusterIntegrationTests {
 	}
 
 	@Test
-	@Order(6)
+	@Order(7)
 	void shouldLeaveNoProcessAndNoDirectoryAfterClose() throws IOException {
 		Path dir = cluster.directory();
 		List<Long> processes = cluster.processes();
