@@ -8,6 +8,13 @@ import org.jspecify.annotations.Nullable;
 /**
  * One member of Patroni's {@code GET /cluster} answer.
  *
+ * <p>Patroni's HAProxy template ({@code extras/confd/templates/haproxy.tmpl}) lists every member
+ * in both its primary and its replicas backend and lets each member's REST API decide, checking
+ * every 3 s and moving traffic after 3 failed checks: {@code HEAD /primary} answers 200 only on
+ * the leader, {@code HEAD /replica} only on a running replica without {@code noloadbalance}
+ * ({@code patroni/api.py}). {@link #takesWrites()} and {@link #takesReads()} apply those rules to
+ * one {@code /cluster} answer, so a single request decides for every member.
+ *
  * @param name          Patroni's member name, unique in the cluster
  * @param role          the role; {@link PatroniRole#UNKNOWN} for one this client does not know
  * @param state         PostgreSQL's state as Patroni reports it: {@code running}, {@code streaming} and
@@ -40,14 +47,14 @@ record PatroniMember(String name, PatroniRole role, String state, @Nullable Stri
 
     /**
      * Whether it should take writes, as Patroni's HAProxy template decides with
-     * {@code OPTIONS /primary}: it holds the leader key of a normal cluster and PostgreSQL runs.
+     * {@code HEAD /primary}: it holds the leader key of a normal cluster and PostgreSQL runs.
      */
     boolean takesWrites() {
         return role == PatroniRole.LEADER && isRunning() && hasAddress();
     }
 
     /**
-     * Whether it should take reads, as Patroni's HAProxy template decides with {@code OPTIONS /replica}
+     * Whether it should take reads, as Patroni's HAProxy template decides with {@code HEAD /replica}
      * (200 only for a running replica not tagged {@code noloadbalance}): a replica role (sync and
      * quorum standbys included, a standby leader not), PostgreSQL running, no {@code noloadbalance}.
      * {@code nofailover} only keeps a member from being promoted; it still serves reads.
