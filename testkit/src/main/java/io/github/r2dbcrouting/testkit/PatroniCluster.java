@@ -1,10 +1,8 @@
 package io.github.r2dbcrouting.testkit;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -15,7 +13,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.Executor;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
@@ -60,9 +57,6 @@ public final class PatroniCluster implements AutoCloseable {
 
 	/** How long {@link #switchover} lets Patroni's REST call take. */
 	static final Duration SWITCHOVER_TIMEOUT = Duration.ofSeconds(60);
-
-	/** Names the initdb template once it is ready; the bootstrap command waits for it. */
-	static final String TEMPLATE_PATH_FILE = "template.path";
 
 	private static final Set<PatroniCluster> OPEN = ConcurrentHashMap.newKeySet();
 
@@ -340,7 +334,7 @@ public final class PatroniCluster implements AutoCloseable {
 				settings.username, settings.password);
 		PatroniMember member = new PatroniMember(name, memberDir, patroniExecutable, endpoint, FreePorts.next(), tags);
 		member.writeConfig(PatroniConfig.json(settings.scope, name, memberDir, endpoint, member.restPort(),
-				etcd.clientAddress(), directory.resolve(TEMPLATE_PATH_FILE), PgBinaries.directory(), settings.ttl, settings.loopWait,
+				etcd.clientAddress(), directory.resolve(PatroniFiles.TEMPLATE_PATH_FILE), PgBinaries.directory(), settings.ttl, settings.loopWait,
 				settings.retryTimeout, tags));
 		members.add(member);
 		return member;
@@ -393,7 +387,7 @@ public final class PatroniCluster implements AutoCloseable {
 		}
 		try {
 			long etcdDone = System.nanoTime();
-			deleteInBackground(directory);
+			PatroniFiles.deleteInBackground(directory);
 			if (LOG.isDebugEnabled()) {
 				LOG.debug("Closing {}: members {} ms, etcd {} ms", directory, (membersDone - begin) / 1_000_000,
 						(etcdDone - membersDone) / 1_000_000);
@@ -402,35 +396,6 @@ public final class PatroniCluster implements AutoCloseable {
 		catch (RuntimeException ex) {
 			LOG.warn("Could not delete Patroni cluster directory {}: {}", directory, ex.getMessage());
 		}
-	}
-
-	/**
-	 * Renames the directory out of the way at once and deletes it on a background thread: four
-	 * data directories and etcd's preallocated WAL took seconds to delete on a busy machine. The
-	 * renamed directory keeps its owner file, so what a JVM exiting meanwhile leaves is reaped by
-	 * the next cluster.
-	 */
-	private static void deleteInBackground(Path directory) {
-		Path trash = directory.resolveSibling(StaleClusterReaper.PREFIX + "deleting-"
-				+ directory.getFileName().toString().substring(StaleClusterReaper.PREFIX.length()));
-		try {
-			Files.move(directory, trash, StandardCopyOption.ATOMIC_MOVE);
-		}
-		catch (IOException ex) {
-			LOG.debug("Could not rename {} ({}), deleting it in place", directory, ex.toString());
-			PgProcess.deleteTree(directory);
-			return;
-		}
-		Thread thread = new Thread(() -> {
-			try {
-				PgProcess.deleteTree(trash);
-			}
-			catch (RuntimeException ex) {
-				LOG.warn("Could not delete {}: {}", trash, ex.getMessage());
-			}
-		}, "r2dbc-routing-testkit-patroni-delete");
-		thread.setDaemon(true);
-		thread.start();
 	}
 
 	@Override
@@ -453,24 +418,6 @@ public final class PatroniCluster implements AutoCloseable {
 		}
 	}
 
-	/** Finds an executable on the {@code PATH}, then in {@code /usr/bin}. */
-	static Path executable(String name, String debianPackage) {
-		String path = System.getenv("PATH");
-		List<String> dirs = new ArrayList<>(path == null ? List.of() : List.of(path.split(":")));
-		dirs.add("/usr/bin");
-		for (String dir : dirs) {
-			if (!dir.isEmpty()) {
-				Path candidate = Path.of(dir, name);
-				if (Files.isExecutable(candidate)) {
-					return candidate;
-				}
-			}
-		}
-		throw new IllegalStateException("'" + name + "' was not found on the PATH (" + path + ") nor in /usr/bin: "
-				+ "the Patroni test cluster needs Debian's packages patroni and etcd-server "
-				+ "(apt-get install patroni etcd-server; .ci/run installs them), here: " + debianPackage);
-	}
-
 	private record Settings(int members, String scope, String database, String username, String password,
 			Duration ttl, Duration loopWait, Duration retryTimeout) {
 
@@ -479,25 +426,6 @@ public final class PatroniCluster implements AutoCloseable {
 			return "Settings[members=" + members + ", scope=" + scope + "]";
 		}
 
-	}
-
-	private static final Executor TEMPLATE_EXECUTOR = task -> {
-		Thread thread = new Thread(task, "r2dbc-routing-testkit-patroni-template");
-		thread.setDaemon(true);
-		thread.start();
-	};
-
-	/** Writes {@value #TEMPLATE_PATH_FILE} atomically, so the bootstrap command never reads half a path. */
-	private static void publishTemplate(PgTemplate template, Path directory) {
-		Path file = directory.resolve(TEMPLATE_PATH_FILE);
-		Path partial = directory.resolve(TEMPLATE_PATH_FILE + ".partial");
-		try {
-			Files.writeString(partial, template.dataDir.toString(), StandardCharsets.UTF_8);
-			Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
-		}
-		catch (IOException ex) {
-			throw new IllegalStateException("could not write " + file + ": " + ex.getMessage(), ex);
-		}
 	}
 
 	/** Settings of a Patroni cluster; {@link #build()} starts it. */
@@ -586,8 +514,8 @@ public final class PatroniCluster implements AutoCloseable {
 		 * the cluster does not come up, with the log tails of every member
 		 */
 		public PatroniCluster build() {
-			Path patroni = executable("patroni", "patroni");
-			Path etcdExecutable = executable("etcd", "etcd-server");
+			Path patroni = PatroniFiles.executable("patroni", "patroni");
+			Path etcdExecutable = PatroniFiles.executable("etcd", "etcd-server");
 			if (REAPED.compareAndSet(false, true)) {
 				StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
 			}
@@ -595,7 +523,7 @@ public final class PatroniCluster implements AutoCloseable {
 			long begin = System.nanoTime();
 			// the template (an initdb, seconds) is made while etcd and Patroni start (Python, seconds)
 			CompletableFuture<PgTemplate> template = CompletableFuture
-				.supplyAsync(() -> PgTemplate.forCredentials(username, password, database), TEMPLATE_EXECUTOR);
+				.supplyAsync(() -> PgTemplate.forCredentials(username, password, database), PatroniFiles.TEMPLATE_EXECUTOR);
 			Path directory = StaleClusterReaper.createOwnedDirectory("patroni-");
 			String scope = directory.getFileName().toString().substring(StaleClusterReaper.PREFIX.length());
 			Settings settings = new Settings(members, scope, database, username, password, ttl, loopWait,
@@ -615,7 +543,7 @@ public final class PatroniCluster implements AutoCloseable {
 					cluster.createMember("pg-" + i, Map.of());
 				}
 				cluster.members.forEach(PatroniMember::start);
-				publishTemplate(template.join(), directory);
+				PatroniFiles.publishTemplate(template.join(), directory);
 				cluster.awaitMembersStreaming(START_TIMEOUT);
 			}
 			catch (RuntimeException | AssertionError ex) {
