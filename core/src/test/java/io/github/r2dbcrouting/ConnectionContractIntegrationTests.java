@@ -305,7 +305,8 @@ class ConnectionContractIntegrationTests {
             assertThat(connection.getMetadata().getDatabaseVersion()).isNotBlank();
             assertThat(connection).isInstanceOf(Wrapped.class);
             assertThat(((Wrapped<?>) connection).unwrap()).isInstanceOf(Connection.class);
-            assertThat(((Wrapped<?>) connection).unwrap(Connection.class)).isNotNull();
+            // the driver's own connection, with its extensions, is one unwrap(Class) away
+            assertThat(((Wrapped<?>) connection).unwrap(io.r2dbc.postgresql.api.PostgresqlConnection.class)).isNotNull();
             return string(connection, "SELECT pg_is_in_recovery()::text || ' ' || current_setting('transaction_read_only')")
                 .doOnNext(described -> assertThat(described).isEqualTo(route.onReplica + " " + (route.writable ? "off" : "on")));
         });
