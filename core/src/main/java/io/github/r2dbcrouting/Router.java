@@ -115,8 +115,9 @@ final class Router {
         if (session == null) {
             return writer.lease.write;
         }
-        return writer.lease.write.map(connection -> new SessionConnection(connection, session, writer.name,
+        Lender lender = new Lender(this.name, writer.name, writer.postgres, new SessionRecording(session, writer.name,
             () -> this.probeNow.apply(writer).then(Mono.fromSupplier(() -> writer.health.lsn()))));
+        return writer.lease.write.map(connection -> ((LentConnection) connection).relend(lender));
     }
 
     private Mono<Connection> read() {
@@ -221,7 +222,7 @@ final class Router {
     }
 
     private Mono<Boolean> caughtUp(Connection connection, long needed, long deadline) {
-        return DelegatingConnection.queryLong(connection, REPLAY_POSITION)
+        return LentConnection.queryLong(connection, REPLAY_POSITION)
             .flatMap(position -> {
                 if (position >= needed) {
                     return Mono.just(true);
@@ -306,12 +307,15 @@ final class Router {
     /** A pool for {@code node} and the acquisitions built on it once. */
     Node.Lease newLease(Node node, PoolSettings settings) {
         ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.activity.tracking(node.target), node.activity));
-        // one error operator per route on top of the pool's own Mono: the hot path allocates no more
+        // one operator per route on top of the pool's own Mono, lending the connection and handling
+        // the route's errors: the hot path allocates no more
         Mono<Connection> raw = pool.create();
-        Mono<Connection> acquire = raw.onErrorMap(error -> naming(node, error)).name("r2dbc-routing.acquire");
-        Mono<Connection> read = raw.onErrorResume(error -> retryRead(node, naming(node, error)));
-        Mono<Connection> readOnly = acquire.flatMap(connection -> ReadOnlyConnection.enter(connection, node.name));
-        Mono<Connection> write = raw.onErrorMap(error -> writeFailed(node, naming(node, error)));
+        Function<Connection, Connection> lend = new Lender(this.name, node.name, node.postgres, null)::lend;
+        Mono<Connection> acquire = new Lending(raw, lend, error -> Mono.error(naming(node, error))).name("r2dbc-routing.acquire");
+        Mono<Connection> read = new Lending(raw, lend, error -> retryRead(node, naming(node, error)));
+        Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE);
+        Mono<Connection> readOnly = raw.onErrorMap(error -> naming(node, error)).flatMap(connection -> ReadOnlyFallback.enter(connection, readOnlyLender));
+        Mono<Connection> write = new Lending(raw, lend, error -> Mono.error(writeFailed(node, naming(node, error))));
         return new Node.Lease(pool, acquire, read, readOnly, write);
     }
 
