@@ -3,8 +3,10 @@ package io.github.r2dbcrouting;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -40,6 +42,9 @@ final class Cluster {
     /** Guarded by {@link #lock}: the names of the split-brain claimants last announced. */
     private @Nullable String announcedSplitBrain;
 
+    /** Guarded by {@link #lock}: which names reach which server. */
+    private final ServerIdentities identities = new ServerIdentities();
+
     Cluster(String name, List<Node> nodes, HealthSettings settings, Clock clock, List<RoutingListener> listeners,
             RoutingMetricsRecorder metrics) {
         this.metrics = metrics;
@@ -48,7 +53,7 @@ final class Cluster {
         this.clock = clock;
         this.listeners = List.copyOf(listeners);
         this.nodes = new ArrayList<>(nodes);
-        this.topology = compute(new ArrayList<>());
+        this.topology = compute(new ArrayList<>(), null);
     }
 
     Topology topology() {
@@ -134,11 +139,18 @@ final class Cluster {
             }
             if (old.observedRole() != role && role != NodeRole.UNKNOWN && old.observedRole() != NodeRole.UNKNOWN
                 || old.observedRole() == NodeRole.UNKNOWN && role != NodeRole.UNKNOWN && role != node.configuredRole) {
-                events.add(event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
+                RoutingEvent mismatch = event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
                     + "' (configured as " + lower(node.configuredRole) + ") reports it is " + lower(role)
-                    + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : "")));
+                    + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : ""));
+                if (role == NodeRole.PRIMARY && node.postgres) {
+                    // announced once it is known whether this is another primary or another name for one
+                    this.identities.deferMismatch(node, mismatch);
+                } else {
+                    events.add(mismatch);
+                }
             }
             node.health = next;
+            this.identities.observed(node, result.server());
             publish(events);
         }
         finish(events, retired);
@@ -243,6 +255,7 @@ final class Cluster {
                 throw new IllegalArgumentException("node '" + nodeName + "' is the configured primary and cannot be removed");
             }
             this.nodes.remove(removed);
+            this.identities.forget(removed);
             removed.health = removed.health.withState(NodeState.REMOVED, "removed");
             events.add(event(RoutingEvent.Type.REMOVED, removed, RoutingEvent.Cause.TOPOLOGY, "replica '" + nodeName + "' is removed"));
             publish(events);
@@ -284,7 +297,7 @@ final class Cluster {
     /** Recomputes the topology under the lock and adds the events its change implies. */
     private void publish(List<RoutingEvent> events) {
         Topology old = this.topology;
-        Topology next = compute(events);
+        Topology next = compute(events, old.writer);
         if (old.writer != next.writer) {
             String message = next.writer != null
                 ? "writes now go to '" + next.writer.name + "'" + (old.writer != null ? " (was '" + old.writer.name + "')" : "")
@@ -294,39 +307,84 @@ final class Cluster {
         this.topology = next;
     }
 
-    private Topology compute(List<RoutingEvent> events) {
+    /**
+     * Who takes writes and who serves reads. Nodes that claim the primary role and reach one
+     * server (see {@link ServerIdentities}) are one primary: the writer, and aliases that serve
+     * reads. Claimants on different servers are a split brain.
+     */
+    private Topology compute(List<RoutingEvent> events, @Nullable Node previousWriter) {
         List<Node> claimants = new ArrayList<>();
+        for (Node node : this.nodes) {
+            if (node.health.up() && node.effectiveRole() == NodeRole.PRIMARY) {
+                claimants.add(node);
+            }
+        }
+        ServerIdentities.Verdict verdict = this.identities.decide(claimants, previousWriter);
         List<Node> readers = new ArrayList<>();
         for (Node node : this.nodes) {
-            if (!node.health.up()) {
-                continue;
-            }
-            if (node.effectiveRole() == NodeRole.PRIMARY) {
-                claimants.add(node);
-            } else {
+            if (node.health.up() && (!claimants.contains(node) || verdict.aliases().contains(node))) {
                 readers.add(node);
             }
         }
-        Node writer = null;
+        Map<Node, Node> aliasOf = this.identities.aliases(this.nodes, verdict.writer());
+        events.addAll(this.identities.dueMismatches(verdict.undetermined(), aliasOf.keySet()));
+        Node writer = verdict.writer();
         String noWriter = null;
-        if (claimants.size() == 1) {
-            writer = claimants.get(0);
-            this.announcedSplitBrain = null;
-        } else if (claimants.isEmpty()) {
+        if (writer == null && claimants.isEmpty()) {
             noWriter = noWriterReason();
             this.announcedSplitBrain = null;
-        } else {
-            List<String> names = new ArrayList<>();
-            for (Node claimant : claimants) {
-                names.add("'" + claimant.name + "'");
-            }
-            noWriter = "split brain: " + String.join(" and ", names) + " all report they are primary; writes go to none until one steps down";
+        } else if (writer == null && verdict.undetermined()) {
+            noWriter = "primary undetermined: " + claimantNames(verdict.servers()) + " report they are primary and not all have said yet "
+                + "which server they are; writes go to none until they have";
+        } else if (writer == null) {
+            noWriter = "split brain: " + claimantNames(verdict.servers()) + " all report they are primary; writes go to none until one steps down";
             if (!noWriter.equals(this.announcedSplitBrain)) {
                 this.announcedSplitBrain = noWriter;
                 events.add(event(RoutingEvent.Type.SPLIT_BRAIN, null, RoutingEvent.Cause.ROLE, noWriter));
             }
+        } else if (!verdict.undetermined()) {
+            this.announcedSplitBrain = null;
         }
-        return new Topology(this.nodes, writer, noWriter, readers);
+        Map<Node, ServerIdentity> servers = new HashMap<>();
+        for (Node node : this.nodes) {
+            ServerIdentity identity = this.identities.identity(node);
+            if (identity != null) {
+                servers.put(node, identity);
+            }
+        }
+        for (Map.Entry<Node, Node> alias : aliasOf.entrySet()) {
+            if (this.identities.announce(alias.getKey(), alias.getValue())) {
+                events.add(event(RoutingEvent.Type.ALIAS_DETECTED, alias.getKey(), RoutingEvent.Cause.TOPOLOGY,
+                    aliasMessage(alias.getKey(), alias.getValue(), servers.get(alias.getKey()), writer)));
+            }
+        }
+        return new Topology(this.nodes, writer, noWriter, readers, verdict.aliases(), aliasOf, servers);
+    }
+
+    private static String aliasMessage(Node alias, Node canonical, @Nullable ServerIdentity server, @Nullable Node writer) {
+        String text = "node '" + alias.name + "' is another name for the server of '" + canonical.name + "' (server " + server
+            + "): one server, not two";
+        if (canonical == writer) {
+            text += "; writes stay on '" + canonical.name + "', reads may use '" + alias.name + "' (read-only sessions)";
+        }
+        return text;
+    }
+
+    /** {@code 'primary' (also 'replica-2') and 'replica-1'}: one entry per server, its other names in parentheses. */
+    private static String claimantNames(List<List<Node>> servers) {
+        List<String> names = new ArrayList<>();
+        for (List<Node> server : servers) {
+            String text = "'" + server.get(0).name + "'";
+            if (server.size() > 1) {
+                List<String> others = new ArrayList<>();
+                for (Node other : server.subList(1, server.size())) {
+                    others.add("'" + other.name + "'");
+                }
+                text += " (also " + String.join(", ", others) + ")";
+            }
+            names.add(text);
+        }
+        return String.join(" and ", names);
     }
 
     private String noWriterReason() {

@@ -3,6 +3,7 @@ package io.github.r2dbcrouting;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
@@ -13,6 +14,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcTimeoutException;
 import io.r2dbc.spi.Result;
 import org.jspecify.annotations.Nullable;
@@ -53,6 +55,15 @@ final class HealthMonitor {
         + "CASE WHEN NOT pg_is_in_recovery() THEN NULL "
         + "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
         + "ELSE (EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) * 1000)::bigint END";
+
+    /**
+     * Who the server is (see {@link ServerIdentity}): its system identifier and its postmaster's
+     * start time in microseconds. Both functions are executable by any login role (PostgreSQL
+     * 10 and later); neither value can change while a connection lives, so it is read once per
+     * probe connection, not on every probe.
+     */
+    static final String POSTGRES_IDENTITY = "SELECT system_identifier, "
+        + "(EXTRACT(EPOCH FROM pg_postmaster_start_time()) * 1000000)::bigint FROM pg_control_system()";
 
     private final String name;
 
@@ -120,7 +131,9 @@ final class HealthMonitor {
 
     private Mono<Void> checkNow(Node node) {
         long start = now();
-        return Mono.usingWhen(connect(node, this::closeQuietly), connection -> query(node, connection, start), Connection::close)
+        return Mono.usingWhen(connect(node, this::closeQuietly),
+                connection -> identify(node, connection).flatMap(server -> query(node, connection, start, server.orElse(null))),
+                Connection::close)
             .timeout(this.settings.timeout(), this.scheduler)
             .doOnNext(result -> succeeded(node, result))
             .onErrorResume(error -> {
@@ -154,7 +167,29 @@ final class HealthMonitor {
             .doOnDiscard(Connection.class, orphan);
     }
 
-    private Mono<ProbeResult> query(Node node, Connection connection, long start) {
+    /**
+     * Who the server behind {@code connection} is; empty for other databases, and for a server
+     * that refuses to tell (an error it answers with, not a broken connection, which fails the probe).
+     */
+    private Mono<Optional<ServerIdentity>> identify(Node node, Connection connection) {
+        if (!node.postgres) {
+            return Mono.just(Optional.empty());
+        }
+        return Flux.from(connection.createStatement(POSTGRES_IDENTITY).execute())
+            .flatMap(result -> result.map((row, metadata) -> {
+                Long system = row.get(0, Long.class);
+                Long started = row.get(1, Long.class);
+                return system == null || started == null ? Optional.<ServerIdentity>empty() : Optional.of(new ServerIdentity(system, started));
+            }))
+            .last(Optional.empty())
+            .onErrorResume(error -> error instanceof R2dbcException && ((R2dbcException) error).getSqlState() != null, error -> {
+                LOGGER.warn("[{}] node '{}' does not say which server it is ({}); two names for its server would look like two servers",
+                    this.name, node.name, Cluster.describe(error));
+                return Mono.just(Optional.empty());
+            });
+    }
+
+    private Mono<ProbeResult> query(Node node, Connection connection, long start, @Nullable ServerIdentity server) {
         if (!node.postgres) {
             return Flux.from(connection.createStatement(this.settings.validationQuery()).execute())
                 .flatMap(Result::getRowsUpdated)
@@ -167,7 +202,7 @@ final class HealthMonitor {
                 Long lsn = row.get(1, Long.class);
                 Long lagMillis = row.get(2, Long.class);
                 return new ProbeResult(Boolean.TRUE.equals(inRecovery) ? NodeRole.REPLICA : NodeRole.PRIMARY,
-                    lsn == null ? -1 : lsn, lagMillis == null ? null : Duration.ofMillis(lagMillis), elapsed(start), started);
+                    lsn == null ? -1 : lsn, lagMillis == null ? null : Duration.ofMillis(lagMillis), elapsed(start), server, started);
             }))
             .last();
     }
@@ -220,6 +255,11 @@ final class HealthMonitor {
 
         private final AtomicBoolean connecting = new AtomicBoolean();
 
+        /** The connection {@link #identity} was read on: it holds for that connection's whole life. */
+        private volatile @Nullable Connection identifiedOn;
+
+        private volatile Optional<ServerIdentity> identity = Optional.empty();
+
         private volatile @Nullable Disposable running;
 
         private volatile boolean stopping;
@@ -244,7 +284,7 @@ final class HealthMonitor {
         private Mono<Void> probe() {
             long start = now();
             return obtain()
-                .flatMap(c -> query(this.node, c, start))
+                .flatMap(c -> identified(c).flatMap(server -> query(this.node, c, start, server.orElse(null))))
                 .timeout(settings.timeout(), scheduler)
                 .doOnNext(result -> succeeded(this.node, result))
                 .onErrorResume(error -> {
@@ -277,6 +317,17 @@ final class HealthMonitor {
                 .doFinally(signal -> this.connecting.set(false));
         }
 
+        /** The server's identity, read on the first probe of each connection (a restart ends the connection). */
+        private Mono<Optional<ServerIdentity>> identified(Connection connection) {
+            if (this.identifiedOn == connection) {
+                return Mono.just(this.identity);
+            }
+            return identify(this.node, connection).doOnNext(server -> {
+                this.identity = server;
+                this.identifiedOn = connection;
+            });
+        }
+
         private void keep(Connection connection) {
             Connection previous = this.connection.getAndSet(connection);
             if (previous != null && previous != connection) {
@@ -288,6 +339,7 @@ final class HealthMonitor {
         }
 
         private void forget() {
+            this.identifiedOn = null;
             Connection previous = this.connection.getAndSet(null);
             if (previous != null) {
                 closeQuietly(previous);

@@ -24,17 +24,25 @@ import org.jspecify.annotations.Nullable;
  * @param idle           pooled connections idle
  * @param pending        acquisitions waiting for a pooled connection
  * @param maxSize        the pool's maximum size
+ * @param server         who the server behind this node said it is at its last good probe (for
+ *                       PostgreSQL {@code <system identifier>@<postmaster start time>}), {@code null}
+ *                       when unknown or for databases that do not tell
+ * @param aliasOf        the node whose server this node reaches too (two configured names for one
+ *                       server), {@code null} when it is not another name for a node's server
  */
 public record NodeSnapshot(String name, NodeRole configuredRole, NodeRole role, NodeState state, @Nullable String reason,
                            boolean writer, long lagBytes, @Nullable Duration lagTime, @Nullable Instant lastProbe,
                            @Nullable Duration probeLatency, @Nullable String lastError, int acquired, int idle, int pending,
-                           int maxSize) {
+                           int maxSize, @Nullable String server, @Nullable String aliasOf) {
 
-    static NodeSnapshot of(Node node, boolean writer) {
+    static NodeSnapshot of(Node node, Topology topology) {
         NodeHealth health = node.health;
         Node.Lease lease = node.lease;
-        return new NodeSnapshot(node.name, node.configuredRole, health.observedRole(), health.state(), health.reason(), writer,
-            health.lagBytes(), health.lagTime(), health.lastProbe(), health.probeLatency(), health.lastError(),
-            lease.acquired(), lease.idle(), lease.pending(), lease.maxSize());
+        ServerIdentity server = topology.servers.get(node);
+        Node aliasOf = topology.aliasOf.get(node);
+        return new NodeSnapshot(node.name, node.configuredRole, health.observedRole(), health.state(), health.reason(),
+            node == topology.writer, health.lagBytes(), health.lagTime(), health.lastProbe(), health.probeLatency(), health.lastError(),
+            lease.acquired(), lease.idle(), lease.pending(), lease.maxSize(), server != null ? server.toString() : null,
+            aliasOf != null ? aliasOf.name : null);
     }
 }

@@ -120,7 +120,8 @@ final class Router {
         if (session == null) {
             return writer.lease.write;
         }
-        return writer.lease.write.map(connection -> new SessionConnection(connection, session, writer.name, this.sessionPositions));
+        Lender lender = new Lender(this.name, writer.name, writer.postgres, new SessionRecording(session, this.sessionPositions));
+        return writer.lease.write.map(connection -> ((LentConnection) connection).relend(lender));
     }
 
     /** A position of the node taking writes now, at or past every write released before {@code tick}. */
@@ -149,7 +150,15 @@ final class Router {
         }
         Node node = readers.get(this.balancer.select(readers));
         this.metrics.recordRouted(node.name, true);
-        return node.lease.read;
+        return topology.writerAlias(node) ? aliasRead(node) : node.lease.read;
+    }
+
+    /**
+     * A read on another name for the writer's own server: it serves current data, in a read-only
+     * session as on the fallback, so that a write slipped into a read fails as it would on a replica.
+     */
+    private Mono<Connection> aliasRead(Node node) {
+        return node.lease.readOnly.onErrorResume(error -> retryRead(node, error));
     }
 
     /**
@@ -187,17 +196,19 @@ final class Router {
         List<Node> usable = new ArrayList<>(topology.readers.size());
         List<Node> qualified = new ArrayList<>(topology.readers.size());
         for (Node node : topology.readers) {
-            if (node == avoid || maxLag != null && !withinLag(node, maxLag)) {
+            // another name for the writer's server has every write: no lag, nothing to wait for
+            boolean current = topology.writerAlias(node);
+            if (node == avoid || maxLag != null && !current && !withinLag(node, maxLag)) {
                 continue;
             }
             usable.add(node);
-            if (node.health.lsn() >= needed) {
+            if (current || node.health.lsn() >= needed) {
                 qualified.add(node);
             }
         }
         if (!qualified.isEmpty()) {
             Node node = qualified.get(this.balancer.select(qualified));
-            return served(retry, node, node.lease.read);
+            return served(retry, node, topology.writerAlias(node) ? aliasRead(node) : node.lease.read);
         }
         if (usable.isEmpty()) {
             return served(retry, topology.writer, fallback(topology, null));
@@ -334,12 +345,15 @@ final class Router {
     /** A pool for {@code node} and the acquisitions built on it once. */
     Node.Lease newLease(Node node, PoolSettings settings) {
         ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.activity.tracking(node.target), node.activity));
-        // one error operator per route on top of the pool's own Mono: the hot path allocates no more
+        // one operator per route on top of the pool's own Mono, lending the connection and handling
+        // the route's errors: the hot path allocates no more
         Mono<Connection> raw = pool.create();
-        Mono<Connection> acquire = raw.onErrorMap(error -> naming(node, error)).name("r2dbc-routing.acquire");
-        Mono<Connection> read = raw.onErrorResume(error -> retryRead(node, naming(node, error)));
-        Mono<Connection> readOnly = acquire.flatMap(connection -> ReadOnlyConnection.enter(connection, node.name));
-        Mono<Connection> write = raw.onErrorMap(error -> writeFailed(node, naming(node, error)));
+        Function<Connection, Connection> lend = new Lender(this.name, node.name, node.postgres, null)::lend;
+        Mono<Connection> acquire = new Lending(raw, lend, error -> Mono.error(naming(node, error))).name("r2dbc-routing.acquire");
+        Mono<Connection> read = new Lending(raw, lend, error -> retryRead(node, naming(node, error)));
+        Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE);
+        Mono<Connection> readOnly = raw.onErrorMap(error -> naming(node, error)).flatMap(connection -> ReadOnlyFallback.enter(connection, readOnlyLender));
+        Mono<Connection> write = new Lending(raw, lend, error -> Mono.error(writeFailed(node, naming(node, error))));
         return new Node.Lease(pool, acquire, read, readOnly, write);
     }
 

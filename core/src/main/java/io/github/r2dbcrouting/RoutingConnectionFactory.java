@@ -178,7 +178,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         Topology topology = this.cluster.topology();
         List<NodeSnapshot> snapshots = new ArrayList<>(topology.nodes.size());
         for (Node node : topology.nodes) {
-            snapshots.add(NodeSnapshot.of(node, node == topology.writer));
+            snapshots.add(NodeSnapshot.of(node, topology));
         }
         return snapshots;
     }

@@ -25,6 +25,11 @@ public final class RoutingEvent {
         PRIMARY_CHANGED,
         /** Two or more nodes claim to be primary; writes go to none of them. */
         SPLIT_BRAIN,
+        /**
+         * A node turned out to be another name for the server of another node (same server
+         * identity): the two count as one server, never as a split brain. Announced once per pair.
+         */
+        ALIAS_DETECTED,
         /** A replica was added at run time. */
         ADDED,
         /** A replica was removed at run time. */

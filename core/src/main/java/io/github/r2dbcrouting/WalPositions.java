@@ -66,7 +66,7 @@ final class WalPositions {
 
     /** The position query on one of {@code node}'s pooled connections. */
     static Mono<Long> onPool(Node node) {
-        return Mono.usingWhen(node.lease.acquire, connection -> DelegatingConnection.queryLong(connection, POSITION), Connection::close);
+        return Mono.usingWhen(node.lease.acquire, connection -> LentConnection.queryLong(connection, POSITION), Connection::close);
     }
 
     /** Now, for a release: a position read later gets a higher tick. */

@@ -52,13 +52,13 @@ class ConsistencySessionTests {
 
     @Test
     void shouldTreatOnlyPlainQueriesAsReads() {
-        assertThat(SessionConnection.mayWrite("  SELECT 1")).isFalse();
-        assertThat(SessionConnection.mayWrite("select * from t")).isFalse();
-        assertThat(SessionConnection.mayWrite("SHOW search_path")).isFalse();
-        assertThat(SessionConnection.mayWrite("INSERT INTO t VALUES (1)")).isTrue();
-        assertThat(SessionConnection.mayWrite("update t set a = 1")).isTrue();
-        assertThat(SessionConnection.mayWrite("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x")).isTrue();
-        assertThat(SessionConnection.mayWrite("")).isTrue();
+        assertThat(SessionRecording.mayWrite("  SELECT 1")).isFalse();
+        assertThat(SessionRecording.mayWrite("select * from t")).isFalse();
+        assertThat(SessionRecording.mayWrite("SHOW search_path")).isFalse();
+        assertThat(SessionRecording.mayWrite("INSERT INTO t VALUES (1)")).isTrue();
+        assertThat(SessionRecording.mayWrite("update t set a = 1")).isTrue();
+        assertThat(SessionRecording.mayWrite("WITH x AS (DELETE FROM t RETURNING *) SELECT * FROM x")).isTrue();
+        assertThat(SessionRecording.mayWrite("")).isTrue();
     }
 
     @Test

@@ -112,14 +112,14 @@ class WalPositionsTests {
         WalPositions positions = positions();
         long probeBefore = WalPositions.nextTick();
         long released = WalPositions.tick();
-        positions.probed(primary, new ProbeResult(NodeRole.PRIMARY, 500, null, Duration.ofMillis(1), probeBefore));
+        positions.probed(primary, new ProbeResult(NodeRole.PRIMARY, 500, null, Duration.ofMillis(1), null, probeBefore));
         Mono<Long> stale = positions.after(primary, released);
         assertThat(sent(primary)).as("a probe sent before the release does not cover the write").hasSize(1);
         sent(primary).get(0).tryEmitValue(600L);
         StepVerifier.create(stale).expectNext(600L).verifyComplete();
 
         long releasedLater = WalPositions.tick();
-        positions.probed(primary, new ProbeResult(NodeRole.PRIMARY, 700, null, Duration.ofMillis(1), WalPositions.nextTick()));
+        positions.probed(primary, new ProbeResult(NodeRole.PRIMARY, 700, null, Duration.ofMillis(1), null, WalPositions.nextTick()));
         StepVerifier.create(positions.after(primary, releasedLater)).as("a probe sent after the release does").expectNext(700L)
             .verifyComplete();
         assertThat(sent(primary)).as("no query for it").hasSize(1);
@@ -131,8 +131,8 @@ class WalPositionsTests {
         Node other = node("old-primary");
         WalPositions positions = positions();
         long released = WalPositions.tick();
-        positions.probed(primary, new ProbeResult(NodeRole.REPLICA, 900, Duration.ZERO, Duration.ofMillis(1), WalPositions.nextTick()));
-        positions.probed(other, new ProbeResult(NodeRole.PRIMARY, 900, null, Duration.ofMillis(1), WalPositions.nextTick()));
+        positions.probed(primary, new ProbeResult(NodeRole.REPLICA, 900, Duration.ZERO, Duration.ofMillis(1), null, WalPositions.nextTick()));
+        positions.probed(other, new ProbeResult(NodeRole.PRIMARY, 900, null, Duration.ofMillis(1), null, WalPositions.nextTick()));
         positions.probed(primary, new ProbeResult(NodeRole.PRIMARY, 900, null, Duration.ofMillis(1)));
         positions.after(primary, released).subscribe();
         assertThat(sent(primary)).as("none of those probes qualifies").hasSize(1);

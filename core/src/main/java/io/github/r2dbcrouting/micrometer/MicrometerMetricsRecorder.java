@@ -134,8 +134,9 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
     @Override
     public void recordFallback(Fallback fallback) {
         Map<Fallback, Counter> counters = this.fallbacks;
-        if (counters != null) {
-            counters.get(fallback).increment();
+        Counter counter = counters == null ? null : counters.get(fallback);
+        if (counter != null) {
+            counter.increment();
         }
     }
 

@@ -84,6 +84,12 @@ public class RoutingHealthIndicator implements ReactiveHealthIndicator {
         if (node.lastError() != null) {
             entry.put("lastError", node.lastError());
         }
+        if (node.server() != null) {
+            entry.put("server", node.server());
+        }
+        if (node.aliasOf() != null) {
+            entry.put("aliasOf", node.aliasOf());
+        }
         entry.put("acquired", node.acquired());
         entry.put("idle", node.idle());
         entry.put("pending", node.pending());

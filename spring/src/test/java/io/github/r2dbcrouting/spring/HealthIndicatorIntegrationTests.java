@@ -60,6 +60,9 @@ class HealthIndicatorIntegrationTests {
             assertThat(nodes(healthy)).containsOnlyKeys("primary", "replica-1", "replica-2");
             assertThat(node(healthy, "primary")).containsEntry("status", "UP").containsEntry("role", "PRIMARY").containsEntry("writer", true);
             assertThat(node(healthy, "replica-1")).containsEntry("status", "UP").containsEntry("role", "REPLICA").containsKey("lagBytes");
+            assertThat(node(healthy, "primary").get("server")).as("the server identity").asString().matches("-?\\d+@.*Z");
+            assertThat(node(healthy, "replica-1").get("server")).isNotEqualTo(node(healthy, "primary").get("server"));
+            assertThat(node(healthy, "replica-1")).doesNotContainKey("aliasOf");
 
             this.cluster.node("replica-1").kill();
 

@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 import reactor.util.Logger;
 import reactor.util.Loggers;
@@ -318,7 +319,7 @@ final class LocalNode implements NodeOperations {
 
 	@Override
 	public void rejoinAsReplicaOf(NodeOperations newPrimary) {
-		if (!(newPrimary instanceof LocalNode) || !((LocalNode) newPrimary).nodeDir.getParent().equals(nodeDir.getParent())) {
+		if (!(newPrimary instanceof LocalNode) || !Objects.equals(((LocalNode) newPrimary).nodeDir.getParent(), nodeDir.getParent())) {
 			throw new IllegalArgumentException("node '" + name + "' can only rejoin as a replica of a node of its own "
 					+ "cluster, not of " + newPrimary);
 		}

@@ -119,24 +119,33 @@ final class PgProcess {
 
 	/** Makes {@code path} (and, when it is a directory, everything below it) owned by the PostgreSQL user. */
 	static void chownToPostgres(Path path) {
+		chown(path, POSTGRES_USER, "PostgreSQL refuses to run as root");
+	}
+
+	/**
+	 * Makes {@code path} (and everything below it) owned by the OS user and group {@code user}
+	 * when this JVM runs as root; does nothing otherwise.
+	 * @param why why the server needs it, for the error message
+	 */
+	static void chown(Path path, String user, String why) {
 		if (!ROOT) {
 			return;
 		}
 		try {
 			UserPrincipalLookupService lookup = FileSystems.getDefault().getUserPrincipalLookupService();
-			UserPrincipal user = lookup.lookupPrincipalByName(POSTGRES_USER);
-			GroupPrincipal group = lookup.lookupPrincipalByGroupName(POSTGRES_USER);
+			UserPrincipal owner = lookup.lookupPrincipalByName(user);
+			GroupPrincipal group = lookup.lookupPrincipalByGroupName(user);
 			try (Stream<Path> paths = Files.walk(path)) {
 				for (Path p : (Iterable<Path>) paths::iterator) {
 					PosixFileAttributeView view = Files.getFileAttributeView(p, PosixFileAttributeView.class);
-					view.setOwner(user);
+					view.setOwner(owner);
 					view.setGroup(group);
 				}
 			}
 		}
 		catch (IOException ex) {
-			throw new IllegalStateException("could not give " + path + " to the OS user '" + POSTGRES_USER
-					+ "' (PostgreSQL refuses to run as root): " + ex.getMessage(), ex);
+			throw new IllegalStateException("could not give " + path + " to the OS user '" + user + "' (" + why + "): "
+					+ ex.getMessage(), ex);
 		}
 	}
 
@@ -210,6 +219,15 @@ final class PgProcess {
 			Thread.currentThread().interrupt();
 			throw new IllegalStateException("interrupted", ex);
 		}
+	}
+
+	/** The directory that holds {@code path}; a testkit path always has one. */
+	static Path parentOf(Path path) {
+		Path parent = path.toAbsolutePath().getParent();
+		if (parent == null) {
+			throw new IllegalStateException(path + " has no parent directory");
+		}
+		return parent;
 	}
 
 	/** Deletes a directory tree; missing is fine. */

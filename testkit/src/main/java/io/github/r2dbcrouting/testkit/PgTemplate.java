@@ -50,7 +50,7 @@ final class PgTemplate {
 
 	/** Deletes every template of this JVM (at shutdown). */
 	static void deleteAll() {
-		TEMPLATES.values().forEach(t -> PgProcess.deleteTree(t.dataDir.getParent()));
+		TEMPLATES.values().forEach(t -> PgProcess.deleteTree(PgProcess.parentOf(t.dataDir)));
 		TEMPLATES.clear();
 	}
 

@@ -299,7 +299,7 @@ public final class PostgresCluster implements AutoCloseable {
 			return this;
 		}
 
-		private static String requireName(String setting, String value) {
+		static String requireName(String setting, String value) {
 			Objects.requireNonNull(value, setting);
 			if (!value.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
 				throw new IllegalArgumentException(setting + " must be a plain SQL identifier (letters, digits, "

@@ -16,9 +16,10 @@ import java.util.Map;
  */
 public final class SessionLeakCheck {
 
-	private final Map<PostgresNode, Integer> before;
+	/** Per node (a {@link PostgresNode} or a {@link MariaDbNode}): its sessions before. */
+	private final Map<Object, Integer> before;
 
-	private SessionLeakCheck(Map<PostgresNode, Integer> before) {
+	private SessionLeakCheck(Map<Object, Integer> before) {
 		this.before = before;
 	}
 
@@ -27,9 +28,18 @@ public final class SessionLeakCheck {
 	 * down now counts as having none.
 	 */
 	public static SessionLeakCheck before(PostgresCluster cluster) {
-		Map<PostgresNode, Integer> sessions = new LinkedHashMap<>();
+		Map<Object, Integer> sessions = new LinkedHashMap<>();
 		for (PostgresNode node : cluster.nodes()) {
-			sessions.put(node, node.isRunning() && !node.isFrozen() ? node.clientSessions() : 0);
+			sessions.put(node, answers(node) ? sessions(node) : 0);
+		}
+		return new SessionLeakCheck(sessions);
+	}
+
+	/** Like {@link #before(PostgresCluster)}, for a MariaDB cluster (see {@link MariaDbNode#clientSessions()}). */
+	public static SessionLeakCheck before(MariaDbCluster cluster) {
+		Map<Object, Integer> sessions = new LinkedHashMap<>();
+		for (MariaDbNode node : cluster.nodes()) {
+			sessions.put(node, answers(node) ? sessions(node) : 0);
 		}
 		return new SessionLeakCheck(sessions);
 	}
@@ -37,6 +47,20 @@ public final class SessionLeakCheck {
 	/** The count recorded for {@code node}. */
 	public int sessionsBefore(PostgresNode node) {
 		return this.before.getOrDefault(node, 0);
+	}
+
+	/** The count recorded for {@code node}. */
+	public int sessionsBefore(MariaDbNode node) {
+		return this.before.getOrDefault(node, 0);
+	}
+
+	private static boolean answers(Object node) {
+		return node instanceof MariaDbNode mariadb ? mariadb.isRunning() && !mariadb.isFrozen()
+				: ((PostgresNode) node).isRunning() && !((PostgresNode) node).isFrozen();
+	}
+
+	private static int sessions(Object node) {
+		return node instanceof MariaDbNode mariadb ? mariadb.clientSessions() : ((PostgresNode) node).clientSessions();
 	}
 
 	/**
@@ -47,9 +71,9 @@ public final class SessionLeakCheck {
 	 */
 	public void assertNoSessionLeft(Duration timeout) {
 		this.before.forEach((node, count) -> {
-			if (node.isRunning() && !node.isFrozen()) {
-				Await.until("client sessions on " + node + " back to " + count, timeout, () -> node.clientSessions() <= count,
-						() -> "(now " + node.clientSessions() + ")");
+			if (answers(node)) {
+				Await.until("client sessions on " + node + " back to " + count, timeout, () -> sessions(node) <= count,
+						() -> "(now " + sessions(node) + ")");
 			}
 		});
 	}

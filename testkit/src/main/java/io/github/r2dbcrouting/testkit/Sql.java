@@ -4,6 +4,7 @@ import java.time.Duration;
 import java.util.Optional;
 
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Row;
 import org.jspecify.annotations.Nullable;
@@ -20,28 +21,38 @@ final class Sql {
 	}
 
 	static @Nullable String queryString(Endpoint endpoint, String sql) {
+		return queryString(endpoint.connectionFactory(), endpoint, sql);
+	}
+
+	/** @param where names the server in error messages (its {@code toString()} must hold no password) */
+	static @Nullable String queryString(ConnectionFactory factory, Object where, String sql) {
 		Optional<String> value = Mono
-			.usingWhen(Mono.from(endpoint.connectionFactory().create()),
+			.usingWhen(Mono.from(factory.create()),
 					connection -> Flux.from(connection.createStatement(sql).execute())
 						.concatMap(result -> result.map((row, metadata) -> Optional.ofNullable(firstColumn(row))))
 						.next(),
 					Connection::close)
 			.timeout(STATEMENT_TIMEOUT)
 			.onErrorMap(ex -> new IllegalStateException(
-					"'" + sql + "' failed on " + endpoint + ": " + describe(ex), ex))
+					"'" + sql + "' failed on " + where + ": " + describe(ex), ex))
 			.block();
 		return value == null ? null : value.orElse(null);
 	}
 
 	static void execute(Endpoint endpoint, String sql) {
-		Mono.usingWhen(Mono.from(endpoint.connectionFactory().create()),
+		execute(endpoint.connectionFactory(), endpoint, sql);
+	}
+
+	/** @param where names the server in error messages (its {@code toString()} must hold no password) */
+	static void execute(ConnectionFactory factory, Object where, String sql) {
+		Mono.usingWhen(Mono.from(factory.create()),
 				connection -> Flux.from(connection.createStatement(sql).execute())
 					.concatMap(Result::getRowsUpdated)
 					.then(),
 				Connection::close)
 			.timeout(STATEMENT_TIMEOUT)
 			.onErrorMap(ex -> new IllegalStateException(
-					"'" + sql + "' failed on " + endpoint + ": " + describe(ex), ex))
+					"'" + sql + "' failed on " + where + ": " + describe(ex), ex))
 			.block();
 	}
 

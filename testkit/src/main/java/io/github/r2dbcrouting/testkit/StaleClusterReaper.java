@@ -17,7 +17,8 @@ import reactor.util.Loggers;
 /**
  * Owns the {@code r2dbc-routing-testkit-*} directories in the temp directory. Each holds an
  * {@value #OWNER_FILE} file with the pid of the JVM that made it; a directory whose JVM is gone
- * (killed before its shutdown hook ran) has its postmasters killed and is deleted.
+ * (killed before its shutdown hook ran) has its processes (etcd, Patroni, postmasters) killed and
+ * is deleted.
  */
 final class StaleClusterReaper {
 
@@ -37,13 +38,21 @@ final class StaleClusterReaper {
 		return Path.of(System.getProperty("java.io.tmpdir"));
 	}
 
-	/** Makes a fresh {@code r2dbc-routing-testkit-<kind>...} directory owned by this JVM. */
+	/** Makes a fresh {@code r2dbc-routing-testkit-<kind>...} directory owned by this JVM, for PostgreSQL. */
 	static Path createOwnedDirectory(String kind) {
+		return createOwnedDirectory(kind, PgProcess.POSTGRES_USER);
+	}
+
+	/**
+	 * Makes a fresh {@code r2dbc-routing-testkit-<kind>...} directory owned by this JVM, whose files
+	 * belong to the OS user {@code serverUser} when this JVM is root (the servers run as that user).
+	 */
+	static Path createOwnedDirectory(String kind, String serverUser) {
 		try {
 			Path dir = Files.createTempDirectory(tempRoot(), PREFIX + kind);
 			Files.writeString(dir.resolve(OWNER_FILE), Long.toString(ProcessHandle.current().pid()),
 					StandardCharsets.UTF_8);
-			PgProcess.chownToPostgres(dir);
+			PgProcess.chown(dir, serverUser, "the servers in it run as that user");
 			return dir;
 		}
 		catch (IOException ex) {
@@ -84,12 +93,33 @@ final class StaleClusterReaper {
 		}
 	}
 
-	/** Kills the postmasters found in {@code dir} and deletes it. */
+	/**
+	 * Kills the daemons (etcd, Patroni: {@code *}{@value Daemon#PID_SUFFIX} files) and then the
+	 * postmasters and MariaDB servers found in {@code dir}, and deletes it. Daemons first, so that no Patroni restarts a
+	 * PostgreSQL killed here.
+	 */
 	static void reapDirectory(Path dir) {
-		try (Stream<Path> pidFiles = Files.find(dir, 3, (p, attrs) -> p.getFileName().toString().equals("postmaster.pid"))) {
+		try (Stream<Path> daemonFiles = Files.find(dir, 2,
+				(p, attrs) -> p.getFileName().toString().endsWith(Daemon.PID_SUFFIX))) {
+			for (Path pidFile : daemonFiles.toList()) {
+				Long pid = daemonPid(pidFile);
+				if (pid != null && isProcessOf(pid, dir)) {
+					List<Long> tree = PgProcess.tree(pid);
+					PgProcess.signal("CONT", tree);
+					PgProcess.signal("KILL", tree);
+				}
+			}
+		}
+		catch (IOException | RuntimeException ex) {
+			LOG.warn("Could not kill the daemons of stale test cluster {}: {}", dir, ex.toString());
+		}
+		try (Stream<Path> pidFiles = Files.find(dir, 3, (p, attrs) -> p.getFileName().toString().equals("postmaster.pid")
+				|| p.getFileName().toString().equals(MariaDbServer.PID_FILE))) {
 			for (Path pidFile : pidFiles.toList()) {
-				Long pid = PgProcess.postmasterPid(pidFile.getParent());
-				if (pid != null && isPostmasterOf(pid, pidFile.getParent())) {
+				boolean mariadb = pidFile.getFileName().toString().equals(MariaDbServer.PID_FILE);
+				Path dataDir = pidFile.getParent();
+				Long pid = dataDir == null ? null : mariadb ? MariaDbServer.recordedPid(pidFile) : PgProcess.postmasterPid(dataDir);
+				if (pid != null && dataDir != null && isServerOf(pid, dataDir, mariadb ? "mariadbd" : "postgres")) {
 					List<Long> tree = PgProcess.tree(pid);
 					PgProcess.signal("CONT", tree);
 					PgProcess.signal("KILL", tree);
@@ -103,16 +133,33 @@ final class StaleClusterReaper {
 		}
 	}
 
-	/** Guards against pid reuse: only a live postgres process started on that data directory. */
-	private static boolean isPostmasterOf(long pid, Path dataDir) {
+	private static @Nullable Long daemonPid(Path pidFile) {
 		try {
-			String cmdline = Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"), StandardCharsets.UTF_8)
-				.replace('\0', ' ');
-			return PgProcess.isAlive(pid) && cmdline.contains("postgres") && cmdline.contains(dataDir.toString());
+			return Long.valueOf(Files.readString(pidFile, StandardCharsets.UTF_8).trim());
 		}
-		catch (IOException ex) {
-			return false;
+		catch (IOException | NumberFormatException ex) {
+			return null;
 		}
 	}
 
+	/** Guards against pid reuse: only a live process whose command line names a path in {@code dir}. */
+	private static boolean isProcessOf(long pid, Path dir) {
+		String cmdline = commandLine(pid);
+		return cmdline != null && PgProcess.isAlive(pid) && cmdline.contains(dir.toString());
+	}
+
+	/** Guards against pid reuse: only a live server process ({@code binary}) started on that directory. */
+	private static boolean isServerOf(long pid, Path dir, String binary) {
+		String cmdline = commandLine(pid);
+		return cmdline != null && PgProcess.isAlive(pid) && cmdline.contains(binary) && cmdline.contains(dir.toString());
+	}
+
+	private static @Nullable String commandLine(long pid) {
+		try {
+			return Files.readString(Path.of("/proc", Long.toString(pid), "cmdline"), StandardCharsets.UTF_8).replace('\0', ' ');
+		}
+		catch (IOException ex) {
+			return null;
+		}
+	}
 }

@@ -1,4 +1,4 @@
-package io.github.r2dbcrouting;
+package io.github.r2dbcrouting.benchmarks;
 
 import org.openjdk.jmh.annotations.Threads;
 

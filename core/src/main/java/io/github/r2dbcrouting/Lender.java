@@ -1,0 +1,100 @@
+package io.github.r2dbcrouting;
+
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.IsolationLevel;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
+
+/**
+ * Where lent connections come from (the factory, the node) and what their release does besides
+ * the reset every lent connection gets: one per node and route, built with the route, so that
+ * lending a connection allocates nothing but the {@link LentConnection} itself. A session write
+ * gets one of its own per acquisition.
+ */
+final class Lender {
+
+    /** The routing factory's name, for the message a released connection fails with. */
+    final String factory;
+
+    final String node;
+
+    /** Whether the node speaks PostgreSQL, whose timeouts a {@code RESET} restores. */
+    final boolean postgres;
+
+    /** What the release does after the reset, or {@code null}: nothing. */
+    final @Nullable Step step;
+
+    /** Whether lent connections tell the step if their holder wrote. */
+    final boolean recordsWrites;
+
+    /**
+     * The session state the node's connections start with, read (no I/O) from the first
+     * connection lent: every connection lent after it starts alike, since the ones whose state
+     * was changed went back reset or not at all.
+     */
+    private volatile @Nullable Start start;
+
+    Lender(String factory, String node, boolean postgres, @Nullable Step step) {
+        this.factory = factory;
+        this.node = node;
+        this.postgres = postgres;
+        this.step = step;
+        this.recordsWrites = step != null && step.recordsWrites();
+    }
+
+    /** Lends a connection the pool just handed out. */
+    Connection lend(Connection pooled) {
+        if (this.start == null) {
+            this.start = new Start(pooled.isAutoCommit(), pooled.getTransactionIsolationLevel());
+        }
+        Step step = this.step;
+        if (step != null) {
+            step.lent();
+        }
+        return new LentConnection(pooled, this);
+    }
+
+    /** The state to restore; set by the first {@link #lend}, so always there for a release. */
+    Start start() {
+        Start start = this.start;
+        if (start == null) {
+            throw new IllegalStateException("node '" + this.node + "' has lent no connection yet");
+        }
+        return start;
+    }
+
+    /** Session state a node's connections start with. */
+    record Start(boolean autoCommit, IsolationLevel isolation) {
+    }
+
+    /** What a route's release does besides the reset; each hook's error discards the physical connection. */
+    interface Step {
+
+        /** A connection is lent through this step's lender. */
+        default void lent() {
+        }
+
+        /**
+         * Runs on the pooled connection before the reset, as its holder left it.
+         *
+         * @param wrote whether the holder ran anything but a plain query (tracked only when {@link #recordsWrites()})
+         */
+        default Mono<Void> beforeReset(Connection pooled, boolean wrote) {
+            return Mono.empty();
+        }
+
+        /** Runs on the pooled connection after the reset: no transaction open, session state restored. */
+        default Mono<Void> afterReset(Connection pooled) {
+            return Mono.empty();
+        }
+
+        /** The release is over, whatever its outcome. */
+        default void released() {
+        }
+
+        /** Whether the lent connection should track if its holder wrote. */
+        default boolean recordsWrites() {
+            return false;
+        }
+    }
+}

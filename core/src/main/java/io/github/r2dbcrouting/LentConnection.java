@@ -1,0 +1,355 @@
+package io.github.r2dbcrouting;
+
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+
+import io.r2dbc.spi.Batch;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionMetadata;
+import io.r2dbc.spi.IsolationLevel;
+import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Statement;
+import io.r2dbc.spi.TransactionDefinition;
+import io.r2dbc.spi.ValidationDepth;
+import io.r2dbc.spi.Wrapped;
+import org.reactivestreams.Publisher;
+import reactor.core.CoreSubscriber;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.publisher.Operators;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * A pooled connection as the routing factory lends it, on every route: the driver's connection
+ * in every respect but two.
+ * <ul>
+ * <li>It goes back to its pool clean: a transaction left open (begun through the SPI, by
+ * {@code setAutoCommit(false)} or {@code createSavepoint(..)}, or by SQL {@code BEGIN}) is rolled
+ * back, and session state changed through the SPI (auto-commit, isolation level, statement and
+ * lock timeouts) is put back to what the node's connections start with. What needs undoing is
+ * tracked as it happens, never queried: a release with nothing to undo costs what the pool's own
+ * release costs. A connection that cannot be cleaned is discarded: its physical connection is
+ * closed, so that the pool's validation on release drops it instead of lending it again.</li>
+ * <li>Once released it is dead to its holder: {@link #validate} emits {@code false}, every other
+ * method throws an {@link IllegalStateException} naming the factory, and another
+ * {@link #close()} does nothing.</li>
+ * </ul>
+ * It is also the {@code Mono} its {@link #close()} returns, so that releasing allocates nothing
+ * when there is nothing to undo; the release starts when that {@code Mono} is subscribed.
+ */
+final class LentConnection extends Mono<Void> implements Connection, Wrapped<Connection> {
+
+    private static final Logger LOGGER = Loggers.getLogger(LentConnection.class);
+
+    private static final AtomicIntegerFieldUpdater<LentConnection> STATE = AtomicIntegerFieldUpdater.newUpdater(LentConnection.class, "state");
+
+    /** Released: dead to its holder. */
+    static final int RELEASED = 1;
+
+    /** A transaction was begun through the SPI and not ended through it since. */
+    static final int TRANSACTION = 1 << 1;
+
+    static final int AUTO_COMMIT = 1 << 2;
+
+    static final int ISOLATION = 1 << 3;
+
+    static final int STATEMENT_TIMEOUT = 1 << 4;
+
+    static final int LOCK_TIMEOUT = 1 << 5;
+
+    /** The holder ran something that may write (tracked only for a step that records writes). */
+    static final int WROTE = 1 << 6;
+
+    /** What a release must undo (besides a transaction the driver reports open). */
+    static final int DIRTY = TRANSACTION | AUTO_COMMIT | ISOLATION | STATEMENT_TIMEOUT | LOCK_TIMEOUT;
+
+    private static final Mono<Boolean> INVALID = Mono.just(Boolean.FALSE);
+
+    final Connection delegate;
+
+    final Lender lender;
+
+    private volatile int state;
+
+    LentConnection(Connection delegate, Lender lender) {
+        this.delegate = delegate;
+        this.lender = lender;
+    }
+
+    /** Runs one statement and drops its results. */
+    static Mono<Void> run(Connection connection, String sql) {
+        return Flux.from(connection.createStatement(sql).execute()).flatMap(Result::getRowsUpdated).then();
+    }
+
+    /** Runs a query whose first column of its one row is a {@code bigint}. */
+    static Mono<Long> queryLong(Connection connection, String sql) {
+        return Flux.from(connection.createStatement(sql).execute())
+            .flatMap(result -> result.map((row, metadata) -> {
+                Long value = row.get(0, Long.class);
+                return value == null ? -1L : value;
+            }))
+            .last(-1L);
+    }
+
+    /**
+     * The same pooled connection lent through another lender, for a route that adds a release
+     * step to a connection its plain route just lent; this one must not have been handed out.
+     */
+    Connection relend(Lender other) {
+        return other.lend(this.delegate);
+    }
+
+    /** The node the connection came from. */
+    String node() {
+        return this.lender.node;
+    }
+
+    private void live() {
+        if ((this.state & RELEASED) != 0) {
+            throw new IllegalStateException("connection already released to RoutingConnectionFactory '" + this.lender.factory
+                + "' (it came from node '" + this.lender.node + "')");
+        }
+    }
+
+    /** Live, and notes {@code bits} in the state. */
+    private void mark(int bits) {
+        int s;
+        do {
+            s = this.state;
+            if ((s & RELEASED) != 0) {
+                live();
+            }
+            if ((s & bits) == bits) {
+                return;
+            }
+        } while (!STATE.compareAndSet(this, s, s | bits));
+    }
+
+    /** Live, and clears {@code bits} from the state. */
+    private void unmark(int bits) {
+        int s;
+        do {
+            s = this.state;
+            if ((s & RELEASED) != 0) {
+                live();
+            }
+            if ((s & bits) == 0) {
+                return;
+            }
+        } while (!STATE.compareAndSet(this, s, s & ~bits));
+    }
+
+    @Override
+    public Publisher<Void> close() {
+        return this;
+    }
+
+    /** The release, when {@link #close()}'s {@code Mono} is subscribed. */
+    @Override
+    public void subscribe(CoreSubscriber<? super Void> actual) {
+        int s;
+        do {
+            s = this.state;
+            if ((s & RELEASED) != 0) {
+                Operators.complete(actual);
+                return;
+            }
+        } while (!STATE.compareAndSet(this, s, s | RELEASED));
+        if ((s & DIRTY) == 0 && this.lender.step == null && autoCommit()) {
+            this.delegate.close().subscribe(actual);
+            return;
+        }
+        cleanThenRelease(s).subscribe(actual);
+    }
+
+    /** Whether the driver says no transaction is open; one that cannot say counts as open. */
+    private boolean autoCommit() {
+        try {
+            return this.delegate.isAutoCommit();
+        } catch (RuntimeException error) {
+            return false;
+        }
+    }
+
+    private Mono<Void> cleanThenRelease(int s) {
+        Lender.Step step = this.lender.step;
+        if (step == null) {
+            return reset(s).onErrorResume(this::discardPhysical).then(Mono.defer(() -> Mono.from(this.delegate.close())));
+        }
+        boolean wrote = (s & WROTE) != 0;
+        return Mono.defer(() -> step.beforeReset(this.delegate, wrote))
+            .then(Mono.defer(() -> reset(s)))
+            .then(Mono.defer(() -> step.afterReset(this.delegate)))
+            .onErrorResume(this::discardPhysical)
+            .then(Mono.defer(() -> Mono.from(this.delegate.close())))
+            .doFinally(signal -> step.released());
+    }
+
+    /** Rolls back what is open and restores what the holder changed, in that order. */
+    private Mono<Void> reset(int s) {
+        Mono<Void> reset = (s & TRANSACTION) != 0 || !autoCommit() ? Mono.from(this.delegate.rollbackTransaction()) : Mono.empty();
+        Lender.Start start = this.lender.start();
+        if ((s & AUTO_COMMIT) != 0) {
+            reset = reset.then(Mono.defer(() -> autoCommit() == start.autoCommit() ? Mono.empty() : Mono.from(this.delegate.setAutoCommit(start.autoCommit()))));
+        }
+        if ((s & ISOLATION) != 0) {
+            reset = reset.then(Mono.defer(() -> Mono.from(this.delegate.setTransactionIsolationLevel(start.isolation()))));
+        }
+        int timeouts = s & (STATEMENT_TIMEOUT | LOCK_TIMEOUT);
+        if (timeouts != 0) {
+            if (!this.lender.postgres) {
+                return reset.then(Mono.error(new IllegalStateException("a timeout was changed and this driver has no way to restore it")));
+            }
+            String sql = timeouts == STATEMENT_TIMEOUT ? "RESET statement_timeout"
+                : timeouts == LOCK_TIMEOUT ? "RESET lock_timeout" : "RESET statement_timeout; RESET lock_timeout";
+            reset = reset.then(Mono.defer(() -> run(this.delegate, sql)));
+        }
+        return reset;
+    }
+
+    /**
+     * The connection could not be cleaned: close the physical connection under the pooled one,
+     * so that the pool's validation on release fails and the pool destroys it instead of lending
+     * it again.
+     */
+    private Mono<Void> discardPhysical(Throwable error) {
+        LOGGER.warn("[{}] node '{}': could not clean a released connection, discarding it: {}", this.lender.factory, this.lender.node,
+            error.toString());
+        Connection physical = this.delegate;
+        if (this.delegate instanceof Wrapped<?>) {
+            Object unwrapped = ((Wrapped<?>) this.delegate).unwrap();
+            if (unwrapped instanceof Connection) {
+                physical = (Connection) unwrapped;
+            }
+        }
+        return Mono.from(physical.close()).onErrorResume(ignored -> Mono.empty());
+    }
+
+    @Override
+    public Connection unwrap() {
+        live();
+        return this.delegate;
+    }
+
+    @Override
+    public Publisher<Void> beginTransaction() {
+        mark(TRANSACTION);
+        return this.delegate.beginTransaction();
+    }
+
+    @Override
+    public Publisher<Void> beginTransaction(TransactionDefinition definition) {
+        mark(TRANSACTION);
+        return this.delegate.beginTransaction(definition);
+    }
+
+    @Override
+    public Publisher<Void> commitTransaction() {
+        unmark(TRANSACTION);
+        if (this.lender.recordsWrites) {
+            mark(WROTE);
+        }
+        return this.delegate.commitTransaction();
+    }
+
+    @Override
+    public Batch createBatch() {
+        if (this.lender.recordsWrites) {
+            mark(WROTE);
+        } else {
+            live();
+        }
+        return this.delegate.createBatch();
+    }
+
+    @Override
+    public Publisher<Void> createSavepoint(String name) {
+        mark(TRANSACTION);
+        return this.delegate.createSavepoint(name);
+    }
+
+    @Override
+    public Statement createStatement(String sql) {
+        if (this.lender.recordsWrites && (this.state & WROTE) == 0 && SessionRecording.mayWrite(sql)) {
+            mark(WROTE);
+        } else {
+            live();
+        }
+        return this.delegate.createStatement(sql);
+    }
+
+    @Override
+    public boolean isAutoCommit() {
+        live();
+        return this.delegate.isAutoCommit();
+    }
+
+    @Override
+    public ConnectionMetadata getMetadata() {
+        live();
+        return this.delegate.getMetadata();
+    }
+
+    @Override
+    public IsolationLevel getTransactionIsolationLevel() {
+        live();
+        return this.delegate.getTransactionIsolationLevel();
+    }
+
+    @Override
+    public Publisher<Void> releaseSavepoint(String name) {
+        live();
+        return this.delegate.releaseSavepoint(name);
+    }
+
+    @Override
+    public Publisher<Void> rollbackTransaction() {
+        unmark(TRANSACTION);
+        return this.delegate.rollbackTransaction();
+    }
+
+    @Override
+    public Publisher<Void> rollbackTransactionToSavepoint(String name) {
+        live();
+        return this.delegate.rollbackTransactionToSavepoint(name);
+    }
+
+    @Override
+    public Publisher<Void> setAutoCommit(boolean autoCommit) {
+        mark(AUTO_COMMIT);
+        return this.delegate.setAutoCommit(autoCommit);
+    }
+
+    @Override
+    public Publisher<Void> setLockWaitTimeout(Duration timeout) {
+        mark(LOCK_TIMEOUT);
+        return this.delegate.setLockWaitTimeout(timeout);
+    }
+
+    @Override
+    public Publisher<Void> setStatementTimeout(Duration timeout) {
+        mark(STATEMENT_TIMEOUT);
+        return this.delegate.setStatementTimeout(timeout);
+    }
+
+    @Override
+    public Publisher<Void> setTransactionIsolationLevel(IsolationLevel isolationLevel) {
+        mark(ISOLATION);
+        return this.delegate.setTransactionIsolationLevel(isolationLevel);
+    }
+
+    @Override
+    public Publisher<Boolean> validate(ValidationDepth depth) {
+        if ((this.state & RELEASED) != 0) {
+            return INVALID;
+        }
+        return this.delegate.validate(depth);
+    }
+
+    @Override
+    public String toString() {
+        return "LentConnection{factory=" + this.lender.factory + ", node=" + this.lender.node
+            + ((this.state & RELEASED) != 0 ? ", released}" : "}");
+    }
+}

@@ -1,0 +1,23 @@
+package io.github.r2dbcrouting;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+
+/**
+ * Who a server is, as the server itself says, independent of the name that reached it. For
+ * PostgreSQL: the system identifier of its data directory (shared by a primary and all its
+ * physical replicas, so not enough alone) and when its postmaster started (which tells a
+ * replica from its primary, and a restarted server from what it was before). Neither can
+ * change while a connection to the server lives, so a probe reads it once per connection.
+ *
+ * @param systemIdentifier {@code pg_control_system().system_identifier}, as PostgreSQL shows it (a signed bigint)
+ * @param startedMicros    {@code pg_postmaster_start_time()} in microseconds since the epoch
+ */
+record ServerIdentity(long systemIdentifier, long startedMicros) {
+
+    /** @return e.g. {@code 7301234567890123456@2026-11-30T04:25:53.083173Z} */
+    @Override
+    public String toString() {
+        return this.systemIdentifier + "@" + Instant.EPOCH.plus(this.startedMicros, ChronoUnit.MICROS);
+    }
+}
