@@ -31,6 +31,7 @@ import reactor.core.publisher.Mono;
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Threads(1)
+@SuppressWarnings("NullAway.Init") // JMH fills the fields in @Setup
 public class ReleaseBenchmark {
 
     private ConnectionPool pool;
