@@ -199,8 +199,8 @@ final class Cluster {
         }
         if (aborted != null) {
             int closed = aborted.activity.abortConnections();
-            LOGGER.warn("[{}] closed {} connection(s) of stalled node '{}' so that the queries hanging on it fail now", this.name, closed,
-                aborted.name);
+            LOGGER.warn("[{}] closed {} connection(s) of stalled node '{}' and failed its connection attempts, so that the queries "
+                + "hanging on it fail now", this.name, closed, aborted.name);
         }
         finish(events, retired);
     }

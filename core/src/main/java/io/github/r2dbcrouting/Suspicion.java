@@ -1,0 +1,112 @@
+package io.github.r2dbcrouting;
+
+import java.util.List;
+
+/**
+ * Keeps new reads off a replica that has stopped giving connections back, long before a probe
+ * can decide that it is stalled.
+ *
+ * <p>A frozen server (SIGSTOP, a VM paused, a stuck disk) fails nothing: it keeps every
+ * connection lent to it. Round robin then sends it every other read, and each of those hangs,
+ * so within a few reads every reader waits on it until a probe times out and the node is
+ * ejected (interval + timeout). Least-in-use avoids it by nature; the others need this.
+ *
+ * <p>The judgement is made at selection, from what the pools' own hooks record on release (no
+ * work on the acquisition path): a candidate is <em>suspect</em> when it has connections out
+ * and none came back for {@link #GAPS} times its usual time between two returns (at least
+ * {@link #MIN_QUIET_NANOS}), measured up to the latest return of any candidate. Measuring to
+ * the other candidates' latest return, not to the clock, means that a node is suspect only
+ * while another one answers: when the client itself pauses (a GC, a starved CPU), no node
+ * returns anything and none becomes suspect; and the node that returned last is never suspect,
+ * so suspicion alone never leaves a read without a replica. A suspect pick is replaced by the
+ * next candidate that is not suspect; when every other one is, the balancer's pick stands.
+ * Only the reads already on the frozen node wait for the probe (which ejects the node and
+ * closes its connections).
+ *
+ * <p>Cost on the route decision: one volatile read per candidate and a comparison, no lock,
+ * no allocation, and no clock read.
+ */
+final class Suspicion {
+
+    /** How many usual gaps between returns a node may stay silent with connections out. */
+    static final int GAPS = 4;
+
+    /** The least silence that makes a node suspect, whatever its pace. */
+    static final long MIN_QUIET_NANOS = 1_000_000L;
+
+    /** A gap longer than this (an idle spell) counts as this much in the average. */
+    static final long MAX_GAP_NANOS = 1_000_000_000L;
+
+    private Suspicion() {
+    }
+
+    /**
+     * The candidate to use instead of {@code chosen}: {@code chosen} itself unless it is
+     * suspect and another candidate is not.
+     *
+     * @param readers the replicas in rotation
+     * @param chosen  the balancer's pick, an index into {@code readers}
+     * @return an index into {@code readers}
+     */
+    static int select(List<Node> readers, int chosen) {
+        int size = readers.size();
+        if (size < 2) {
+            return chosen;
+        }
+        long newest = readers.get(0).activity.lastReturn();
+        for (int i = 1; i < size; i++) {
+            long last = readers.get(i).activity.lastReturn();
+            if (last - newest > 0) {
+                newest = last;
+            }
+        }
+        if (!suspect(readers.get(chosen), newest)) {
+            return chosen;
+        }
+        for (int k = 1; k < size; k++) {
+            int i = chosen + k;
+            if (i >= size) {
+                i -= size;
+            }
+            if (!suspect(readers.get(i), newest)) {
+                return i;
+            }
+        }
+        return chosen;
+    }
+
+    private static boolean suspect(Node node, long newest) {
+        NodeActivity activity = node.activity;
+        long quiet = newest - activity.lastReturn();
+        // the pool's count last: it is only read for the rare node that has been quiet
+        return quiet > MIN_QUIET_NANOS && suspect(quiet, activity.usualGap(), node.lease.acquired());
+    }
+
+    /**
+     * The decision alone.
+     *
+     * @param quietNanos     how long before the latest return of any candidate this node's last return was
+     * @param usualGapNanos  the node's usual time between two returns, {@code 0} when unknown
+     * @param inUse          the node's connections lent out now
+     * @return whether new reads should avoid the node
+     */
+    static boolean suspect(long quietNanos, long usualGapNanos, int inUse) {
+        return inUse > 0 && quietNanos > Math.max(MIN_QUIET_NANOS, GAPS * usualGapNanos);
+    }
+
+    /**
+     * The usual gap after one more return: a moving average over about eight returns, an idle
+     * spell counted as {@link #MAX_GAP_NANOS} at most.
+     *
+     * @param usualGapNanos the average so far, {@code 0} when none
+     * @param gapNanos      the time since the previous return
+     * @return the new average
+     */
+    static long nextUsualGap(long usualGapNanos, long gapNanos) {
+        long gap = Math.max(0, Math.min(gapNanos, MAX_GAP_NANOS));
+        if (usualGapNanos <= 0) {
+            return Math.max(1, gap);
+        }
+        return Math.max(1, usualGapNanos + (gap - usualGapNanos) / 8);
+    }
+}
