@@ -2,6 +2,9 @@ package io.github.r2dbcrouting;
 
 import java.util.List;
 
+import io.r2dbc.pool.PoolMetrics;
+import org.jspecify.annotations.Nullable;
+
 /**
  * Keeps new reads off a replica that has stopped giving connections back, long before a probe
  * can decide that it is stalled.
@@ -34,7 +37,7 @@ final class Suspicion {
     /** The least silence that makes a node suspect, whatever its pace. */
     static final long MIN_QUIET_NANOS = 1_000_000L;
 
-    /** A gap longer than this (an idle spell) counts as this much in the average. */
+    /** A gap longer than this is an idle spell (or an outage), not a pace: it leaves the average as it was. */
     static final long MAX_GAP_NANOS = 1_000_000_000L;
 
     private Suspicion() {
@@ -78,8 +81,17 @@ final class Suspicion {
     private static boolean suspect(Node node, long newest) {
         NodeActivity activity = node.activity;
         long quiet = newest - activity.lastReturn();
-        // the pool's count last: it is only read for the rare node that has been quiet
-        return quiet > MIN_QUIET_NANOS && suspect(quiet, activity.usualGap(), node.lease.acquired());
+        // the pool's counts last: they are only read for the rare node that has been quiet
+        return quiet > MIN_QUIET_NANOS && suspect(quiet, activity.usualGap(), outstanding(node.lease.metrics));
+    }
+
+    /**
+     * Connections lent out, being opened, or waited for: a read waiting for a connection that a
+     * frozen (or just thawed, still slow) server does not open waits as surely as one on a lent
+     * connection.
+     */
+    static int outstanding(@Nullable PoolMetrics metrics) {
+        return metrics == null ? 0 : metrics.allocatedSize() - metrics.idleSize() + metrics.pendingAcquireSize();
     }
 
     /**
@@ -87,7 +99,7 @@ final class Suspicion {
      *
      * @param quietNanos     how long before the latest return of any candidate this node's last return was
      * @param usualGapNanos  the node's usual time between two returns, {@code 0} when unknown
-     * @param inUse          the node's connections lent out now
+     * @param inUse          the node's connections lent out, being opened or waited for, now
      * @return whether new reads should avoid the node
      */
     static boolean suspect(long quietNanos, long usualGapNanos, int inUse) {
@@ -95,15 +107,20 @@ final class Suspicion {
     }
 
     /**
-     * The usual gap after one more return: a moving average over about eight returns, an idle
-     * spell counted as {@link #MAX_GAP_NANOS} at most.
+     * The usual gap after one more return: a moving average over about eight returns. A gap past
+     * {@link #MAX_GAP_NANOS} is left out, so that a replica readmitted after an outage keeps the
+     * pace it had: while its fresh pool opens connections slowly, new reads keep going to the
+     * other replica instead of all waiting on it.
      *
      * @param usualGapNanos the average so far, {@code 0} when none
      * @param gapNanos      the time since the previous return
      * @return the new average
      */
     static long nextUsualGap(long usualGapNanos, long gapNanos) {
-        long gap = Math.max(0, Math.min(gapNanos, MAX_GAP_NANOS));
+        if (gapNanos > MAX_GAP_NANOS) {
+            return usualGapNanos;
+        }
+        long gap = Math.max(0, gapNanos);
         if (usualGapNanos <= 0) {
             return Math.max(1, gap);
         }

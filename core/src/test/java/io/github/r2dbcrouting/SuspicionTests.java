@@ -111,7 +111,8 @@ class SuspicionTests {
         assertThat(Suspicion.nextUsualGap(0, 4 * MS)).as("first sample").isEqualTo(4 * MS);
         assertThat(Suspicion.nextUsualGap(4 * MS, 12 * MS)).isEqualTo(5 * MS);
         assertThat(Suspicion.nextUsualGap(4 * MS, Duration.ofHours(1).toNanos()))
-            .as("an hour idle counts as the cap").isEqualTo(4 * MS + (Suspicion.MAX_GAP_NANOS - 4 * MS) / 8);
+            .as("an hour idle (or frozen) is no pace: the average stays").isEqualTo(4 * MS);
+        assertThat(Suspicion.nextUsualGap(4 * MS, Suspicion.MAX_GAP_NANOS)).isEqualTo(4 * MS + (Suspicion.MAX_GAP_NANOS - 4 * MS) / 8);
         assertThat(Suspicion.nextUsualGap(4 * MS, -5)).as("a clock that went back counts as 0").isEqualTo(4 * MS - 4 * MS / 8);
         long usual = Suspicion.MAX_GAP_NANOS;
         for (int i = 0; i < 100; i++) {
@@ -196,6 +197,37 @@ class SuspicionTests {
             returns(busy);
         }
         assertThat(Suspicion.select(List.of(idle, busy), 0)).isEqualTo(0);
+    }
+
+    @Test
+    void shouldCountReadsWaitingForAConnectionAsOutstanding() {
+        assertThat(Suspicion.outstanding(null)).isZero();
+        Node node = node("replica-1");
+        lend(node);
+        assertThat(Suspicion.outstanding(node.lease.metrics)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldKeepTheUsualPaceAcrossAnOutageSoThatASlowReadmittedReplicaIsAvoided() {
+        Node thawed = node("replica-1");
+        Node healthy = node("replica-2");
+        steadyPace(thawed, healthy, 50, 1);
+        long pace = thawed.activity.usualGap();
+        // out for 5 s while the other serves every read
+        for (int i = 0; i < 5000; i++) {
+            this.now.addAndGet(MS);
+            returns(healthy);
+        }
+        // back: its first connection came back after the outage, the next ones are slow to open
+        returns(thawed);
+        assertThat(thawed.activity.usualGap()).as("the outage is not a pace").isEqualTo(pace);
+        lend(thawed);
+        lend(healthy);
+        for (int i = 0; i < 20; i++) {
+            this.now.addAndGet(MS);
+            returns(healthy);
+        }
+        assertThat(Suspicion.select(List.of(thawed, healthy), 0)).isEqualTo(1);
     }
 
     @Test
