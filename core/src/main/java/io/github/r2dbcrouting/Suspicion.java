@@ -22,12 +22,15 @@ import org.jspecify.annotations.Nullable;
  * while another one answers: when the client itself pauses (a GC, a starved CPU), no node
  * returns anything and none becomes suspect; and the node that returned last is never suspect,
  * so suspicion alone never leaves a read without a replica. A suspect pick is replaced by the
- * next candidate that is not suspect; when every other one is, the balancer's pick stands.
+ * least busy candidate that is not suspect; when every other one is, the balancer's pick
+ * stands. A pick that is merely quiet (no return for a millisecond while another candidate
+ * returned one) is also replaced when it holds far more connections than that candidate
+ * ({@link #crowded}).
  * Only the reads already on the frozen node wait for the probe (which ejects the node and
  * closes its connections).
  *
  * <p>Cost on the route decision: one volatile read per candidate and a comparison, no lock,
- * no allocation, and no clock read.
+ * no allocation, and no clock read; the pools' counts are read only for a quiet pick.
  */
 final class Suspicion {
 
@@ -63,26 +66,45 @@ final class Suspicion {
                 newest = last;
             }
         }
-        if (!suspect(readers.get(chosen), newest)) {
+        Node node = readers.get(chosen);
+        long quiet = newest - node.activity.lastReturn();
+        if (quiet <= MIN_QUIET_NANOS) {
+            // the common case: the pick gave a connection back about as recently as any
             return chosen;
         }
+        int out = outstanding(node.lease.metrics);
+        if (out == 0) {
+            return chosen;
+        }
+        // the pick is quiet: the least busy candidate that is not stuck itself
+        int best = -1;
+        int bestOut = Integer.MAX_VALUE;
         for (int k = 1; k < size; k++) {
             int i = chosen + k;
             if (i >= size) {
                 i -= size;
             }
-            if (!suspect(readers.get(i), newest)) {
-                return i;
+            Node other = readers.get(i);
+            int otherOut = outstanding(other.lease.metrics);
+            if (otherOut < bestOut && !suspect(newest - other.activity.lastReturn(), other.activity.usualGap(), otherOut)) {
+                best = i;
+                bestOut = otherOut;
             }
+        }
+        if (best >= 0 && (suspect(quiet, node.activity.usualGap(), out) || crowded(out, bestOut))) {
+            return best;
         }
         return chosen;
     }
 
-    private static boolean suspect(Node node, long newest) {
-        NodeActivity activity = node.activity;
-        long quiet = newest - activity.lastReturn();
-        // the pool's counts last: they are only read for the rare node that has been quiet
-        return quiet > MIN_QUIET_NANOS && suspect(quiet, activity.usualGap(), outstanding(node.lease.metrics));
+    /**
+     * Whether a quiet candidate holds so many more connections than the least busy other one
+     * that new reads should go there: least-in-use's judgement, applied only to a node that has
+     * not given a connection back lately (while a server freezes process by process, or the
+     * machine is loaded, its pace slows before it stops, and round robin fills it meanwhile).
+     */
+    static boolean crowded(int outstanding, int leastOtherOutstanding) {
+        return outstanding > 2 * leastOtherOutstanding + 2;
     }
 
     /**
