@@ -98,6 +98,24 @@ final class Suspicion {
     }
 
     /**
+     * Whether {@code node} has connections out and gave none back for {@link #GAPS} usual gaps
+     * while another of {@code readers} answered: the probe's stall rule asks this when a probe
+     * timed out a little less than a timeout after the freeze (the probe before it had failed
+     * already), so that the reads hanging on the node are failed with its ejection anyway.
+     */
+    static boolean quietAmong(Node node, List<Node> readers) {
+        long last = node.activity.lastReturn();
+        long newest = last;
+        for (Node other : readers) {
+            long otherLast = other.activity.lastReturn();
+            if (other != node && otherLast - newest > 0) {
+                newest = otherLast;
+            }
+        }
+        return suspect(newest - last, node.activity.usualGap(), outstanding(node.lease.metrics));
+    }
+
+    /**
      * Whether a quiet candidate holds so many more connections than the least busy other one
      * that new reads should go there: least-in-use's judgement, applied only to a node that has
      * not given a connection back lately (while a server freezes process by process, or the

@@ -140,7 +140,7 @@ class FrozenReplicaIntegrationTests {
                     + "slowest read {} ms; {} failed: {}", victim.name(), (frozenAt - freezeStart) / 1_000_000,
                 node(victim.name()).reason(), before, controlBefore, buckets, reads.slowest().toMillis(), reads.failures(), reads.errors);
 
-            assertThat(before).as("reads per 200 ms before the freeze").isGreaterThan(20);
+            assertThat(before).as("reads per 200 ms before the freeze, enough to see a drop to 40%%").isGreaterThan(5);
             assertThat(reads.slowest()).as("slowest read, good or failed (the promise is interval + timeout = %s)", promise)
                 .isLessThanOrEqualTo(promise.plus(MARGIN));
             assertThat(below).as("200 ms buckets from the freeze to the thaw under 40%% of the %s reads before it (all: %s)", before, buckets)

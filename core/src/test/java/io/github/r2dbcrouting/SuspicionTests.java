@@ -220,6 +220,23 @@ class SuspicionTests {
     }
 
     @Test
+    void shouldTellTheStallRuleThatANodeWasQuietWhileTheOthersAnswered() {
+        Node frozen = node("replica-1");
+        Node healthy = node("replica-2");
+        List<Node> readers = List.of(frozen, healthy);
+        steadyPace(frozen, healthy, 50, 1);
+        lend(frozen);
+        assertThat(Suspicion.quietAmong(frozen, readers)).isFalse();
+        for (int i = 0; i < 20; i++) {
+            this.now.addAndGet(MS);
+            returns(healthy);
+        }
+        assertThat(Suspicion.quietAmong(frozen, readers)).isTrue();
+        assertThat(Suspicion.quietAmong(frozen, List.of(frozen))).as("no other replica: no comparison").isFalse();
+        assertThat(Suspicion.quietAmong(healthy, readers)).as("nothing out").isFalse();
+    }
+
+    @Test
     void shouldCountReadsWaitingForAConnectionAsOutstanding() {
         assertThat(Suspicion.outstanding(null)).isZero();
         Node node = node("replica-1");
