@@ -136,13 +136,16 @@ class FrozenReplicaIntegrationTests {
                 }
             }
             Duration promise = health.interval().plus(health.timeout());
+            // the server answers until the last of its processes is stopped, which takes a while on a loaded machine
+            Duration freezing = Duration.ofNanos(frozenAt - freezeStart);
             LOGGER.info("SIGSTOP '{}' (took {} ms), ejected: {}; reads per 200 ms before: {} (control {}); from the freeze to the thaw: {}; "
                     + "slowest read {} ms; {} failed: {}", victim.name(), (frozenAt - freezeStart) / 1_000_000,
                 node(victim.name()).reason(), before, controlBefore, buckets, reads.slowest().toMillis(), reads.failures(), reads.errors);
 
             assertThat(before).as("reads per 200 ms before the freeze, enough to see a drop to 40%%").isGreaterThan(5);
-            assertThat(reads.slowest()).as("slowest read, good or failed (the promise is interval + timeout = %s)", promise)
-                .isLessThanOrEqualTo(promise.plus(MARGIN));
+            assertThat(reads.slowest()).as("slowest read, good or failed (the promise is interval + timeout = %s, from the end of a freeze "
+                    + "that took %s ms)", promise, freezing.toMillis())
+                .isLessThanOrEqualTo(promise.plus(freezing).plus(MARGIN));
             assertThat(below).as("200 ms buckets from the freeze to the thaw under 40%% of the %s reads before it (all: %s)", before, buckets)
                 .isEmpty();
             assertThat(reads.failures()).as("failed reads: at most those in flight on the frozen replica: %s", reads.errors)
