@@ -182,7 +182,7 @@ final class Cluster {
             // reads waiting for a connection the frozen server never opens are as stuck as those on a lent one
             int inUse = Suspicion.outstanding(node.lease.metrics);
             Duration quiet = node.activity.quiet();
-            // or, when the probe before this one failed too, nothing came back while the other replicas kept answering
+            // or nothing came back while the other replicas kept answering (a freeze a little less than a timeout old)
             boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA
                 && (stalled(inUse, quiet, this.settings.timeout()) || inUse > 0 && Suspicion.quietAmong(node, this.topology.readers));
             if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
