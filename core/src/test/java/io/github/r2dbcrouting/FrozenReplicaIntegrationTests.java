@@ -36,6 +36,9 @@ class FrozenReplicaIntegrationTests {
 
     private static final Duration BUCKET = Duration.ofMillis(200);
 
+    /** Buckets per window over which the 40% floor is held. */
+    private static final int WINDOW = 5;
+
     /** Timers fire late on a loaded 2-core machine; a read left hanging would still show by seconds. */
     private static final Duration MARGIN = Duration.ofMillis(500);
 
@@ -123,16 +126,28 @@ class FrozenReplicaIntegrationTests {
             int thawed = reads.bucket(thawAt);
             double before = reads.mean(fault - 10, fault);
             double controlBefore = control.mean(fault - 10, fault);
+            // per 200 ms bucket: reads, and the machine's speed as the control load saw it
             List<String> buckets = new ArrayList<>();
-            List<String> below = new ArrayList<>();
+            List<String> idle = new ArrayList<>();
             for (int b = fault; b < thawed; b++) {
-                // a machine that slowed everything down lowers the bar in proportion; a faster one never raises it
-                double machine = Math.min(1, control.count(b) / controlBefore);
-                String entry = String.format(java.util.Locale.ROOT, "%.1fs: %d (%.0f%%, control %.0f%%)", (b - fault) * 0.2, reads.count(b),
-                    100 * reads.count(b) / before, 100 * machine);
-                buckets.add(entry);
-                if (reads.count(b) < 0.4 * before * machine) {
-                    below.add(entry);
+                double machine = control.count(b) / controlBefore;
+                buckets.add(String.format(java.util.Locale.ROOT, "%.1fs: %d (%.0f%%, control %.0f%%)", (b - fault) * 0.2, reads.count(b),
+                    100 * reads.count(b) / before, 100 * machine));
+                if (reads.count(b) == 0 && control.count(b) >= 2) {
+                    idle.add(buckets.get(buckets.size() - 1));
+                }
+            }
+            // over every second of the freeze, reads against what the control load says the machine
+            // allowed: a loaded machine (other builds share its 2 cores) slows both alike, reads stuck
+            // on the frozen replica move only the first. Single 200 ms buckets swing by half on such a
+            // machine even with no fault, so the 40% floor is held over 1 s windows.
+            List<String> below = new ArrayList<>();
+            for (int b = fault; b + WINDOW <= thawed; b++) {
+                // a slower machine lowers the bar in proportion; a faster one (the frozen server's CPU is free) never raises it
+                double machine = Math.min(1, control.sum(b, b + WINDOW) / (WINDOW * controlBefore));
+                double share = reads.sum(b, b + WINDOW) / (WINDOW * before) / Math.max(1e-9, machine);
+                if (share < 0.4) {
+                    below.add(String.format(java.util.Locale.ROOT, "%.1f-%.1fs: %.0f%%", (b - fault) * 0.2, (b - fault + WINDOW) * 0.2, 100 * share));
                 }
             }
             Duration promise = health.interval().plus(health.timeout());
@@ -146,8 +161,9 @@ class FrozenReplicaIntegrationTests {
             assertThat(reads.slowest()).as("slowest read, good or failed (the promise is interval + timeout = %s, from the end of a freeze "
                     + "that took %s ms)", promise, freezing.toMillis())
                 .isLessThanOrEqualTo(promise.plus(freezing).plus(MARGIN));
-            assertThat(below).as("200 ms buckets from the freeze to the thaw under 40%% of the %s reads before it (all: %s)", before, buckets)
-                .isEmpty();
+            assertThat(idle).as("200 ms buckets without a single read while the primary answered at least twice (all: %s)", buckets).isEmpty();
+            assertThat(below).as("1 s windows from the freeze to the thaw under 40%% of the rate before it, for the machine's speed then "
+                + "(per 200 ms, %s before: %s)", before, buckets).isEmpty();
             assertThat(reads.failures()).as("failed reads: at most those in flight on the frozen replica: %s", reads.errors)
                 .isLessThanOrEqualTo(16);
             assertThat(control.failures()).as("reads on the primary: %s", control.errors).isZero();
@@ -205,6 +221,14 @@ class FrozenReplicaIntegrationTests {
 
         long count(int bucket) {
             return this.ok.get(bucket);
+        }
+
+        long sum(int from, int to) {
+            long sum = 0;
+            for (int b = Math.max(0, from); b < to; b++) {
+                sum += this.ok.get(b);
+            }
+            return sum;
         }
 
         double mean(int from, int to) {
