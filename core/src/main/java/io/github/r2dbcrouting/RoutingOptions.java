@@ -132,6 +132,21 @@ public final class RoutingOptions {
     }
 
     /**
+     * Reads one option's value the way {@link #apply} does, without applying it.
+     *
+     * @param option one of {@link #all()}
+     * @param value  the value, typed or as text ({@code 500ms})
+     * @param <T>    the option's type
+     * @return the typed value
+     * @throws InvalidOptionException if the value cannot be read as the option's type
+     */
+    @SuppressWarnings("unchecked")
+    public static <T> T read(Option<T> option, Object value) {
+        Objects.requireNonNull(value, () -> option.name() + " must not be null");
+        return (T) OptionTable.row(option).kind.read.apply(option.name(), value);
+    }
+
+    /**
      * Applies the options {@code values} has a value for onto {@code builder}; options without
      * a value keep what the builder has. Pool and health settings given here replace the
      * builder's pool and health settings as a whole, starting from the defaults.
