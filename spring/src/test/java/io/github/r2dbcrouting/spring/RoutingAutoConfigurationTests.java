@@ -183,6 +183,16 @@ class RoutingAutoConfigurationTests {
     }
 
     @Test
+    void shouldProbeOnEachHealthCallOnlyWhenProbingIsOff() {
+        this.runner.withPropertyValues(VALID)
+            .run(context -> assertThat(context.getBean(RoutingHealthIndicator.class).probesOnCall()).isTrue());
+        this.runner.withPropertyValues(VALID).withPropertyValues("r2dbc.routing.health.interval=PT0S")
+            .run(context -> assertThat(context.getBean(RoutingHealthIndicator.class).probesOnCall()).isTrue());
+        this.runner.withPropertyValues(VALID).withPropertyValues("r2dbc.routing.health.interval=1s")
+            .run(context -> assertThat(context.getBean(RoutingHealthIndicator.class).probesOnCall()).isFalse());
+    }
+
+    @Test
     void shouldFailOnANegativeSessionWait() {
         assertFailureSaying("r2dbc.routing.session-wait", "sessionWait must not be negative", "r2dbc.routing.session-wait=-1s");
     }
