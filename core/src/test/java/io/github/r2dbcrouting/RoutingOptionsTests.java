@@ -3,6 +3,7 @@ package io.github.r2dbcrouting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.time.Duration;
@@ -74,7 +75,7 @@ class RoutingOptionsTests {
     @Test
     void shouldDeclareEveryOptionAsAConstant() throws IllegalAccessException {
         Set<Object> constants = new TreeSet<>();
-        for (java.lang.reflect.Field field : RoutingOptions.class.getFields()) {
+        for (Field field : RoutingOptions.class.getFields()) {
             if (Modifier.isStatic(field.getModifiers()) && field.getType() == Option.class) {
                 constants.add(((Option<?>) field.get(null)).name());
             }
@@ -113,6 +114,25 @@ class RoutingOptionsTests {
         assertThat(RoutingOptions.defaultValue(RoutingOptions.POOL_VALIDATION_QUERY)).isNull();
         assertThat(RoutingOptions.defaultValue(RoutingOptions.WEIGHTS)).isNull();
         assertThat(RoutingOptions.type(RoutingOptions.HEALTH_MAX_LAG_BYTES)).isEqualTo(Long.class);
+    }
+
+    /** The factory builder has no getters: its fields are read so that a changed default fails here until the row says it. */
+    @Test
+    void shouldDocumentTheFactoryBuildersOwnDefaults() throws ReflectiveOperationException {
+        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder();
+        assertThat(field(builder, "name")).isEqualTo(RoutingOptions.defaultValue(RoutingOptions.NAME));
+        assertThat(field(builder, "sessionWait"))
+            .isEqualTo(RoutingOptions.read(RoutingOptions.SESSION_WAIT, String.valueOf(RoutingOptions.defaultValue(RoutingOptions.SESSION_WAIT))));
+        assertThat(field(builder, "fallback"))
+            .isEqualTo(RoutingOptions.read(RoutingOptions.FALLBACK, String.valueOf(RoutingOptions.defaultValue(RoutingOptions.FALLBACK))));
+        assertThat(RoutingOptions.defaultValue(RoutingOptions.BALANCER)).isEqualTo("round-robin");
+        assertThat(field(builder, "balancer")).isInstanceOf(Balancers.RoundRobin.class);
+    }
+
+    private static Object field(Object target, String name) throws ReflectiveOperationException {
+        Field field = target.getClass().getDeclaredField(name);
+        field.setAccessible(true);
+        return field.get(target);
     }
 
     @Test
