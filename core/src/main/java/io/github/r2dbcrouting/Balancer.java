@@ -7,7 +7,8 @@ import java.util.Map;
  * Picks the replica that serves a read, among the replicas in rotation.
  *
  * <p>A balancer runs on every read-only acquisition: it must be thread-safe, must not block and
- * should not allocate.
+ * should not allocate. Its pick is final unless that replica has stopped giving connections back
+ * while another answers (a frozen server): then the read goes to the least busy other replica.
  */
 @FunctionalInterface
 public interface Balancer {

@@ -191,9 +191,12 @@ final class Cluster {
             int failures = old.failures() + 1;
             NodeHealth next = new NodeHealth(old.state(), old.observedRole(), old.reason(), failures, 0, old.lsn(), old.lagBytes(),
                 old.lagTime(), this.clock.instant(), latency, error);
-            int inUse = node.lease.acquired();
+            // reads waiting for a connection the frozen server never opens are as stuck as those on a lent one
+            int inUse = Suspicion.outstanding(node.lease.metrics);
             Duration quiet = node.activity.quiet();
-            boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA && stalled(inUse, quiet, this.settings.timeout());
+            // or nothing came back while the other replicas kept answering (a freeze a little less than a timeout old)
+            boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA
+                && (stalled(inUse, quiet, this.settings.timeout()) || inUse > 0 && Suspicion.quietAmong(node, this.topology.readers));
             if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
                 String reason = failures < this.settings.failuresToEject()
                     ? "stalled: " + error + " and none of its " + inUse + " connection(s) in use came back for " + quiet.toMillis() + "ms"
@@ -211,8 +214,8 @@ final class Cluster {
         }
         if (aborted != null) {
             int closed = aborted.activity.abortConnections();
-            LOGGER.warn("[{}] closed {} connection(s) of stalled node '{}' so that the queries hanging on it fail now", this.name, closed,
-                aborted.name);
+            LOGGER.warn("[{}] closed {} connection(s) of stalled node '{}' and failed its connection attempts, so that the queries "
+                + "hanging on it fail now", this.name, closed, aborted.name);
         }
         finish(events, retired);
     }

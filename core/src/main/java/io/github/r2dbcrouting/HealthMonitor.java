@@ -233,10 +233,13 @@ final class HealthMonitor {
         return Duration.ofNanos(Math.max(0, now() - start));
     }
 
+    /**
+     * The pause before the next probe: the interval less up to a tenth of it, so that loops
+     * drift apart but a probe never comes later than {@code interval} after the last one ended
+     * (the promise that a frozen node is out within interval + timeout depends on it).
+     */
     private Duration nextDelay() {
-        long interval = this.settings.interval().toMillis();
-        long jitter = interval / 10;
-        return Duration.ofMillis(interval - jitter + (jitter == 0 ? 0 : ThreadLocalRandom.current().nextLong(2 * jitter + 1)));
+        return ProbePace.delay(this.settings.interval(), ThreadLocalRandom.current().nextDouble());
     }
 
     private void closeQuietly(Connection connection) {
@@ -264,16 +267,20 @@ final class HealthMonitor {
 
         private volatile boolean stopping;
 
+        /** Set by a probe that timed out on a node still in rotation: the next one starts at once. */
+        private volatile boolean confirmNow;
+
         Loop(Node node) {
             this.node = node;
         }
 
         void start() {
             long firstDelay = ThreadLocalRandom.current().nextLong(Math.max(1, settings.interval().toMillis() / 10));
+            // the first delay only spreads the loops' start; the repeat must not pay it again
             this.running = Mono.delay(Duration.ofMillis(firstDelay), scheduler)
-                .then(Mono.defer(this::probe))
-                .then(Mono.defer(() -> Mono.delay(nextDelay(), scheduler)))
-                .repeat()
+                .thenMany(Mono.defer(this::probe)
+                    .then(Mono.defer(() -> this.confirmNow ? Mono.<Long>empty() : Mono.delay(nextDelay(), scheduler)))
+                    .repeat())
                 .name("r2dbc-routing.probe")
                 .tag("node", this.node.name)
                 .subscribe(ignored -> {
@@ -286,14 +293,19 @@ final class HealthMonitor {
             return obtain()
                 .flatMap(c -> identified(c).flatMap(server -> query(this.node, c, start, server.orElse(null))))
                 .timeout(settings.timeout(), scheduler)
-                .doOnNext(result -> succeeded(this.node, result))
+                .doOnNext(result -> {
+                    this.confirmNow = false;
+                    succeeded(this.node, result);
+                })
                 .onErrorResume(error -> {
                     forget();
                     String message = probeError(this.node, error);
                     if (LOGGER.isDebugEnabled()) {
                         LOGGER.debug("[{}] probe of '{}' failed: {}", name, this.node.name, message);
                     }
-                    failed(this.node, message, elapsed(start), error instanceof TimeoutException);
+                    boolean timedOut = error instanceof TimeoutException;
+                    failed(this.node, message, elapsed(start), timedOut);
+                    this.confirmNow = ProbePace.confirmAtOnce(timedOut, this.node.health.up());
                     return Mono.empty();
                 })
                 .then();

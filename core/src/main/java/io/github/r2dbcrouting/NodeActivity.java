@@ -26,6 +26,12 @@ final class NodeActivity implements PoolMetricsRecorder {
 
     private volatile long lastReturn;
 
+    /** The usual time between two returns, a moving average; read at selection by {@link Suspicion}. */
+    private volatile long usualGap;
+
+    /** Connection attempts in progress, failed at once when the node stalls. */
+    private final PendingConnects pending = new PendingConnects();
+
     /** Physical connections the node's pools opened; weak, so destroyed ones simply drop out. */
     private final Map<Connection, Boolean> opened = Collections.synchronizedMap(new WeakHashMap<>());
 
@@ -39,7 +45,8 @@ final class NodeActivity implements PoolMetricsRecorder {
         return new ConnectionFactory() {
             @Override
             public Mono<Connection> create() {
-                return Mono.<Connection>from(target.create()).doOnNext(connection -> NodeActivity.this.opened.put(connection, Boolean.TRUE));
+                return NodeActivity.this.pending.abortable(
+                    Mono.<Connection>from(target.create()).doOnNext(connection -> NodeActivity.this.opened.put(connection, Boolean.TRUE)));
             }
 
             @Override
@@ -58,10 +65,13 @@ final class NodeActivity implements PoolMetricsRecorder {
      * Closes every physical connection the node's pools opened, those in use included: queries
      * hanging on a frozen server then fail at once with a closed connection (which
      * {@link Routing#retryReads()} retries elsewhere) instead of waiting for their own timeout.
+     * Connection attempts still waiting fail too, so that the reads that made a pool open one
+     * go elsewhere instead of waiting for {@code maxCreateConnectionTime}.
      *
      * @return how many connections were closed
      */
     int abortConnections() {
+        this.pending.abort();
         List<Connection> connections;
         synchronized (this.opened) {
             connections = new ArrayList<>(this.opened.keySet());
@@ -78,6 +88,16 @@ final class NodeActivity implements PoolMetricsRecorder {
         return Duration.ofNanos(Math.max(0, this.nanoTime.getAsLong() - this.lastReturn));
     }
 
+    /** When a connection last came back, on the {@code nanoTime} clock. */
+    long lastReturn() {
+        return this.lastReturn;
+    }
+
+    /** The usual time between two returns in nanoseconds, {@code 0} before the first two. */
+    long usualGap() {
+        return this.usualGap;
+    }
+
     private void returned() {
         this.lastReturn = this.nanoTime.getAsLong();
     }
@@ -87,9 +107,12 @@ final class NodeActivity implements PoolMetricsRecorder {
         returned();
     }
 
+    /** Called once per release (before {@link #recordRecycled()}): the one place that measures the pace. */
     @Override
     public void recordResetLatency(long latencyMs) {
-        returned();
+        long now = this.nanoTime.getAsLong();
+        this.usualGap = Suspicion.nextUsualGap(this.usualGap, now - this.lastReturn);
+        this.lastReturn = now;
     }
 
     @Override

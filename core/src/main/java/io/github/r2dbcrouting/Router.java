@@ -96,7 +96,7 @@ final class Router {
     @Nullable
     Node decideRead() {
         List<Node> readers = this.cluster.topology().readers;
-        return readers.isEmpty() ? null : readers.get(this.balancer.select(readers));
+        return readers.isEmpty() ? null : readers.get(Suspicion.select(readers, this.balancer.select(readers)));
     }
 
     private Mono<Connection> write() {
@@ -148,7 +148,7 @@ final class Router {
         if (readers.isEmpty()) {
             return fallback(topology, lastError);
         }
-        Node node = readers.get(this.balancer.select(readers));
+        Node node = readers.get(Suspicion.select(readers, this.balancer.select(readers)));
         this.metrics.recordRouted(node.name, true);
         return topology.writerAlias(node) ? aliasRead(node) : node.lease.read;
     }
@@ -207,7 +207,7 @@ final class Router {
             }
         }
         if (!qualified.isEmpty()) {
-            Node node = qualified.get(this.balancer.select(qualified));
+            Node node = qualified.get(Suspicion.select(qualified, this.balancer.select(qualified)));
             return served(retry, node, topology.writerAlias(node) ? aliasRead(node) : node.lease.read);
         }
         if (usable.isEmpty()) {

@@ -67,7 +67,7 @@ final class Report {
                 .append(" ms pause after a failed read. Runs of ").append(this.options.durationSeconds()).append(" s, fault at t=")
                 .append(ScenarioRunner.fmt(this.options.faultAtSeconds())).append(" s, recovery at t=")
                 .append(ScenarioRunner.fmt(this.options.recoverAtSeconds())).append(" s. Health: interval 500 ms, timeout 500 ms, other settings")
-                .append(" default; replica-pause-replay also maxLagBytes ").append(Scenario.MAX_LAG_BYTES).append(". Pool maxSize ")
+                .append(" default (replica-freeze-defaults: all default, 1 s / 1 s, and a 10 s client timeout); replica-pause-replay also maxLagBytes ").append(Scenario.MAX_LAG_BYTES).append(". Pool maxSize ")
                 .append(this.options.concurrency()).append(", other pool settings default. Exact settings are in each JSON file.\n\n");
             md.append("Latency is of every read (good or failed) by its start time: in the second after the fault starts, and outside it. ")
                 .append("Fault -> ejection is from the start of the fault call; recovery -> readmission from the return of the recovery call.\n\n");
@@ -81,7 +81,11 @@ final class Report {
             for (ScenarioResult result : this.scenarios) {
                 md.append("- `scenario-").append(result.id()).append(".png`, `scenario-").append(result.id()).append(".json`: reads by node ")
                     .append(((Map<String, Object>) result.json.get("reads")).get("okByNode")).append(", failed writes by type ")
-                    .append(((Map<String, Object>) result.json.get("writes")).get("failedByType")).append('\n');
+                    .append(((Map<String, Object>) result.json.get("writes")).get("failedByType"))
+                    .append(String.format(java.util.Locale.ROOT, "; reads per 100 ms %.0f before the fault, lowest %d after it (at %s s, %.0f%%); slowest read %.0f ms",
+                        result.floor().before(), result.floor().lowest(), ScenarioRunner.fmt(result.floor().lowestAt()), 100 * result.floor().ratio(),
+                        result.slowestReadMs()))
+                    .append('\n');
             }
         }
         Files.writeString(this.directory.resolve("report.md"), md.toString());

@@ -34,6 +34,33 @@ enum Scenario {
         }
     },
 
+    /**
+     * SIGSTOP of a replica with the default health settings (probes every 1 s bounded by 1 s)
+     * and a client timeout far longer than the promise, so that the slowest read shows how long
+     * the router lets a read hang on a frozen server (at most interval + timeout).
+     */
+    REPLICA_FREEZE_DEFAULTS("replica-1", "SIGSTOP (freeze), default health settings", "SIGCONT (thaw)") {
+        @Override
+        void inject(PostgresNode node) {
+            node.freeze();
+        }
+
+        @Override
+        void recover(PostgresNode node) {
+            node.thaw();
+        }
+
+        @Override
+        HealthSettings.Builder health(HealthSettings.Builder health) {
+            return health;
+        }
+
+        @Override
+        java.time.Duration operationTimeout(java.time.Duration configured) {
+            return java.time.Duration.ofSeconds(10);
+        }
+    },
+
     /** WAL replay paused on a replica while writes go on, so that its lag passes the bound. */
     REPLICA_PAUSE_REPLAY("replica-1", "pg_wal_replay_pause()", "pg_wal_replay_resume()") {
         @Override
@@ -87,6 +114,11 @@ enum Scenario {
     /** The scenario's health settings: probes every 500 ms bounded by 500 ms, other settings default. */
     HealthSettings.Builder health(HealthSettings.Builder health) {
         return health.interval(java.time.Duration.ofMillis(500)).timeout(java.time.Duration.ofMillis(500));
+    }
+
+    /** The client-side timeout of each read and write: the run's, unless the scenario needs to see longer waits. */
+    java.time.Duration operationTimeout(java.time.Duration configured) {
+        return configured;
     }
 
     /** The name on the command line and in file names: {@code replica-kill}. */

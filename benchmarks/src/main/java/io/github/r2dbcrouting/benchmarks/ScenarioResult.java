@@ -38,9 +38,15 @@ public final class ScenarioResult {
 
     final Map<String, Long> readErrors;
 
-    ScenarioResult(Scenario scenario, ScenarioRunner.Options options, HealthSettings health, PoolSettings pool, Recorder recorder, int buckets,
-                   double[] marks, Event ejection, Event readmission, List<Event> events, Map<Integer, String> nodeByPort, int acquiredAtEnd,
-                   List<NodeSnapshot> finalNodes) {
+    /** Reads per 100 ms before the fault, the lowest bucket after it, and where. */
+    final Floor floor;
+
+    /** The slowest read of the run (good or failed), in milliseconds. */
+    final double slowestReadMs;
+
+    ScenarioResult(Scenario scenario, ScenarioRunner.Options options, HealthSettings health, PoolSettings pool, java.time.Duration operationTimeout,
+                   Recorder recorder, int buckets, double[] marks, Event ejection, Event readmission, List<Event> events,
+                   Map<Integer, String> nodeByPort, int acquiredAtEnd, List<NodeSnapshot> finalNodes) {
         this.scenario = scenario;
         long readsOk = Recorder.sum(recorder.readsOk);
         this.readsFailed = Recorder.sum(recorder.readsFailed);
@@ -54,6 +60,8 @@ public final class ScenarioResult {
         this.faultLatency = Recorder.percentiles(recorder.faultLatency);
         this.otherLatency = Recorder.percentiles(recorder.otherLatency);
         this.readErrors = Recorder.counts(recorder.readErrors);
+        this.floor = Floor.of(list(recorder.readsOk, buckets), options.faultAtSeconds());
+        this.slowestReadMs = Math.max(max(this.faultLatency), max(this.otherLatency));
 
         json.put("scenario", scenario.id());
         json.put("target", scenario.target);
@@ -65,7 +73,7 @@ public final class ScenarioResult {
         json.put("writers", options.writers());
         json.put("writeEveryMs", options.writeEvery().toMillis());
         json.put("writeStatement", ScenarioRunner.WRITE_SQL);
-        json.put("operationTimeoutMs", options.operationTimeout().toMillis());
+        json.put("operationTimeoutMs", operationTimeout.toMillis());
         json.put("pauseAfterFailedReadMs", Load.PAUSE_AFTER_FAILURE.toMillis());
         json.put("health", health.toString());
         json.put("pool", pool.toString());
@@ -90,6 +98,13 @@ public final class ScenarioResult {
         reads.put("okByNode", byNode);
         reads.put("latencyInFaultSecond", this.faultLatency);
         reads.put("latencyOutsideFaultSecond", this.otherLatency);
+        reads.put("slowestMs", this.slowestReadMs);
+        Map<String, Object> floorJson = new LinkedHashMap<>();
+        floorJson.put("meanPer100msInTheSecondBeforeTheFault", this.floor.before());
+        floorJson.put("lowestPer100msFromTheFaultOn", this.floor.lowest());
+        floorJson.put("lowestAtSeconds", this.floor.lowestAt());
+        floorJson.put("lowestOverBefore", this.floor.ratio());
+        reads.put("floor", floorJson);
         json.put("reads", reads);
         Map<String, Object> writes = new LinkedHashMap<>();
         writes.put("attempted", this.writesAttempted);
@@ -139,6 +154,51 @@ public final class ScenarioResult {
         return values;
     }
 
+    private static double max(Map<String, Object> percentiles) {
+        Object max = percentiles.get("maxMs");
+        return max instanceof Double && !((Double) max).isNaN() ? (Double) max : 0;
+    }
+
+    /**
+     * The lowest count of good reads in a 100 ms bucket from the fault to the end of the run (the
+     * last, partial bucket left out), against the mean over the second before the fault.
+     */
+    record Floor(double before, long lowest, double lowestAt) {
+
+        static Floor of(List<Long> readsOk, double faultAtSeconds) {
+            int fault = (int) Math.floor(faultAtSeconds * 10);
+            int from = Math.max(0, fault - 10);
+            double sum = 0;
+            for (int i = from; i < fault; i++) {
+                sum += readsOk.get(i);
+            }
+            double before = fault > from ? sum / (fault - from) : Double.NaN;
+            long lowest = Long.MAX_VALUE;
+            int at = -1;
+            for (int i = fault; i < readsOk.size() - 1; i++) {
+                if (readsOk.get(i) < lowest) {
+                    lowest = readsOk.get(i);
+                    at = i;
+                }
+            }
+            return at < 0 ? new Floor(before, 0, Double.NaN) : new Floor(before, lowest, at / 10.0);
+        }
+
+        double ratio() {
+            return this.before > 0 ? this.lowest / this.before : Double.NaN;
+        }
+    }
+
+    /** @return reads per 100 ms: mean before the fault, lowest after it */
+    public Floor floor() {
+        return this.floor;
+    }
+
+    /** @return the slowest read of the run in milliseconds */
+    public double slowestReadMs() {
+        return this.slowestReadMs;
+    }
+
     /** @return reads attempted (good and failed) */
     public long readsAttempted() {
         return this.readsAttempted;
@@ -157,7 +217,9 @@ public final class ScenarioResult {
     String summary() {
         return "reads " + this.readsAttempted + " (" + this.readsFailed + " failed), writes " + this.writesAttempted + " (" + this.writesFailed
             + " failed), fault->ejection " + ScenarioRunner.fmt(this.faultToEjection) + " s, recovery->readmission "
-            + ScenarioRunner.fmt(this.recoveryToReadmission) + " s, acquired at end " + this.acquiredAtEnd;
+            + ScenarioRunner.fmt(this.recoveryToReadmission) + " s, acquired at end " + this.acquiredAtEnd + ", reads per 100 ms "
+            + ScenarioRunner.fmt(this.floor.before()) + " before the fault, lowest " + this.floor.lowest() + " at " + ScenarioRunner.fmt(this.floor.lowestAt())
+            + " s (" + ScenarioRunner.fmt(100 * this.floor.ratio()) + "%), slowest read " + ScenarioRunner.fmt(this.slowestReadMs) + " ms";
     }
 
     static String latency(Map<String, Object> p) {

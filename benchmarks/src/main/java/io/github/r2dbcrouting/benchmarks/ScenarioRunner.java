@@ -43,7 +43,7 @@ import reactor.util.context.Context;
  *
  * <pre>
  * java -cp benchmarks/target/benchmarks.jar io.github.r2dbcrouting.benchmarks.ScenarioRunner [options]
- *   --scenarios=replica-kill,replica-freeze,replica-pause-replay,primary-kill   (default: all)
+ *   --scenarios=replica-kill,replica-freeze,replica-freeze-defaults,replica-pause-replay,primary-kill   (default: all)
  *   --duration=12 --fault-at=3 --recover-at=7     seconds of each scenario run
  *   --throughput-seconds=10 --throughput-rounds=2 --concurrency=16
  *   --no-throughput | --no-scenarios
@@ -66,7 +66,8 @@ public final class ScenarioRunner {
 
         /** The full suite with the settings. */
         public static Options defaults() {
-            return new Options(List.of("replica-kill", "replica-freeze", "replica-pause-replay", "primary-kill"), 12, 3, 7, true, 10, 2,
+            return new Options(List.of("replica-kill", "replica-freeze", "replica-freeze-defaults", "replica-pause-replay", "primary-kill"), 12, 3, 7,
+                true, 10, 2,
                 16, 2, Duration.ofMillis(20), Duration.ofSeconds(2), Path.of("benchmarks", "reports"));
         }
 
@@ -264,6 +265,7 @@ public final class ScenarioRunner {
     static ScenarioResult scenario(Scenario scenario, Options options, Path directory) throws InterruptedException {
         log("scenario " + scenario.id() + ": starting a cluster with 2 replicas");
         HealthSettings health = scenario.health(HealthSettings.builder()).build();
+        Duration operationTimeout = scenario.operationTimeout(options.operationTimeout());
         PoolSettings pool = PoolSettings.builder().maxSize(options.concurrency()).build();
         try (PostgresCluster cluster = PostgresCluster.start(2)) {
             cluster.primary().execute("CREATE TABLE bench_writes (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), payload text)");
@@ -298,7 +300,7 @@ public final class ScenarioRunner {
                 origin[0] = System.nanoTime();
                 long start = origin[0];
                 recorder = new Recorder(start, buckets, seconds(options.faultAtSeconds()));
-                Load load = new Load(recorder, factory, Routing.readOnly(), READ_SQL, factory, WRITE_SQL, options.operationTimeout(),
+                Load load = new Load(recorder, factory, Routing.readOnly(), READ_SQL, factory, WRITE_SQL, operationTimeout,
                     options.writeEvery());
                 Mono<Void> done = load.start(options.concurrency(), options.writers());
                 ScheduledFuture<?> fault = faults.schedule(() -> {
@@ -315,7 +317,7 @@ public final class ScenarioRunner {
                 }, seconds(options.recoverAtSeconds()), TimeUnit.NANOSECONDS);
                 sleepUntil(start + TimeUnit.SECONDS.toNanos(options.durationSeconds()));
                 load.stop();
-                done.block(options.operationTimeout().plusSeconds(10));
+                done.block(operationTimeout.plusSeconds(10));
                 await(fault);
                 await(recovery);
                 acquiredAtEnd = drainedAcquired(factory, Duration.ofSeconds(5));
@@ -330,12 +332,13 @@ public final class ScenarioRunner {
             }
             Event ejection = first(seen, RoutingEvent.Type.EJECTED, target.name(), marks[0]);
             Event readmission = first(seen, RoutingEvent.Type.READMITTED, target.name(), marks[2]);
-            ScenarioResult result = new ScenarioResult(scenario, options, health, pool, recorder, buckets, marks, ejection, readmission, seen,
-                nodeByPort, acquiredAtEnd, finalNodes);
+            ScenarioResult result = new ScenarioResult(scenario, options, health, pool, operationTimeout, recorder, buckets, marks, ejection,
+                readmission, seen, nodeByPort, acquiredAtEnd, finalNodes);
             try {
                 Charts.scenario(directory.resolve("scenario-" + scenario.id() + ".png"),
                     scenario.id() + ": " + scenario.fault + " on " + target.name() + ", " + scenario.recovery + " at "
-                        + fmt(options.recoverAtSeconds()) + " s (health every 500 ms)", recorder, buckets,
+                        + fmt(options.recoverAtSeconds()) + " s (health every " + health.interval().toMillis() + " ms, timeout "
+                        + health.timeout().toMillis() + " ms)", recorder, buckets,
                     new Charts.Mark("fault", marks[0], Color.RED),
                     new Charts.Mark("ejected", ejection == null ? Double.NaN : ejection.seconds(), new Color(0x9467bd)),
                     new Charts.Mark("recovered", marks[3], new Color(0x2ca02c)),

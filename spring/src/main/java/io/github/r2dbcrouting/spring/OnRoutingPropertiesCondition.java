@@ -1,9 +1,12 @@
 package io.github.r2dbcrouting.spring;
 
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 
+import io.github.r2dbcrouting.RoutingOptions;
+import io.r2dbc.spi.Option;
 import org.springframework.boot.autoconfigure.condition.ConditionOutcome;
 import org.springframework.boot.autoconfigure.condition.SpringBootCondition;
 import org.springframework.boot.context.properties.bind.Bindable;
@@ -18,8 +21,8 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
  */
 class OnRoutingPropertiesCondition extends SpringBootCondition {
 
-    /** The top-level keys of {@link RoutingProperties}. */
-    static final Set<String> KEYS = Set.of("name", "primary", "replicas", "pool", "health", "balancer", "fallback");
+    /** The top-level keys of ours: {@link RoutingProperties} and the first segment of each {@link RoutingOptions} option. */
+    static final Set<String> KEYS = keys();
 
     @Override
     public ConditionOutcome getMatchOutcome(ConditionContext context, AnnotatedTypeMetadata metadata) {
@@ -28,11 +31,29 @@ class OnRoutingPropertiesCondition extends SpringBootCondition {
             .orElse(Map.of());
         // only our own keys count: the testkit's R2DBC_ROUTING_TESTKIT_* environment variables,
         // for one, bind to r2dbc.routing.testkit.* through relaxed binding
-        Set<String> ours = new TreeSet<>(properties.keySet());
-        ours.retainAll(KEYS);
+        Set<String> ours = new TreeSet<>();
+        for (String key : properties.keySet()) {
+            if (KEYS.contains(normalize(key))) {
+                ours.add(key);
+            }
+        }
         if (ours.isEmpty()) {
             return ConditionOutcome.noMatch("no r2dbc.routing.* property of ours is set " + KEYS);
         }
         return ConditionOutcome.match("r2dbc.routing.* properties are set: " + ours);
+    }
+
+    private static Set<String> keys() {
+        Set<String> keys = new TreeSet<>(Set.of("primary", "replicas"));
+        for (Option<?> option : RoutingOptions.all()) {
+            int dot = option.name().indexOf('.');
+            keys.add(normalize(dot < 0 ? option.name() : option.name().substring(0, dot)));
+        }
+        return Set.copyOf(keys);
+    }
+
+    /** {@code session-wait}, {@code sessionWait} and {@code session_wait} are one key to Spring. */
+    private static String normalize(String key) {
+        return key.replace("-", "").replace("_", "").toLowerCase(Locale.ROOT);
     }
 }

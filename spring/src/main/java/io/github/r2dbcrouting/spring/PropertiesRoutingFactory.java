@@ -1,21 +1,24 @@
 package io.github.r2dbcrouting.spring;
 
-import java.time.Duration;
+import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.function.Consumer;
 
-import io.github.r2dbcrouting.Balancer;
-import io.github.r2dbcrouting.HealthSettings;
-import io.github.r2dbcrouting.PoolSettings;
+import io.github.r2dbcrouting.InvalidOptionException;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.RoutingOptions;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
+import io.r2dbc.spi.Option;
 import org.jspecify.annotations.Nullable;
+import org.springframework.boot.context.properties.bind.Bindable;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.source.InvalidConfigurationPropertyValueException;
 
 /**
- * Turns {@link RoutingProperties} into a {@link RoutingConnectionFactory.Builder}. Every bad
+ * Turns {@link RoutingProperties} (the nodes) and the {@code r2dbc.routing.*} properties named
+ * after core's {@link RoutingOptions} (every other setting) into a
+ * {@link RoutingConnectionFactory.Builder}. Every bad
  * value becomes an {@link InvalidConfigurationPropertyValueException} that names the full
  * property ({@code r2dbc.routing.health.interval}), which Boot's failure analyzer reports at
  * start-up. Passwords are never put in a message.
@@ -27,9 +30,8 @@ final class PropertiesRoutingFactory {
     private PropertiesRoutingFactory() {
     }
 
-    static RoutingConnectionFactory.Builder builder(RoutingProperties properties) {
+    static RoutingConnectionFactory.Builder builder(RoutingProperties properties, Binder binder) {
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder();
-        set("name", properties.getName(), () -> builder.name(properties.getName()));
         RoutingProperties.Primary primary = properties.getPrimary();
         set("primary.name", primary.getName(), () -> builder.primary(primary.getName(),
             connectionFactory("primary", primary.getUrl(), primary.getUsername(), primary.getPassword())));
@@ -41,10 +43,13 @@ final class PropertiesRoutingFactory {
             ConnectionFactory factory = connectionFactory(property, replica.getUrl(), username, password);
             set(property, entry.getKey(), () -> builder.replica(entry.getKey(), factory));
         }
-        builder.pool(pool(properties.getPool()));
-        builder.health(health(properties.getHealth()));
-        builder.balancer(balancer(properties.getBalancer()));
-        builder.whenNoReplica(properties.getFallback());
+        Map<Option<?>, Object> values = values(binder);
+        try {
+            RoutingOptions.apply(builder, values::get);
+        } catch (InvalidOptionException error) {
+            Option<?> option = Option.valueOf(error.option());
+            throw new InvalidConfigurationPropertyValueException(property(option), values.get(option), error.getMessage());
+        }
         return builder;
     }
 
@@ -79,55 +84,30 @@ final class PropertiesRoutingFactory {
         }
     }
 
-    private static PoolSettings pool(RoutingProperties.Pool pool) {
-        PoolSettings.Builder builder = PoolSettings.builder();
-        setIfPresent("pool.maxSize", pool.getMaxSize(), builder::maxSize);
-        setIfPresent("pool.initialSize", pool.getInitialSize(), builder::initialSize);
-        setIfPresent("pool.minIdle", pool.getMinIdle(), builder::minIdle);
-        setIfPresent("pool.maxAcquireTime", pool.getMaxAcquireTime(), builder::maxAcquireTime);
-        setIfPresent("pool.maxCreateConnectionTime", pool.getMaxCreateConnectionTime(), builder::maxCreateConnectionTime);
-        setIfPresent("pool.maxValidationTime", pool.getMaxValidationTime(), builder::maxValidationTime);
-        setIfPresent("pool.maxIdleTime", pool.getMaxIdleTime(), builder::maxIdleTime);
-        setIfPresent("pool.maxLifeTime", pool.getMaxLifeTime(), builder::maxLifeTime);
-        setIfPresent("pool.acquireRetry", pool.getAcquireRetry(), builder::acquireRetry);
-        setIfPresent("pool.validationQuery", pool.getValidationQuery(), builder::validationQuery);
-        try {
-            return builder.build();
-        } catch (IllegalArgumentException error) {
-            throw crossFieldError("pool", error, Map.of("pool.initialSize", String.valueOf(pool.getInitialSize()), "pool.minIdle",
-                String.valueOf(pool.getMinIdle())));
+    /**
+     * The value of each {@link RoutingOptions} option, read from the Spring property of the
+     * same name in kebab case ({@code pool.maxSize} from {@code r2dbc.routing.pool.max-size}),
+     * with Spring's relaxed binding, as text: core reads it. Weights may also be given as a map
+     * ({@code r2dbc.routing.weights.replica-1=3}).
+     */
+    static Map<Option<?>, Object> values(Binder binder) {
+        Map<Option<?>, Object> values = new LinkedHashMap<>();
+        for (Option<?> option : RoutingOptions.all()) {
+            String property = property(option);
+            Object value = binder.bind(property, Bindable.of(String.class)).orElse(null);
+            if (value == null && option.equals(RoutingOptions.WEIGHTS)) {
+                value = binder.bind(property, Bindable.mapOf(String.class, String.class)).orElse(null);
+            }
+            if (value != null) {
+                values.put(option, value);
+            }
         }
+        return values;
     }
 
-    private static HealthSettings health(RoutingProperties.Health health) {
-        HealthSettings.Builder builder = HealthSettings.builder();
-        setIfPresent("health.interval", health.getInterval(), builder::interval);
-        setIfPresent("health.timeout", health.getTimeout(), builder::timeout);
-        setIfPresent("health.failuresToEject", health.getFailuresToEject(), builder::failuresToEject);
-        setIfPresent("health.successesToReadmit", health.getSuccessesToReadmit(), builder::successesToReadmit);
-        setIfPresent("health.maxLagBytes", health.getMaxLagBytes(), builder::maxLagBytes);
-        setIfPresent("health.maxLagTime", health.getMaxLagTime(), builder::maxLagTime);
-        setIfPresent("health.validationQuery", health.getValidationQuery(), builder::validationQuery);
-        try {
-            return builder.build();
-        } catch (IllegalArgumentException error) {
-            throw crossFieldError("health", error, Map.of("health.timeout", String.valueOf(health.getTimeout())));
-        }
-    }
-
-    private static Balancer balancer(RoutingProperties.BalancerType type) {
-        return switch (type) {
-            case ROUND_ROBIN -> Balancer.roundRobin();
-            case RANDOM -> Balancer.random();
-            case LEAST_IN_USE -> Balancer.leastInUse();
-        };
-    }
-
-    /** For pool and health settings, whose names the library spells in camel case ({@code pool.maxSize}). */
-    private static <T> void setIfPresent(String setting, @Nullable T value, Consumer<T> setter) {
-        if (value != null) {
-            set(kebab(setting), value, () -> setter.accept(value));
-        }
+    /** {@code pool.maxSize} to {@code r2dbc.routing.pool.max-size}. */
+    static String property(Option<?> option) {
+        return PREFIX + kebab(option.name());
     }
 
     /** {@code pool.maxSize} to {@code pool.max-size}, the canonical form of a Spring Boot property name. */
@@ -149,23 +129,7 @@ final class PropertiesRoutingFactory {
         try {
             call.run();
         } catch (IllegalArgumentException | IllegalStateException | NullPointerException error) {
-            throw new InvalidConfigurationPropertyValueException(PREFIX + property, display(value), error.getMessage());
+            throw new InvalidConfigurationPropertyValueException(PREFIX + property, value, error.getMessage());
         }
-    }
-
-    /**
-     * A check across settings failed in {@code build()}; the library's message starts with the
-     * setting it blames ({@code health.timeout must not exceed health.interval ...}).
-     */
-    private static InvalidConfigurationPropertyValueException crossFieldError(String group, IllegalArgumentException error,
-                                                                              Map<String, String> values) {
-        String message = String.valueOf(error.getMessage());
-        int space = message.indexOf(' ');
-        String setting = space > 0 && message.startsWith(group + ".") ? message.substring(0, space) : group;
-        return new InvalidConfigurationPropertyValueException(PREFIX + kebab(setting), values.get(setting), message);
-    }
-
-    private static @Nullable Object display(@Nullable Object value) {
-        return value instanceof Duration duration ? duration.toString() : value;
     }
 }

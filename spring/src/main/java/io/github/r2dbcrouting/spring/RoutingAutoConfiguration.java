@@ -12,11 +12,13 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnClass;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.r2dbc.autoconfigure.R2dbcAutoConfiguration;
 import org.springframework.boot.r2dbc.autoconfigure.R2dbcTransactionManagerAutoConfiguration;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Conditional;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.core.env.Environment;
 
 /**
  * Exposes a {@link RoutingConnectionFactory} built from the {@code r2dbc.routing.*} properties
@@ -39,8 +41,9 @@ public class RoutingAutoConfiguration {
     @ConditionalOnMissingBean(ConnectionFactory.class)
     RoutingConnectionFactory routingConnectionFactory(RoutingProperties properties, ObjectProvider<RoutingMetricsRecorder> metrics,
                                                       ObjectProvider<RoutingListener> listeners,
-                                                      ObjectProvider<RoutingConnectionFactoryBuilderCustomizer> customizers) {
-        RoutingConnectionFactory.Builder builder = PropertiesRoutingFactory.builder(properties);
+                                                      ObjectProvider<RoutingConnectionFactoryBuilderCustomizer> customizers,
+                                                      Environment environment) {
+        RoutingConnectionFactory.Builder builder = PropertiesRoutingFactory.builder(properties, Binder.get(environment));
         metrics.ifUnique(builder::metrics);
         listeners.orderedStream().forEach(builder::listener);
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));

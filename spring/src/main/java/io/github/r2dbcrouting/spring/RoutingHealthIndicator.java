@@ -38,6 +38,10 @@ public class RoutingHealthIndicator implements ReactiveHealthIndicator {
         this.probeOnCall = probeOnCall;
     }
 
+    boolean probesOnCall() {
+        return this.probeOnCall;
+    }
+
     @Override
     public Mono<Health> health() {
         Mono<List<NodeSnapshot>> nodes = this.probeOnCall ? this.factory.checkHealth() : Mono.fromSupplier(this.factory::nodes);

@@ -155,6 +155,70 @@ class RoutingAutoConfigurationTests {
     }
 
     @Test
+    void shouldSetWeightsFromAList() {
+        this.runner.withPropertyValues(VALID)
+            .withPropertyValues("r2dbc.routing.balancer=weighted-random", "r2dbc.routing.weights=replica-1:3,replica-2:1")
+            .run(context -> assertThat(context.getBean(RoutingConnectionFactory.class).toString())
+                .contains("balancer=weightedRandom{", "replica-1=3", "replica-2=1"));
+    }
+
+    @Test
+    void shouldSetWeightsFromAMapAndChooseTheWeightedBalancer() {
+        // no balancer property: weights alone choose the weighted random balancer
+        this.runner.withPropertyValues(Arrays.stream(VALID).filter(value -> !value.startsWith("r2dbc.routing.balancer=")).toArray(String[]::new))
+            .withPropertyValues("r2dbc.routing.weights.replica-2=5")
+            .run(context -> assertThat(context.getBean(RoutingConnectionFactory.class).toString())
+                .contains("balancer=weightedRandom{replica-2=5}"));
+    }
+
+    @Test
+    void shouldSetSessionWaitAndCamelCaseSettings() {
+        this.runner.withPropertyValues(Arrays.stream(VALID).filter(value -> !value.startsWith("r2dbc.routing.pool.max-size=")).toArray(String[]::new))
+            .withPropertyValues("r2dbc.routing.session-wait=250ms", "r2dbc.routing.pool.maxSize=6")
+            .run(context -> {
+                assertThat(context).hasNotFailed();
+                assertThat(context.getBean(RoutingConnectionFactory.class).nodes())
+                    .allSatisfy(node -> assertThat(node.maxSize()).isEqualTo(6));
+            });
+    }
+
+    @Test
+    void shouldProbeOnEachHealthCallOnlyWhenProbingIsOff() {
+        this.runner.withPropertyValues(VALID)
+            .run(context -> assertThat(context.getBean(RoutingHealthIndicator.class).probesOnCall()).isTrue());
+        this.runner.withPropertyValues(VALID).withPropertyValues("r2dbc.routing.health.interval=PT0S")
+            .run(context -> assertThat(context.getBean(RoutingHealthIndicator.class).probesOnCall()).isTrue());
+        this.runner.withPropertyValues(VALID).withPropertyValues("r2dbc.routing.health.interval=1s")
+            .run(context -> assertThat(context.getBean(RoutingHealthIndicator.class).probesOnCall()).isFalse());
+    }
+
+    @Test
+    void shouldFailOnANegativeSessionWait() {
+        assertFailureSaying("r2dbc.routing.session-wait", "sessionWait must not be negative", "r2dbc.routing.session-wait=-1s");
+    }
+
+    @Test
+    void shouldFailOnAWeightBelowOne() {
+        assertFailureSaying("r2dbc.routing.weights", "weight of replica 'replica-1' must be at least 1, was 0",
+            "r2dbc.routing.balancer=weighted-random", "r2dbc.routing.weights=replica-1:0");
+    }
+
+    @Test
+    void shouldFailOnWeightsForAnotherBalancer() {
+        assertFailureSaying("r2dbc.routing.weights", "weights apply to the weighted-random balancer only", "r2dbc.routing.weights=replica-1:2");
+    }
+
+    @Test
+    void shouldFailOnTextThatIsNotADuration() {
+        assertFailureSaying("r2dbc.routing.health.interval", "'fast' is not a duration", "r2dbc.routing.health.interval=fast");
+    }
+
+    @Test
+    void shouldFailOnAMinIdleAboveMaxSize() {
+        assertFailureSaying("r2dbc.routing.pool.min-idle", "pool.minIdle must not exceed pool.maxSize (4), was 5", "r2dbc.routing.pool.min-idle=5");
+    }
+
+    @Test
     void shouldFailOnANegativeMaxAcquireTime() {
         assertFailure("r2dbc.routing.pool.max-acquire-time", "r2dbc.routing.pool.max-acquire-time=-5s");
     }
@@ -227,18 +291,26 @@ class RoutingAutoConfigurationTests {
     }
 
     private void assertFailure(String property, String... overrides) {
+        assertFailureSaying(property, property, overrides);
+    }
+
+    private void assertFailureSaying(String property, String reason, String... overrides) {
         String[] values = Arrays.copyOf(VALID, VALID.length + overrides.length);
         System.arraycopy(overrides, 0, values, VALID.length, overrides.length);
-        this.runner.withPropertyValues(values).run(context -> assertFailedNaming(context, property));
+        this.runner.withPropertyValues(values).run(context -> assertFailedNaming(context, property, reason));
     }
 
     private static void assertFailedNaming(AssertableApplicationContext context, String property) {
+        assertFailedNaming(context, property, property);
+    }
+
+    private static void assertFailedNaming(AssertableApplicationContext context, String property, String reason) {
         assertThat(context).hasFailed();
         StringBuilder messages = new StringBuilder();
         for (Throwable error = context.getStartupFailure(); error != null; error = error.getCause()) {
             messages.append(error.getMessage()).append('\n');
         }
-        assertThat(messages.toString()).contains(property).doesNotContain(PASSWORD);
+        assertThat(messages.toString()).contains("Property " + property + " with value", reason).doesNotContain(PASSWORD);
     }
 
     @Configuration(proxyBeanMethods = false)

@@ -1,0 +1,270 @@
+package io.github.r2dbcrouting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.github.r2dbcrouting.testkit.Await;
+import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.github.r2dbcrouting.testkit.SessionLeakCheck;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.util.Logger;
+import reactor.util.Loggers;
+
+/**
+ * A replica frozen with SIGSTOP under 16 readers that do not use {@link Routing#retryReads()},
+ * with the default health settings: what a user sees is that no read waits longer than
+ * interval + timeout, and that reads keep flowing on the other replica meanwhile.
+ */
+class FrozenReplicaIntegrationTests {
+
+    private static final Logger LOGGER = Loggers.getLogger(FrozenReplicaIntegrationTests.class);
+
+    private static final Duration BUCKET = Duration.ofMillis(200);
+
+    /** Buckets per window over which the 40% floor is held. */
+    private static final int WINDOW = 5;
+
+    /** Timers fire late on a loaded 2-core machine; a read left hanging would still show by seconds. */
+    private static final Duration MARGIN = Duration.ofMillis(500);
+
+    private static final Duration PATIENCE = Duration.ofSeconds(20);
+
+    private PostgresCluster cluster;
+
+    private SessionLeakCheck leaks;
+
+    private RoutingConnectionFactory factory;
+
+    private final EventLog events = new EventLog();
+
+    @BeforeEach
+    void startCluster() {
+        this.cluster = PostgresCluster.start(2);
+        this.cluster.awaitReplication(Duration.ofSeconds(30));
+        this.leaks = SessionLeakCheck.before(this.cluster);
+    }
+
+    @AfterEach
+    void closeEverything() {
+        try {
+            if (this.factory != null) {
+                for (PostgresNode node : this.cluster.nodes()) {
+                    if (node.isFrozen()) {
+                        node.thaw();
+                    }
+                }
+                ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
+            }
+        } finally {
+            this.cluster.close();
+        }
+    }
+
+    private NodeSnapshot node(String name) {
+        return this.factory.nodes().stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    private void awaitState(String name, NodeState state) {
+        Await.until("'" + name + "' " + state, PATIENCE, () -> node(name).state() == state, () -> this.factory.nodes() + this.events.toString());
+    }
+
+    @Test
+    void shouldBoundTheSlowestReadByIntervalPlusTimeoutAndKeepReadsFlowingWhileAReplicaIsFrozen() {
+        HealthSettings health = HealthSettings.defaults();
+        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+            .primary("primary", this.cluster.primary().connectionFactory())
+            .listener(this.events);
+        for (PostgresNode replica : this.cluster.replicas()) {
+            builder.replica(replica.name(), replica.connectionFactory());
+        }
+        this.factory = builder.build();
+        for (NodeSnapshot n : this.factory.nodes()) {
+            awaitState(n.name(), NodeState.UP);
+        }
+        Await.until("every role observed", PATIENCE, () -> this.factory.nodes().stream().allMatch(n -> n.role() != NodeRole.UNKNOWN));
+        PostgresNode victim = this.cluster.replicas().get(0);
+        PostgresNode survivor = this.cluster.replicas().get(1);
+        long origin = System.nanoTime();
+        // 16 readers without retryReads() and with a read timeout far beyond the promise, so that
+        // a read left hanging shows as such; and 2 on the primary, which the freeze does not touch,
+        // to tell a slower machine (other builds share its 2 cores) from reads stuck on the frozen replica
+        try (BucketLoad reads = new BucketLoad(Db.whoServes(this.factory).contextWrite(Routing.readOnly()), 16, origin);
+             BucketLoad control = new BucketLoad(Db.whoServes(this.factory), 2, origin)) {
+            Await.until("reads flowing on both replicas", PATIENCE, () -> reads.servedBy(victim.port()) > 100 && reads.servedBy(survivor.port()) > 100);
+            long steadyFrom = System.nanoTime();
+            Await.until("2 s of steady load", PATIENCE, () -> System.nanoTime() - steadyFrom > Duration.ofMillis(2200).toNanos());
+
+            long freezeStart = System.nanoTime();
+            victim.freeze();
+            long frozenAt = System.nanoTime();
+            awaitState(victim.name(), NodeState.EJECTED);
+            Await.until("the freeze to have lasted 4 s", PATIENCE, () -> System.nanoTime() - frozenAt > Duration.ofSeconds(4).toNanos());
+            long thawAt = System.nanoTime();
+            victim.thaw();
+            awaitState(victim.name(), NodeState.UP);
+            long victimBefore = reads.servedBy(victim.port());
+            Await.until("reads back on the thawed replica", PATIENCE, () -> reads.servedBy(victim.port()) > victimBefore + 100);
+            reads.stop();
+            control.stop();
+
+            int fault = reads.bucket(freezeStart);
+            int thawed = reads.bucket(thawAt);
+            double before = reads.mean(fault - 10, fault);
+            double controlBefore = control.mean(fault - 10, fault);
+            // per 200 ms bucket: reads, and the machine's speed as the control load saw it
+            List<String> buckets = new ArrayList<>();
+            List<String> idle = new ArrayList<>();
+            for (int b = fault; b < thawed; b++) {
+                double machine = control.count(b) / controlBefore;
+                buckets.add(String.format(java.util.Locale.ROOT, "%.1fs: %d (%.0f%%, control %.0f%%)", (b - fault) * 0.2, reads.count(b),
+                    100 * reads.count(b) / before, 100 * machine));
+                if (reads.count(b) == 0 && control.count(b) >= 2) {
+                    idle.add(buckets.get(buckets.size() - 1));
+                }
+            }
+            // over every second of the freeze, reads against what the control load says the machine
+            // allowed: a loaded machine (other builds share its 2 cores) slows both alike, reads stuck
+            // on the frozen replica move only the first. Single 200 ms buckets swing by half on such a
+            // machine even with no fault, so the 40% floor is held over 1 s windows.
+            List<String> below = new ArrayList<>();
+            for (int b = fault; b + WINDOW <= thawed; b++) {
+                // a slower machine lowers the bar in proportion; a faster one (the frozen server's CPU is free) never raises it
+                double machine = Math.min(1, control.sum(b, b + WINDOW) / (WINDOW * controlBefore));
+                double share = reads.sum(b, b + WINDOW) / (WINDOW * before) / Math.max(1e-9, machine);
+                if (share < 0.4) {
+                    below.add(String.format(java.util.Locale.ROOT, "%.1f-%.1fs: %.0f%%", (b - fault) * 0.2, (b - fault + WINDOW) * 0.2, 100 * share));
+                }
+            }
+            Duration promise = health.interval().plus(health.timeout());
+            // the server answers until the last of its processes is stopped, which takes a while on a loaded machine
+            Duration freezing = Duration.ofNanos(frozenAt - freezeStart);
+            LOGGER.info("SIGSTOP '{}' (took {} ms), ejected: {}; reads per 200 ms before: {} (control {}); from the freeze to the thaw: {}; "
+                    + "slowest read {} ms; {} failed: {}", victim.name(), (frozenAt - freezeStart) / 1_000_000,
+                node(victim.name()).reason(), before, controlBefore, buckets, reads.slowest().toMillis(), reads.failures(), reads.errors);
+
+            assertThat(before).as("reads per 200 ms before the freeze, enough to see a drop to 40%%").isGreaterThan(5);
+            assertThat(reads.slowest()).as("slowest read, good or failed (the promise is interval + timeout = %s, from the end of a freeze "
+                    + "that took %s ms)", promise, freezing.toMillis())
+                .isLessThanOrEqualTo(promise.plus(freezing).plus(MARGIN));
+            assertThat(idle).as("200 ms buckets without a single read while the primary answered at least twice (all: %s)", buckets).isEmpty();
+            assertThat(below).as("1 s windows from the freeze to the thaw under 40%% of the rate before it, for the machine's speed then "
+                + "(per 200 ms, %s before: %s)", before, buckets).isEmpty();
+            assertThat(reads.failures()).as("failed reads: at most those in flight on the frozen replica: %s", reads.errors)
+                .isLessThanOrEqualTo(16);
+            assertThat(control.failures()).as("reads on the primary: %s", control.errors).isZero();
+            assertThat(this.events.has(RoutingEvent.Type.READMITTED, victim.name(), thawAt)).isTrue();
+        }
+    }
+
+    /** Closed-loop reads counted per 200 ms bucket of their completion, with the slowest and the failures. */
+    private static final class BucketLoad implements AutoCloseable {
+
+        private final long origin;
+
+        private final AtomicLongArray ok = new AtomicLongArray(600);
+
+        private final LongAdder failed = new LongAdder();
+
+        private final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+
+        private final Map<Integer, LongAdder> servedBy = new ConcurrentHashMap<>();
+
+        private final AtomicLong slowest = new AtomicLong();
+
+        private final AtomicBoolean running = new AtomicBoolean(true);
+
+        private final Mono<Void> done;
+
+        private final Disposable subscription;
+
+        BucketLoad(Mono<Db.Served> read, int pipelines, long origin) {
+            this.origin = origin;
+            Mono<Void> loop = Mono.defer(() -> {
+                    long start = System.nanoTime();
+                    return read.timeout(Duration.ofSeconds(30))
+                        .doOnNext(served -> {
+                            this.ok.incrementAndGet(bucket(System.nanoTime()));
+                            this.servedBy.computeIfAbsent(served.port(), p -> new LongAdder()).increment();
+                        })
+                        .then()
+                        .onErrorResume(error -> {
+                            this.failed.increment();
+                            this.errors.computeIfAbsent(error.getClass().getSimpleName(), e -> new LongAdder()).increment();
+                            return Mono.empty();
+                        })
+                        .doFinally(signal -> this.slowest.accumulateAndGet(System.nanoTime() - start, Math::max));
+                })
+                .repeat(this.running::get)
+                .then();
+            this.done = Flux.range(0, pipelines).flatMap(i -> loop).then().cache();
+            this.subscription = this.done.subscribe();
+        }
+
+        int bucket(long nanos) {
+            return (int) Math.min(this.ok.length() - 1, Math.max(0, (nanos - this.origin) / BUCKET.toNanos()));
+        }
+
+        long count(int bucket) {
+            return this.ok.get(bucket);
+        }
+
+        long sum(int from, int to) {
+            long sum = 0;
+            for (int b = Math.max(0, from); b < to; b++) {
+                sum += this.ok.get(b);
+            }
+            return sum;
+        }
+
+        double mean(int from, int to) {
+            long sum = 0;
+            for (int b = Math.max(0, from); b < to; b++) {
+                sum += this.ok.get(b);
+            }
+            return (double) sum / Math.max(1, to - Math.max(0, from));
+        }
+
+        long servedBy(int port) {
+            LongAdder adder = this.servedBy.get(port);
+            return adder == null ? 0 : adder.sum();
+        }
+
+        Duration slowest() {
+            return Duration.ofNanos(this.slowest.get());
+        }
+
+        long failures() {
+            return this.failed.sum();
+        }
+
+        void stop() {
+            this.running.set(false);
+            this.done.block(Duration.ofSeconds(40));
+        }
+
+        @Override
+        public void close() {
+            this.running.set(false);
+            try {
+                this.done.block(Duration.ofSeconds(40));
+            } finally {
+                this.subscription.dispose();
+            }
+        }
+    }
+}
