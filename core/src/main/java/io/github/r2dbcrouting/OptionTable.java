@@ -40,8 +40,9 @@ final class OptionTable {
             "What reads get when no replica is in rotation: primary (the primary, in read-only mode) or fail (an error).",
             (c, v) -> c.fallback = v, c -> c.fallback, "primary");
         add(RoutingOptions.SESSION_WAIT, Kind.DURATION,
-            "How long a read under a ConsistencySession waits for a replica to replay the session's writes before it reads on the "
-                + "primary; 0 goes to the primary at once.",
+            "How long at most a read under a ConsistencySession waits for a replica to replay the session's writes before it reads on "
+                + "the primary; it stops early when the replica has received WAL it does not replay or replays too slowly to get there "
+                + "in time; 0: one look at the replica, then the primary.",
             (c, v) -> c.sessionWait = v, c -> c.sessionWait, "1s");
         // every node's pool
         add(RoutingOptions.POOL_MAX_SIZE, Kind.INTEGER, "Most connections each node's pool holds.",
