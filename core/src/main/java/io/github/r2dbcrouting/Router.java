@@ -296,20 +296,14 @@ final class Router {
     /** A pool for {@code node} and the acquisitions built on it once. */
     Node.Lease newLease(Node node, PoolSettings settings) {
         ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.activity.tracking(node.target), node.activity));
-        // one error operator per route on top of the pool's own Mono: the hot path allocates no more
-        Mono<Connection> raw = pool.create();
-        Mono<Connection> acquire = raw.onErrorMap(error -> naming(node, error)).name("r2dbc-routing.acquire");
-        Mono<Connection> read = raw.onErrorResume(error -> retryRead(node, naming(node, error)));
+        // the deadline (armed only for an acquisition left waiting) and the node-naming errors in one
+        // operator, and one error operator per route on top of it: the hot path allocates no more
+        Mono<Connection> raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
+            this.scheduler, null);
+        Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
+        Mono<Connection> read = raw.onErrorResume(error -> retryRead(node, error));
         Mono<Connection> readOnly = acquire.flatMap(connection -> ReadOnlyConnection.enter(connection, node.name));
-        Mono<Connection> write = raw.onErrorMap(error -> writeFailed(node, naming(node, error)));
+        Mono<Connection> write = raw.onErrorMap(error -> writeFailed(node, error));
         return new Node.Lease(pool, acquire, read, readOnly, write);
-    }
-
-    /** r2dbc-pool's acquisition timeout does not say which pool timed out: ours does. */
-    private static Throwable naming(Node node, Throwable error) {
-        if (error instanceof R2dbcTimeoutException && !String.valueOf(error.getMessage()).startsWith("node '")) {
-            return new R2dbcTimeoutException("node '" + node.name + "': " + error.getMessage(), error);
-        }
-        return error;
     }
 }
