@@ -194,7 +194,7 @@ public class RoutingProperties {
         /** Longest opening a connection may take, 0 for no limit (default 3s). */
         private @Nullable Duration maxCreateConnectionTime;
 
-        /** Longest validating an acquired connection may take, 0 for no limit (default 2s). */
+        /** Longest the validation query may take on an acquired connection, 0 for no limit (default 2s); unused without one. */
         private @Nullable Duration maxValidationTime;
 
         /** How long a connection may stay idle, 0 for no limit (default 30m). */
