@@ -4,7 +4,6 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import java.util.concurrent.atomic.AtomicReferenceFieldUpdater;
 import java.util.function.Function;
 
 import io.r2dbc.spi.Connection;
@@ -13,7 +12,6 @@ import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.Disposable;
-import reactor.core.Disposables;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
@@ -40,7 +38,9 @@ import reactor.util.context.Context;
  * (a plain {@link TimeoutException} from r2dbc-pool) becomes an {@link R2dbcTimeoutException}.
  *
  * <p>{@code lend}, when given, is applied to the connection handed to the subscriber (for
- * instance a wrapper for the lent connection), so that it costs no operator of its own.
+ * instance a wrapper for the lent connection), and {@link #onFailure} gives a route its own
+ * answer to a failed acquisition (try another replica, say the primary is unavailable), so that
+ * neither costs an operator of its own: one subscriber per acquisition does all of it.
  */
 final class Acquisition extends Mono<Connection> {
 
@@ -54,6 +54,8 @@ final class Acquisition extends Mono<Connection> {
     private final Scheduler timer;
 
     private final @Nullable Function<Connection, Connection> lend;
+
+    private final @Nullable Function<Throwable, Mono<Connection>> resume;
 
     private final String acquireTimeoutMessage;
 
@@ -74,8 +76,31 @@ final class Acquisition extends Mono<Connection> {
         this.timeoutNanos = maxAcquireTime.toNanos();
         this.timer = timer;
         this.lend = lend;
+        this.resume = null;
         this.acquireTimeoutMessage = "node '" + node + "': connection acquisition timed out after " + maxAcquireTime.toMillis() + "ms";
         this.createTimeoutMessage = "node '" + node + "': opening a connection timed out after " + maxCreateConnectionTime.toMillis() + "ms";
+    }
+
+    private Acquisition(Acquisition base, Function<Throwable, Mono<Connection>> resume) {
+        this.pool = base.pool;
+        this.node = base.node;
+        this.timeoutNanos = base.timeoutNanos;
+        this.timer = base.timer;
+        this.lend = base.lend;
+        this.resume = resume;
+        this.acquireTimeoutMessage = base.acquireTimeoutMessage;
+        this.createTimeoutMessage = base.createTimeoutMessage;
+    }
+
+    /**
+     * The same acquisition, answering its failure (already naming the node) with {@code resume}:
+     * what {@code onErrorResume} would do, without its operator on the success path.
+     *
+     * @param resume the route's answer to a failed acquisition
+     * @return a new acquisition
+     */
+    Acquisition onFailure(Function<Throwable, Mono<Connection>> resume) {
+        return new Acquisition(this, resume);
     }
 
     @Override
@@ -98,22 +123,24 @@ final class Acquisition extends Mono<Connection> {
         return error;
     }
 
-    /** The subscriber to the pool, the subscription of the caller, and the deadline task. */
+    /**
+     * The subscriber to the pool, the subscription of the caller, and the deadline task. One
+     * atomic state: the acquisition served at once pays a single compare-and-set.
+     */
     static final class Pending implements CoreSubscriber<Connection>, Subscription, Runnable {
 
         private static final int WAITING = 0;
 
-        /** Delivered, failed or cancelled: a connection arriving now goes back to the pool. */
-        private static final int DONE = 1;
+        /** Waiting, with the deadline armed in {@link #task}. */
+        private static final int ARMED = 1;
 
-        private static final Disposable NO_TIMER = Disposables.disposed();
+        /** Delivered, failed, timed out or cancelled: a connection arriving now goes back to the pool. */
+        private static final int DONE = 2;
 
-        private static final Disposable STOPPED = Disposables.disposed();
+        /** Failed, and the route's answer to the failure now serves the caller. */
+        private static final int RESUMED = 3;
 
         private static final AtomicIntegerFieldUpdater<Pending> STATE = AtomicIntegerFieldUpdater.newUpdater(Pending.class, "state");
-
-        private static final AtomicReferenceFieldUpdater<Pending, Disposable> TIMER =
-            AtomicReferenceFieldUpdater.newUpdater(Pending.class, Disposable.class, "task");
 
         private final CoreSubscriber<? super Connection> actual;
 
@@ -122,9 +149,15 @@ final class Acquisition extends Mono<Connection> {
         @SuppressWarnings("NullAway.Init")
         private Subscription upstream;
 
+        /** Written before the state turns {@link #ARMED}, read only after seeing it. */
+        private @Nullable Disposable task;
+
         private volatile int state;
 
-        private volatile Disposable task = NO_TIMER;
+        /** The subscription of the route's answer to a failure, once {@link #RESUMED}. */
+        private volatile @Nullable Subscription resumed;
+
+        private volatile boolean cancelled;
 
         Pending(CoreSubscriber<? super Connection> actual, Acquisition parent) {
             this.actual = actual;
@@ -137,15 +170,31 @@ final class Acquisition extends Mono<Connection> {
                 return;
             }
             Disposable scheduled = this.parent.timer.schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
-            if (!TIMER.compareAndSet(this, NO_TIMER, scheduled)) {
+            this.task = scheduled;
+            if (!STATE.compareAndSet(this, WAITING, ARMED)) {
                 scheduled.dispose();
             }
         }
 
-        private void stopTimer() {
-            Disposable current = this.task;
-            if (current != STOPPED) {
-                TIMER.getAndSet(this, STOPPED).dispose();
+        /** Ends the wait; true if this call ended it (and disarmed the deadline). */
+        private boolean finish() {
+            for (;;) {
+                int current = this.state;
+                if (current != WAITING && current != ARMED) {
+                    return false;
+                }
+                if (STATE.compareAndSet(this, current, DONE)) {
+                    if (current == ARMED) {
+                        dispose(this.task);
+                    }
+                    return true;
+                }
+            }
+        }
+
+        private static void dispose(@Nullable Disposable task) {
+            if (task != null) {
+                task.dispose();
             }
         }
 
@@ -164,8 +213,7 @@ final class Acquisition extends Mono<Connection> {
 
         @Override
         public void onNext(Connection connection) {
-            if (STATE.compareAndSet(this, WAITING, DONE)) {
-                stopTimer();
+            if (finish()) {
                 Function<Connection, Connection> lend = this.parent.lend;
                 this.actual.onNext(lend == null ? connection : lend.apply(connection));
                 this.actual.onComplete();
@@ -177,18 +225,44 @@ final class Acquisition extends Mono<Connection> {
 
         @Override
         public void onError(Throwable error) {
-            if (STATE.compareAndSet(this, WAITING, DONE)) {
-                stopTimer();
-                this.actual.onError(this.parent.naming(error));
-            } else {
-                Operators.onErrorDropped(error, this.actual.currentContext());
+            Function<Throwable, Mono<Connection>> resume = this.parent.resume;
+            int target = resume == null ? DONE : RESUMED;
+            for (;;) {
+                int current = this.state;
+                if (current == DONE || current == RESUMED) {
+                    Operators.onErrorDropped(error, this.actual.currentContext());
+                    return;
+                }
+                if (STATE.compareAndSet(this, current, target)) {
+                    if (current == ARMED) {
+                        dispose(this.task);
+                    }
+                    break;
+                }
             }
+            fail(this.parent.naming(error));
+        }
+
+        /** Hands a failure, naming the node, to the caller or to the route's answer. */
+        private void fail(Throwable named) {
+            Function<Throwable, Mono<Connection>> resume = this.parent.resume;
+            if (resume == null) {
+                this.actual.onError(named);
+                return;
+            }
+            Mono<Connection> answer;
+            try {
+                answer = resume.apply(named);
+            } catch (Throwable e) {
+                this.actual.onError(Operators.onOperatorError(e, this.actual.currentContext()));
+                return;
+            }
+            answer.subscribe(new Resumed(this));
         }
 
         @Override
         public void onComplete() {
-            if (STATE.compareAndSet(this, WAITING, DONE)) {
-                stopTimer();
+            if (finish()) {
                 this.actual.onComplete();
             }
         }
@@ -200,20 +274,84 @@ final class Acquisition extends Mono<Connection> {
 
         @Override
         public void cancel() {
-            if (STATE.compareAndSet(this, WAITING, DONE)) {
-                stopTimer();
-                this.upstream.cancel();
+            this.cancelled = true;
+            for (;;) {
+                int current = this.state;
+                if (current == RESUMED) {
+                    Subscription answer = this.resumed;
+                    if (answer != null) {
+                        answer.cancel();
+                    }
+                    return;
+                }
+                if (current == DONE) {
+                    return;
+                }
+                if (STATE.compareAndSet(this, current, DONE)) {
+                    if (current == ARMED) {
+                        dispose(this.task);
+                    }
+                    this.upstream.cancel();
+                    return;
+                }
             }
         }
 
         /** The deadline. */
         @Override
         public void run() {
-            if (STATE.compareAndSet(this, WAITING, DONE)) {
-                this.task = STOPPED;
-                this.upstream.cancel();
-                this.actual.onError(new R2dbcTimeoutException(this.parent.acquireTimeoutMessage));
+            for (;;) {
+                int current = this.state;
+                if (current != WAITING && current != ARMED) {
+                    return;
+                }
+                // WAITING: the deadline fired before armIfPending recorded it
+                if (STATE.compareAndSet(this, current, this.parent.resume == null ? DONE : RESUMED)) {
+                    this.upstream.cancel();
+                    fail(new R2dbcTimeoutException(this.parent.acquireTimeoutMessage));
+                    return;
+                }
             }
+        }
+    }
+
+    /** Forwards the route's answer to a failed acquisition to the caller. */
+    static final class Resumed implements CoreSubscriber<Connection> {
+
+        private final Pending pending;
+
+        Resumed(Pending pending) {
+            this.pending = pending;
+        }
+
+        @Override
+        public Context currentContext() {
+            return this.pending.actual.currentContext();
+        }
+
+        @Override
+        public void onSubscribe(Subscription subscription) {
+            this.pending.resumed = subscription;
+            if (this.pending.cancelled) {
+                subscription.cancel();
+            } else {
+                subscription.request(Long.MAX_VALUE);
+            }
+        }
+
+        @Override
+        public void onNext(Connection connection) {
+            this.pending.actual.onNext(connection);
+        }
+
+        @Override
+        public void onError(Throwable error) {
+            this.pending.actual.onError(error);
+        }
+
+        @Override
+        public void onComplete() {
+            this.pending.actual.onComplete();
         }
     }
 }

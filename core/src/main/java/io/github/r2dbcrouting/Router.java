@@ -296,14 +296,14 @@ final class Router {
     /** A pool for {@code node} and the acquisitions built on it once. */
     Node.Lease newLease(Node node, PoolSettings settings) {
         ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.activity.tracking(node.target), node.activity));
-        // the deadline (armed only for an acquisition left waiting) and the node-naming errors in one
-        // operator, and one error operator per route on top of it: the hot path allocates no more
-        Mono<Connection> raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
+        // one subscriber per acquisition on top of the pool's: the deadline (armed only for an
+        // acquisition left waiting), errors naming the node, and the route's answer to a failure
+        Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
             this.scheduler, null);
         Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
-        Mono<Connection> read = raw.onErrorResume(error -> retryRead(node, error));
+        Mono<Connection> read = raw.onFailure(error -> retryRead(node, error));
         Mono<Connection> readOnly = acquire.flatMap(connection -> ReadOnlyConnection.enter(connection, node.name));
-        Mono<Connection> write = raw.onErrorMap(error -> writeFailed(node, error));
+        Mono<Connection> write = raw.onFailure(error -> Mono.error(writeFailed(node, error)));
         return new Node.Lease(pool, acquire, read, readOnly, write);
     }
 }

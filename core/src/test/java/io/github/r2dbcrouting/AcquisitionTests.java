@@ -5,6 +5,7 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
@@ -161,6 +162,47 @@ class AcquisitionTests {
         StepVerifier.create(acquisition).expectNext(lent).verifyComplete();
     }
 
+    @Test
+    void shouldAnswerAFailureWithTheRoutesResumeAndTheNodeNamedError() {
+        Connection elsewhere = new FakeConnection().proxy();
+        AtomicReference<Throwable> seen = new AtomicReference<>();
+        Acquisition acquisition = acquisition(Mono.error(new TimeoutException("Did not observe any item")), MAX_ACQUIRE)
+            .onFailure(error -> {
+                seen.set(error);
+                return Mono.just(elsewhere);
+            });
+
+        StepVerifier.create(acquisition).expectNext(elsewhere).verifyComplete();
+        assertThat(seen.get()).hasMessage("node 'replica-1': opening a connection timed out after 3000ms");
+    }
+
+    @Test
+    void shouldAnswerATimeoutWithTheRoutesResume() {
+        ManualPool pool = new ManualPool();
+
+        StepVerifier.withVirtualTime(() -> acquisition(pool, MAX_ACQUIRE).onFailure(error -> Mono.error(new IllegalStateException("resumed: "
+                + error.getMessage()))), () -> this.time, Long.MAX_VALUE)
+            .expectSubscription()
+            .thenAwait(MAX_ACQUIRE)
+            .expectErrorMessage("resumed: node 'replica-1': connection acquisition timed out after 5000ms")
+            .verify(Duration.ofSeconds(5));
+        assertThat(pool.cancelled).isTrue();
+    }
+
+    @Test
+    void shouldCancelTheResumedAcquisitionWhenTheCallerLeaves() {
+        ManualPool first = new ManualPool();
+        ManualPool answer = new ManualPool();
+
+        StepVerifier.create(acquisition(first, MAX_ACQUIRE).onFailure(error -> answer))
+            .expectSubscription()
+            .then(() -> first.fail(new R2dbcNonTransientResourceException("refused")))
+            .thenCancel()
+            .verify(Duration.ofSeconds(5));
+
+        assertThat(answer.cancelled).isTrue();
+    }
+
     /**
      * A pool acquisition answered by hand, which (like a pool racing a cancel) can still deliver
      * a connection after it was cancelled.
@@ -184,6 +226,10 @@ class AcquisitionTests {
                     ManualPool.this.cancelled = true;
                 }
             });
+        }
+
+        void fail(Throwable error) {
+            this.subscriber.onError(error);
         }
 
         void deliver(Connection connection) {

@@ -115,6 +115,26 @@ public class AcquireBenchmark {
         this.springReplica.disposeLater().block(patience);
     }
 
+    Mono<Void> bareMono() {
+        return this.bare;
+    }
+
+    Mono<Void> bareWithKeyMono() {
+        return this.bareWithKey;
+    }
+
+    Mono<Void> routedMono() {
+        return this.routed;
+    }
+
+    Mono<Void> readsMono() {
+        return this.reads;
+    }
+
+    Mono<Void> springMono() {
+        return this.spring;
+    }
+
     /** (a) a bare r2dbc-pool {@code ConnectionPool}, r2dbc-pool's defaults: the reference for {@code reads()}. */
     @Benchmark
     public Object barePool() {
