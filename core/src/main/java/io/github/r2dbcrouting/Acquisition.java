@@ -1,7 +1,6 @@
 package io.github.r2dbcrouting;
 
 import java.time.Duration;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.function.Function;
@@ -11,7 +10,6 @@ import io.r2dbc.spi.R2dbcTimeoutException;
 import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
-import reactor.core.Disposable;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
@@ -25,10 +23,12 @@ import reactor.util.context.Context;
  * which schedules (and cancels) a task on {@code Schedulers.parallel()} even when an idle
  * connection answers during {@code subscribe}; that task costs more than the whole routing
  * decision. reactor-pool's {@code acquire(Duration)} instead arms its timer only once the
- * borrower is queued as pending. Here the pool is subscribed first and the timer is armed only
- * if it has not answered by the time {@code subscribe} returns: an acquisition that waits for a
- * connection to be released, created or validated gets a deadline, one that an idle connection
- * served synchronously never does.
+ * borrower is queued as pending. Here the pool is subscribed first, and only an acquisition it
+ * has not answered by the time {@code subscribe} returns gets a deadline, checked by the node's
+ * {@link Deadlines} sweep rather than a timer of its own: one that an idle connection served
+ * synchronously costs nothing more, one handed over on the driver's event loop (r2dbc-postgresql)
+ * a queue entry, one that waits for a connection to be released, created or validated is timed
+ * out by the sweep.
  *
  * <p>When the deadline passes the pool acquisition is cancelled (r2dbc-pool and reactor-pool
  * release a connection that was about to be delivered) and the subscriber gets an
@@ -48,10 +48,7 @@ final class Acquisition extends Mono<Connection> {
 
     private final String node;
 
-    /** The deadline in nanoseconds, 0 for none. */
-    private final long timeoutNanos;
-
-    private final Scheduler timer;
+    private final @Nullable Deadlines deadlines;
 
     private final @Nullable Function<Connection, Connection> lend;
 
@@ -66,15 +63,14 @@ final class Acquisition extends Mono<Connection> {
      * @param node                    the node's name, for error messages
      * @param maxAcquireTime          the longest an acquisition may wait, {@code ZERO} for no limit
      * @param maxCreateConnectionTime the pool's creation timeout, for its error message
-     * @param timer                   where the deadline of a pending acquisition runs
+     * @param timer                   runs the sweep of the deadlines of acquisitions left waiting
      * @param lend                    applied to each connection handed out, or {@code null}
      */
     Acquisition(Mono<Connection> pool, String node, Duration maxAcquireTime, Duration maxCreateConnectionTime, Scheduler timer,
                 @Nullable Function<Connection, Connection> lend) {
         this.pool = pool;
         this.node = node;
-        this.timeoutNanos = maxAcquireTime.toNanos();
-        this.timer = timer;
+        this.deadlines = maxAcquireTime.isZero() ? null : new Deadlines(timer, maxAcquireTime);
         this.lend = lend;
         this.resume = null;
         this.acquireTimeoutMessage = "node '" + node + "': connection acquisition timed out after " + maxAcquireTime.toMillis() + "ms";
@@ -84,8 +80,7 @@ final class Acquisition extends Mono<Connection> {
     private Acquisition(Acquisition base, Function<Throwable, Mono<Connection>> resume) {
         this.pool = base.pool;
         this.node = base.node;
-        this.timeoutNanos = base.timeoutNanos;
-        this.timer = base.timer;
+        this.deadlines = base.deadlines;
         this.lend = base.lend;
         this.resume = resume;
         this.acquireTimeoutMessage = base.acquireTimeoutMessage;
@@ -107,8 +102,9 @@ final class Acquisition extends Mono<Connection> {
     public void subscribe(CoreSubscriber<? super Connection> actual) {
         Pending pending = new Pending(actual, this);
         this.pool.subscribe(pending);
-        if (this.timeoutNanos > 0) {
-            pending.armIfPending(this.timeoutNanos);
+        Deadlines deadlines = this.deadlines;
+        if (deadlines != null) {
+            pending.armIfPending(deadlines);
         }
     }
 
@@ -124,14 +120,15 @@ final class Acquisition extends Mono<Connection> {
     }
 
     /**
-     * The subscriber to the pool, the subscription of the caller, and the deadline task. One
+     * The subscriber to the pool, the subscription of the caller, and what the deadline sweep
+     * times out. One
      * atomic state: the acquisition served at once pays a single compare-and-set.
      */
     static final class Pending implements CoreSubscriber<Connection>, Subscription, Runnable {
 
         private static final int WAITING = 0;
 
-        /** Waiting, with the deadline armed in {@link #task}. */
+        /** Waiting, and watched by the deadline sweep. */
         private static final int ARMED = 1;
 
         /** Delivered, failed, timed out or cancelled: a connection arriving now goes back to the pool. */
@@ -149,8 +146,8 @@ final class Acquisition extends Mono<Connection> {
         @SuppressWarnings("NullAway.Init")
         private Subscription upstream;
 
-        /** Written before the state turns {@link #ARMED}, read only after seeing it. */
-        private @Nullable Disposable task;
+        /** When the sweep times it out, in the scheduler's nanoseconds; written before the state turns {@link #ARMED}. */
+        long deadline;
 
         private volatile int state;
 
@@ -165,18 +162,23 @@ final class Acquisition extends Mono<Connection> {
         }
 
         /** Called once {@code subscribe} returned: an acquisition still waiting now gets its deadline. */
-        void armIfPending(long timeoutNanos) {
+        void armIfPending(Deadlines deadlines) {
             if (this.state != WAITING) {
                 return;
             }
-            Disposable scheduled = this.parent.timer.schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
-            this.task = scheduled;
-            if (!STATE.compareAndSet(this, WAITING, ARMED)) {
-                scheduled.dispose();
+            this.deadline = deadlines.deadline();
+            if (STATE.compareAndSet(this, WAITING, ARMED)) {
+                deadlines.watch(this);
             }
         }
 
-        /** Ends the wait; true if this call ended it (and disarmed the deadline). */
+        /** For the sweep: still waiting for the pool. */
+        boolean waiting() {
+            int current = this.state;
+            return current == WAITING || current == ARMED;
+        }
+
+        /** Ends the wait; true if this call ended it (the sweep then drops it). */
         private boolean finish() {
             for (;;) {
                 int current = this.state;
@@ -184,17 +186,8 @@ final class Acquisition extends Mono<Connection> {
                     return false;
                 }
                 if (STATE.compareAndSet(this, current, DONE)) {
-                    if (current == ARMED) {
-                        dispose(this.task);
-                    }
                     return true;
                 }
-            }
-        }
-
-        private static void dispose(@Nullable Disposable task) {
-            if (task != null) {
-                task.dispose();
             }
         }
 
@@ -234,9 +227,6 @@ final class Acquisition extends Mono<Connection> {
                     return;
                 }
                 if (STATE.compareAndSet(this, current, target)) {
-                    if (current == ARMED) {
-                        dispose(this.task);
-                    }
                     break;
                 }
             }
@@ -288,9 +278,6 @@ final class Acquisition extends Mono<Connection> {
                     return;
                 }
                 if (STATE.compareAndSet(this, current, DONE)) {
-                    if (current == ARMED) {
-                        dispose(this.task);
-                    }
                     this.upstream.cancel();
                     return;
                 }
@@ -305,7 +292,6 @@ final class Acquisition extends Mono<Connection> {
                 if (current != WAITING && current != ARMED) {
                     return;
                 }
-                // WAITING: the deadline fired before armIfPending recorded it
                 if (STATE.compareAndSet(this, current, this.parent.resume == null ? DONE : RESUMED)) {
                     this.upstream.cancel();
                     fail(new R2dbcTimeoutException(this.parent.acquireTimeoutMessage));

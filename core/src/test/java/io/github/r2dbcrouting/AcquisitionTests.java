@@ -3,6 +3,8 @@ package io.github.r2dbcrouting;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -26,6 +28,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 class AcquisitionTests {
 
     private static final Duration MAX_ACQUIRE = Duration.ofSeconds(5);
+
+    /** The sweep's tick for a 5 s deadline: a deadline fires between 4.9 s and 5 s. */
+    private static final Duration TICK = Duration.ofMillis(100);
 
     private final VirtualTimeScheduler time = VirtualTimeScheduler.create();
 
@@ -57,15 +62,15 @@ class AcquisitionTests {
 
         StepVerifier.withVirtualTime(() -> acquisition(pool, MAX_ACQUIRE), () -> this.time, Long.MAX_VALUE)
             .expectSubscription()
-            .expectNoEvent(MAX_ACQUIRE.minusMillis(1))
+            .expectNoEvent(MAX_ACQUIRE.minus(TICK).minusMillis(1))
             .thenAwait(Duration.ofMillis(1))
             .expectErrorSatisfies(error -> assertThat(error)
                 .isInstanceOf(R2dbcTimeoutException.class)
                 .hasMessage("node 'replica-1': connection acquisition timed out after 5000ms"))
             .verify(Duration.ofSeconds(5));
 
-        assertThat(this.timer.scheduled.get()).isOne();
         assertThat(pool.cancelled).as("the pool acquisition is cancelled").isTrue();
+        assertSweepStopped();
     }
 
     @Test
@@ -80,9 +85,7 @@ class AcquisitionTests {
             .expectNext(connection)
             .verifyComplete();
 
-        assertThat(this.timer.scheduled.get()).isOne();
-        assertThat(this.timer.disposed.get()).isOne();
-        this.time.advanceTimeBy(Duration.ofSeconds(10)); // the disarmed deadline does nothing
+        assertSweepStopped();
     }
 
     @Test
@@ -115,7 +118,37 @@ class AcquisitionTests {
         pool.deliver(late.proxy());
 
         assertThat(late.closed.get()).isOne();
-        assertThat(this.timer.disposed.get()).as("the deadline is disarmed on cancel").isOne();
+        assertSweepStopped();
+    }
+
+    /** Once nothing waits, the sweep schedules nothing more. */
+    private void assertSweepStopped() {
+        this.time.advanceTimeBy(TICK.multipliedBy(2));
+        int scheduled = this.timer.scheduled.get();
+        this.time.advanceTimeBy(Duration.ofSeconds(10));
+        assertThat(this.timer.scheduled.get()).as("sweeps scheduled once nothing waits").isEqualTo(scheduled);
+    }
+
+    @Test
+    void shouldSweepManyWaitingAcquisitionsWithOneTaskPerTick() {
+        Acquisition shared = acquisition(new ManualPool(), MAX_ACQUIRE);
+        List<Throwable> errors = new CopyOnWriteArrayList<>();
+        shared.subscribe(connection -> { }, errors::add);
+        this.time.advanceTimeBy(Duration.ofSeconds(1));
+        shared.subscribe(connection -> { }, errors::add);
+
+        this.time.advanceTimeBy(Duration.ofMillis(3_900));
+        assertThat(errors).as("the first times out between 4.9 s and 5 s").hasSize(1);
+        this.time.advanceTimeBy(Duration.ofSeconds(1));
+        assertThat(errors).hasSize(2);
+        assertThat(this.timer.scheduled.get()).as("one sweep per tick, not a timer per acquisition").isBetween(49, 61);
+    }
+
+    @Test
+    void shouldTickAtATenthOfTheDeadlineBetweenOneAndAHundredMilliseconds() {
+        assertThat(Deadlines.tick(Duration.ofSeconds(5))).isEqualTo(Duration.ofMillis(100));
+        assertThat(Deadlines.tick(Duration.ofMillis(500))).isEqualTo(Duration.ofMillis(50));
+        assertThat(Deadlines.tick(Duration.ofMillis(5))).isEqualTo(Duration.ofMillis(1));
     }
 
     @Test
