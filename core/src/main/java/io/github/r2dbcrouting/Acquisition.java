@@ -121,8 +121,7 @@ final class Acquisition extends Mono<Connection> {
 
     /**
      * The subscriber to the pool, the subscription of the caller, and what the deadline sweep
-     * times out. One
-     * atomic state: the acquisition served at once pays a single compare-and-set.
+     * times out. One atomic state: the acquisition served at once pays a single compare-and-set.
      */
     static final class Pending implements CoreSubscriber<Connection>, Subscription, Runnable {
 
@@ -284,7 +283,7 @@ final class Acquisition extends Mono<Connection> {
             }
         }
 
-        /** The deadline. */
+        /** The deadline passed (called by the sweep). */
         @Override
         public void run() {
             for (;;) {
