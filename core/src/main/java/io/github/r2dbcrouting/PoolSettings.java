@@ -20,6 +20,13 @@ import reactor.pool.PoolMetricsRecorder;
  * (so a frozen replica is noticed and the read tried elsewhere), pools start empty (so a
  * replica that is down at start-up costs nothing), and a failed acquisition is not retried on
  * the same node (the router tries the next replica instead).
+ *
+ * <p>None of the defaults arms a timer for an acquisition that an idle connection serves at once:
+ * {@code maxAcquireTime} is armed only when the pool did not answer during {@code subscribe}
+ * (the acquisition waits for a connection to be released, opened or validated), covering that
+ * whole wait; {@code maxCreateConnectionTime} only while a new connection is opened; and
+ * {@code maxValidationTime} only around a {@link Builder#validationQuery(String) validationQuery}
+ * (the driver's local check does no I/O, so there is nothing to bound).
  */
 public final class PoolSettings {
 
@@ -82,7 +89,10 @@ public final class PoolSettings {
         return this.minIdle;
     }
 
-    /** @return the longest an acquisition waits for a connection, {@code ZERO} for no limit */
+    /**
+     * @return the longest an acquisition waits for a connection, {@code ZERO} for no limit; its
+     *         timer is armed only for an acquisition that the pool did not serve at once
+     */
     public Duration maxAcquireTime() {
         return this.maxAcquireTime;
     }
@@ -92,7 +102,10 @@ public final class PoolSettings {
         return this.maxCreateConnectionTime;
     }
 
-    /** @return the longest validating a connection on acquisition may take, {@code ZERO} for no limit */
+    /**
+     * @return the longest the {@link #validationQuery()} may take on acquisition, {@code ZERO} for
+     *         no limit; without a validation query (the driver's local check, no I/O) it arms nothing
+     */
     public Duration maxValidationTime() {
         return this.maxValidationTime;
     }
@@ -124,16 +137,17 @@ public final class PoolSettings {
             .maxSize(this.maxSize)
             .initialSize(this.initialSize)
             .minIdle(this.minIdle)
-            .maxAcquireTime(orNoLimit(this.maxAcquireTime))
+            // maxAcquireTime is applied by Acquisition, which arms no timer when an idle connection answers at once
+            .maxAcquireTime(ConnectionPoolConfiguration.NO_TIMEOUT)
             .maxCreateConnectionTime(orNoLimit(this.maxCreateConnectionTime))
-            .maxValidationTime(orNoLimit(this.maxValidationTime))
             .maxIdleTime(orNoLimit(this.maxIdleTime))
             .maxLifeTime(orNoLimit(this.maxLifeTime))
             .acquireRetry(this.acquireRetry);
         if (this.validationQuery != null) {
-            builder.validationQuery(this.validationQuery);
+            // a query does I/O that can hang; the driver's local check does none, so it gets no timer
+            builder.validationQuery(this.validationQuery).maxValidationTime(orNoLimit(this.maxValidationTime));
         } else {
-            builder.validationDepth(ValidationDepth.LOCAL);
+            builder.validationDepth(ValidationDepth.LOCAL).maxValidationTime(ConnectionPoolConfiguration.NO_TIMEOUT);
         }
         return builder.build();
     }
@@ -215,7 +229,8 @@ public final class PoolSettings {
         }
 
         /**
-         * @param maxValidationTime the longest validation on acquisition may take, {@code ZERO} for no limit (default 2s)
+         * @param maxValidationTime the longest the validation query may take on acquisition, {@code ZERO} for no limit
+         *                          (default 2s); unused without a validation query
          * @return this builder
          */
         public Builder maxValidationTime(Duration maxValidationTime) {

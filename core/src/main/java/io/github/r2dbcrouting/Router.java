@@ -345,23 +345,19 @@ final class Router {
     /** A pool for {@code node} and the acquisitions built on it once. */
     Node.Lease newLease(Node node, PoolSettings settings) {
         ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.activity.tracking(node.target), node.activity));
-        // one operator per route on top of the pool's own Mono, lending the connection and handling
-        // the route's errors: the hot path allocates no more
-        Mono<Connection> raw = pool.create();
-        Function<Connection, Connection> lend = new Lender(this.name, node.name, node.postgres, null)::lend;
-        Mono<Connection> acquire = new Lending(raw, lend, error -> Mono.error(naming(node, error))).name("r2dbc-routing.acquire");
-        Mono<Connection> read = new Lending(raw, lend, error -> retryRead(node, naming(node, error)));
+        // one subscriber per acquisition on top of the pool's: the deadline (armed only for an
+        // acquisition left waiting), errors naming the node, lending the connection, and the
+        // route's answer to a failure; the hot path allocates no more
+        Lender lender = new Lender(this.name, node.name, node.postgres, null);
+        Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
+            this.scheduler, lender::lend);
+        Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
+        Mono<Connection> read = raw.onFailure(error -> retryRead(node, error));
+        Mono<Connection> write = raw.onFailure(error -> Mono.error(writeFailed(node, error)));
+        // the read-only fallback lends its own kind of connection, once the session is read-only
         Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE);
-        Mono<Connection> readOnly = raw.onErrorMap(error -> naming(node, error)).flatMap(connection -> ReadOnlyFallback.enter(connection, readOnlyLender));
-        Mono<Connection> write = new Lending(raw, lend, error -> Mono.error(writeFailed(node, naming(node, error))));
+        Mono<Connection> readOnly = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
+            this.scheduler, null).flatMap(connection -> ReadOnlyFallback.enter(connection, readOnlyLender));
         return new Node.Lease(pool, acquire, read, readOnly, write);
-    }
-
-    /** r2dbc-pool's acquisition timeout does not say which pool timed out: ours does. */
-    private static Throwable naming(Node node, Throwable error) {
-        if (error instanceof R2dbcTimeoutException && !String.valueOf(error.getMessage()).startsWith("node '")) {
-            return new R2dbcTimeoutException("node '" + node.name + "': " + error.getMessage(), error);
-        }
-        return error;
     }
 }

@@ -18,6 +18,7 @@ import io.r2dbc.spi.Wrapped;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
+import reactor.core.scheduler.Schedulers;
 import reactor.test.StepVerifier;
 
 /**
@@ -221,7 +222,7 @@ class LentConnectionTests {
 
     @Test
     void shouldLendWhatThePoolEmits() {
-        Lending lending = new Lending(Mono.just(this.pooled), this.lender::lend, Mono::error);
+        Mono<Connection> lending = acquisition(Mono.just(this.pooled)).onFailure(Mono::error);
         StepVerifier.create(lending)
             .assertNext(connection -> {
                 assertThat(connection).isInstanceOf(LentConnection.class);
@@ -233,21 +234,20 @@ class LentConnectionTests {
     @Test
     void shouldPassOnWhatTheResumedAcquisitionEmitsAsItIs() {
         Connection elsewhere = this.lender.lend(new Recording("elsewhere", this.calls));
-        Lending lending = new Lending(Mono.error(new IllegalStateException("down")), this.lender::lend, error -> Mono.just(elsewhere));
+        Mono<Connection> lending = acquisition(Mono.error(new IllegalStateException("down"))).onFailure(error -> Mono.just(elsewhere));
         StepVerifier.create(lending).expectNext(elsewhere).verifyComplete();
     }
 
     @Test
     void shouldResumeWithTheRoutesError() {
-        Lending lending = new Lending(Mono.error(new IllegalStateException("down")), this.lender::lend,
-            error -> Mono.error(new IllegalArgumentException("named: " + error.getMessage())));
+        Mono<Connection> lending = acquisition(Mono.error(new IllegalStateException("down"))).onFailure(error -> Mono.error(new IllegalArgumentException("named: " + error.getMessage())));
         StepVerifier.create(lending).expectErrorMessage("named: down").verify();
     }
 
     @Test
     void shouldRequestAndCancelTheResumedAcquisition() {
         Sinks.One<Connection> later = Sinks.one();
-        Lending lending = new Lending(Mono.error(new IllegalStateException("down")), this.lender::lend, error -> later.asMono());
+        Mono<Connection> lending = acquisition(Mono.error(new IllegalStateException("down"))).onFailure(error -> later.asMono());
         StepVerifier.create(lending, 0)
             .expectSubscription()
             .then(() -> assertThat(later.currentSubscriberCount()).isOne())
@@ -257,10 +257,15 @@ class LentConnectionTests {
             .verifyComplete();
 
         Sinks.One<Connection> never = Sinks.one();
-        StepVerifier.create(new Lending(Mono.error(new IllegalStateException("down")), this.lender::lend, error -> never.asMono()))
+        StepVerifier.create(acquisition(Mono.error(new IllegalStateException("down"))).onFailure(error -> never.asMono()))
             .expectSubscription()
             .thenCancel()
             .verify();
         assertThat(never.currentSubscriberCount()).isZero();
+    }
+
+    /** The routes' acquisition operator over {@code pool}, lending what it emits, with no deadline. */
+    private Acquisition acquisition(Mono<Connection> pool) {
+        return new Acquisition(pool, "node", Duration.ZERO, Duration.ZERO, Schedulers.immediate(), this.lender::lend);
     }
 }

@@ -1,45 +1,27 @@
 package io.github.r2dbcrouting.benchmarks;
 
-import java.time.Duration;
-
-import io.github.r2dbcrouting.PoolSettings;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
-import io.r2dbc.spi.ValidationDepth;
 
 /**
- * Bare r2dbc-pool pools configured exactly like the pools the routing factory puts in front of
- * each node, so that the comparison measures routing and nothing else. Mirrors the core's
- * package-private {@code PoolSettings#toConfiguration} through the public getters.
+ * The baseline pools: r2dbc-pool as users run it today, with r2dbc-pool's own defaults (no
+ * acquisition, creation or validation timeout, {@code LOCAL} validation, one acquisition retry,
+ * 10 connections opened at start). Nothing here mirrors the routing factory's settings: a
+ * baseline configured like us would hide our costs.
  */
 final class Pools {
 
     private Pools() {
     }
 
-    static ConnectionPool pool(String name, ConnectionFactory target, PoolSettings settings) {
-        ConnectionPoolConfiguration.Builder builder = ConnectionPoolConfiguration.builder(target)
-            .name(name)
-            .maxSize(settings.maxSize())
-            .initialSize(settings.initialSize())
-            .minIdle(settings.minIdle())
-            .maxAcquireTime(orNoLimit(settings.maxAcquireTime()))
-            .maxCreateConnectionTime(orNoLimit(settings.maxCreateConnectionTime()))
-            .maxValidationTime(orNoLimit(settings.maxValidationTime()))
-            .maxIdleTime(orNoLimit(settings.maxIdleTime()))
-            .maxLifeTime(orNoLimit(settings.maxLifeTime()))
-            .acquireRetry(settings.acquireRetry());
-        String validationQuery = settings.validationQuery();
-        if (validationQuery != null) {
-            builder.validationQuery(validationQuery);
-        } else {
-            builder.validationDepth(ValidationDepth.LOCAL);
-        }
-        return new ConnectionPool(builder.build());
+    /** A pool with every r2dbc-pool default. */
+    static ConnectionPool bare(String name, ConnectionFactory target) {
+        return new ConnectionPool(ConnectionPoolConfiguration.builder(target).name(name).build());
     }
 
-    private static Duration orNoLimit(Duration duration) {
-        return duration.isZero() ? Duration.ofMillis(-1) : duration;
+    /** A pool with r2dbc-pool's defaults but at most {@code maxSize} connections (the size users pick for their load). */
+    static ConnectionPool bare(String name, ConnectionFactory target, int maxSize) {
+        return new ConnectionPool(ConnectionPoolConfiguration.builder(target).name(name).maxSize(maxSize).build());
     }
 }

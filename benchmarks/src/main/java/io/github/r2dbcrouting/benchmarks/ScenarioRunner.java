@@ -183,7 +183,8 @@ public final class ScenarioRunner {
                 .replica("replica-1", replica.connectionFactory())
                 .pool(pool)
                 .build();
-            ConnectionPool bare = Pools.pool("bare", replica.connectionFactory(), pool);
+            // the baseline as users run it: r2dbc-pool's own defaults, sized for the load like ours
+            ConnectionPool bare = Pools.bare("bare", replica.connectionFactory(), options.concurrency());
             Map<String, ConnectionFactory> factories = new LinkedHashMap<>();
             factories.put(BARE, bare);
             factories.put(ROUTING_ONE, routingOne);
@@ -215,6 +216,8 @@ public final class ScenarioRunner {
             result.put("poolMaxSize", options.concurrency());
             result.put("secondsPerRound", options.throughputSeconds());
             result.put("rounds", options.throughputRounds());
+            result.put("bareSettings", "r2dbc-pool's own defaults, maxSize " + options.concurrency());
+            result.put("routingSettings", "the factory's defaults (probes on), maxSize " + options.concurrency());
             List<Map<String, Object>> rows = new ArrayList<>();
             Map<String, Double> rates = new LinkedHashMap<>();
             for (Map.Entry<String, long[]> entry : counts.entrySet()) {

@@ -1,6 +1,9 @@
 package io.github.r2dbcrouting.benchmarks;
 
 import java.time.Duration;
+import java.util.function.BiFunction;
+import java.util.function.Function;
+import java.util.function.Predicate;
 
 import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
@@ -8,15 +11,22 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
 import io.r2dbc.spi.ConnectionMetadata;
 import io.r2dbc.spi.IsolationLevel;
+import io.r2dbc.spi.Result;
+import io.r2dbc.spi.Row;
+import io.r2dbc.spi.RowMetadata;
 import io.r2dbc.spi.Statement;
 import io.r2dbc.spi.TransactionDefinition;
 import io.r2dbc.spi.ValidationDepth;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
  * An R2DBC driver that does nothing: {@link #create()} hands out a new {@link StubConnection}
  * and every connection method completes at once on the calling thread. It lets the overhead
- * benchmarks measure the pool and the router alone, with no I/O. Statements are not supported.
+ * benchmarks measure the pool and the router alone, with no I/O. A statement runs nothing and
+ * reports no row and no update, which is all the routing factory's health probe of a database
+ * other than PostgreSQL needs, so that the benchmarks can run with probing on.
  */
 public final class StubConnectionFactory implements ConnectionFactory {
 
@@ -35,6 +45,8 @@ public final class StubConnectionFactory implements ConnectionFactory {
     };
 
     private static final Mono<Boolean> VALID = Mono.just(Boolean.TRUE);
+
+    private static final Statement STATEMENT = new StubStatement();
 
     private final String name;
 
@@ -88,7 +100,7 @@ public final class StubConnectionFactory implements ConnectionFactory {
 
         @Override
         public Batch createBatch() {
-            throw new UnsupportedOperationException("the stub driver runs no SQL");
+            throw new UnsupportedOperationException("the stub driver runs no batch");
         }
 
         @Override
@@ -98,7 +110,7 @@ public final class StubConnectionFactory implements ConnectionFactory {
 
         @Override
         public Statement createStatement(String sql) {
-            throw new UnsupportedOperationException("the stub driver runs no SQL");
+            return STATEMENT;
         }
 
         @Override
@@ -154,6 +166,66 @@ public final class StubConnectionFactory implements ConnectionFactory {
         @Override
         public Mono<Boolean> validate(ValidationDepth depth) {
             return VALID;
+        }
+    }
+
+    /** A statement that runs nothing: one result, no row, nothing updated. */
+    static final class StubStatement implements Statement {
+
+        private static final Mono<Result> RESULT = Mono.just(new StubResult());
+
+        @Override
+        public Statement add() {
+            return this;
+        }
+
+        @Override
+        public Statement bind(int index, Object value) {
+            return this;
+        }
+
+        @Override
+        public Statement bind(String name, Object value) {
+            return this;
+        }
+
+        @Override
+        public Statement bindNull(int index, Class<?> type) {
+            return this;
+        }
+
+        @Override
+        public Statement bindNull(String name, Class<?> type) {
+            return this;
+        }
+
+        @Override
+        public Mono<Result> execute() {
+            return RESULT;
+        }
+    }
+
+    /** No row, nothing updated. */
+    static final class StubResult implements Result {
+
+        @Override
+        public Mono<Long> getRowsUpdated() {
+            return Mono.just(0L);
+        }
+
+        @Override
+        public <T> Flux<T> map(BiFunction<Row, RowMetadata, ? extends T> mapping) {
+            return Flux.empty();
+        }
+
+        @Override
+        public Result filter(Predicate<Result.Segment> filter) {
+            return this;
+        }
+
+        @Override
+        public <T> Flux<T> flatMap(Function<Result.Segment, ? extends Publisher<? extends T>> mapping) {
+            return Flux.empty();
         }
     }
 }
