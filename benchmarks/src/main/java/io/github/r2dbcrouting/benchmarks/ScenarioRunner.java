@@ -48,6 +48,10 @@ import reactor.util.context.Context;
  *   --throughput-seconds=10 --throughput-rounds=2 --concurrency=16
  *   --no-throughput | --no-scenarios
  *   --out=benchmarks/reports
+ *
+ * ... ScenarioRunner --soak [--cycles=1000] [--seed=11] [--out=benchmarks/reports]
+ *   the soak alone: a steady load while faults picked at random are injected and undone, then
+ *   the leak checks (see {@link Soak}); exits with 1 when a check fails
  * </pre>
  */
 public final class ScenarioRunner {
@@ -112,6 +116,10 @@ public final class ScenarioRunner {
 
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
+        if (Soak.requested(args)) {
+            SoakResult result = Soak.run(Soak.Options.parse(args));
+            System.exit(result.passed() ? 0 : 1);
+        }
         Path directory = run(Options.parse(args)).directory();
         System.out.println();
         System.out.println(Files.readString(directory.resolve("report.md")));
