@@ -56,37 +56,44 @@ final class Soak {
     /** What to run. */
     record Options(int cycles, long seed, Path out, Duration operationTimeout, Duration writeEvery, Duration healthInterval,
                    Duration healthTimeout, long maxLagBytes, int plainReaders, int retryReaders, int transactionReaders, int writers,
-                   Duration warmUp, Duration detectWithin, Duration settleWithin) {
+                   Duration warmUp, Duration detectWithin, Duration settleWithin, Duration maxDuration) {
 
         static Options defaults() {
             return new Options(1000, 11, Path.of("benchmarks", "reports"), Duration.ofSeconds(2), Duration.ofMillis(20),
                 Duration.ofMillis(300), Duration.ofMillis(300), 32 * 1024, 10, 3, 3, 2, Duration.ofSeconds(3), Duration.ofSeconds(15),
-                Duration.ofSeconds(40));
+                Duration.ofSeconds(40), Duration.ZERO);
         }
 
         Options withCycles(int n) {
             return new Options(n, this.seed, this.out, this.operationTimeout, this.writeEvery, this.healthInterval, this.healthTimeout,
                 this.maxLagBytes, this.plainReaders, this.retryReaders, this.transactionReaders, this.writers, this.warmUp,
-                this.detectWithin, this.settleWithin);
+                this.detectWithin, this.settleWithin, this.maxDuration);
         }
 
         Options withSeed(long s) {
             return new Options(this.cycles, s, this.out, this.operationTimeout, this.writeEvery, this.healthInterval, this.healthTimeout,
                 this.maxLagBytes, this.plainReaders, this.retryReaders, this.transactionReaders, this.writers, this.warmUp,
-                this.detectWithin, this.settleWithin);
+                this.detectWithin, this.settleWithin, this.maxDuration);
         }
 
         Options withOut(Path p) {
             return new Options(this.cycles, this.seed, p, this.operationTimeout, this.writeEvery, this.healthInterval, this.healthTimeout,
                 this.maxLagBytes, this.plainReaders, this.retryReaders, this.transactionReaders, this.writers, this.warmUp,
-                this.detectWithin, this.settleWithin);
+                this.detectWithin, this.settleWithin, this.maxDuration);
+        }
+
+        /** Starts no cycle after {@code d} of cycling ({@code ZERO}: no limit), so that a long soak fits a time slot. */
+        Options withMaxDuration(Duration d) {
+            return new Options(this.cycles, this.seed, this.out, this.operationTimeout, this.writeEvery, this.healthInterval, this.healthTimeout,
+                this.maxLagBytes, this.plainReaders, this.retryReaders, this.transactionReaders, this.writers, this.warmUp,
+                this.detectWithin, this.settleWithin, d);
         }
 
         int readers() {
             return this.plainReaders + this.retryReaders + this.transactionReaders;
         }
 
-        /** {@code --soak [--cycles=1000] [--seed=11] [--out=benchmarks/reports]}. */
+        /** {@code --soak [--cycles=1000] [--seed=11] [--max-minutes=N] [--out=benchmarks/reports]}. */
         static Options parse(String[] args) {
             Options o = defaults();
             for (String arg : args) {
@@ -97,7 +104,9 @@ final class Soak {
                     case "--cycles" -> o.withCycles(positive("--cycles", value));
                     case "--seed" -> o.withSeed(Long.parseLong(value));
                     case "--out" -> o.withOut(Path.of(value));
-                    default -> throw new IllegalArgumentException("unknown soak option '" + arg + "'; soak options are --cycles=N, --seed=N, --out=DIR");
+                    case "--max-minutes" -> o.withMaxDuration(Duration.ofMinutes(positive("--max-minutes", value)));
+                    default -> throw new IllegalArgumentException("unknown soak option '" + arg
+                        + "'; soak options are --cycles=N, --seed=N, --max-minutes=N, --out=DIR");
                 };
             }
             return o;
@@ -224,7 +233,12 @@ final class Soak {
             done = load.start(this.options.plainReaders(), this.options.retryReaders(), this.options.transactionReaders(),
                 this.options.writers());
             waitFor(Duration.ofSeconds(10), () -> load.good("write") > 20);
+            long stopAt = this.options.maxDuration().isZero() ? Long.MAX_VALUE : System.nanoTime() + this.options.maxDuration().toNanos();
             for (int i = 1; i <= this.options.cycles(); i++) {
+                if (System.nanoTime() > stopAt) {
+                    ScenarioRunner.log("soak: --max-minutes reached after " + (i - 1) + " cycles; no further cycle");
+                    break;
+                }
                 cycle(i, factory);
             }
             load.stop();

@@ -111,6 +111,7 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
     Map<String, Object> json() {
         Map<String, Object> json = new LinkedHashMap<>();
         json.put("cycles", this.cycles.size());
+        json.put("cyclesRequested", this.options.cycles());
         json.put("passed", passed());
         json.put("failures", failures());
         json.put("seed", this.options.seed());
@@ -217,8 +218,9 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
             .append(" ms, maxLagBytes ").append(this.options.maxLagBytes()).append("); pool maxSize ").append(this.options.readers())
             .append(". Faults picked at random (seed ").append(this.options.seed()).append("), one at a time, each undone and the factory ")
             .append("back to every node up in its role before the next. Synchronous replication (`ANY 1 (*)`), the standby with the ")
-            .append("most WAL promoted. ").append(this.cycles.size()).append(" cycles in ").append(ScenarioRunner.fmt(this.loadSeconds))
-            .append(" s.\n\n");
+            .append("most WAL promoted. ").append(this.cycles.size()).append(" cycles")
+            .append(this.cycles.size() < this.options.cycles() ? " (of " + this.options.cycles() + " requested: the time limit came first)" : "")
+            .append(" in ").append(ScenarioRunner.fmt(this.loadSeconds)).append(" s.\n\n");
         md.append("| fault | cycles | ejection not seen | not settled | fault -> ejected s, p50 / max | recovery -> settled s, p50 / max | cycle s, p50 |\n");
         md.append("|---|---:|---:|---:|---:|---:|---:|\n");
         for (Map<String, Object> row : faultTable()) {
