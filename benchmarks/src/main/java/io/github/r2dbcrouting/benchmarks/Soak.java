@@ -60,8 +60,8 @@ final class Soak {
 
         static Options defaults() {
             return new Options(1000, 11, Path.of("benchmarks", "reports"), Duration.ofSeconds(2), Duration.ofMillis(20),
-                Duration.ofMillis(300), Duration.ofMillis(300), 32 * 1024, 10, 3, 3, 2, Duration.ofSeconds(3), Duration.ofSeconds(15),
-                Duration.ofSeconds(40), Duration.ZERO);
+                Duration.ofMillis(500), Duration.ofMillis(500), 32 * 1024, 10, 3, 3, 2, Duration.ofSeconds(3), Duration.ofSeconds(15),
+                Duration.ofSeconds(60), Duration.ZERO);
         }
 
         Options withCycles(int n) {
@@ -393,12 +393,12 @@ final class Soak {
      */
     private static void follow(PostgresNode standby, PostgresNode primary) {
         String slot = standby.name().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
-        primary.execute("SELECT pg_create_physical_replication_slot('" + slot + "', true) WHERE NOT EXISTS "
-            + "(SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + slot + "')");
+        retrying(() -> primary.execute("SELECT pg_create_physical_replication_slot('" + slot + "', true) WHERE NOT EXISTS "
+            + "(SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + slot + "')"));
         String conninfo = "host=" + primary.host() + " port=" + primary.port() + " user=" + conninfoValue(primary.username())
             + " password=" + conninfoValue(primary.password()) + " application_name=" + conninfoValue(standby.name());
-        standby.execute("ALTER SYSTEM SET primary_conninfo = '" + conninfo.replace("'", "''") + "'");
-        standby.execute("SELECT pg_reload_conf()");
+        retrying(() -> standby.execute("ALTER SYSTEM SET primary_conninfo = '" + conninfo.replace("'", "''") + "'"));
+        retrying(() -> standby.execute("SELECT pg_reload_conf()"));
     }
 
     private static String conninfoValue(String value) {
@@ -407,8 +407,21 @@ final class Soak {
 
     /** A commit on this node, once it is primary, waits until one standby has flushed it. */
     private static void synchronous(PostgresNode node) {
-        node.execute("ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (*)'");
-        node.execute("SELECT pg_reload_conf()");
+        retrying(() -> node.execute("ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (*)'"));
+        retrying(() -> node.execute("SELECT pg_reload_conf()"));
+    }
+
+    /**
+     * Runs a testkit statement, once more after a failure: on a machine shared with other builds a
+     * statement can miss the testkit's 10 s bound, and a soak should not end on a slow admin query.
+     */
+    private static void retrying(Runnable statement) {
+        try {
+            statement.run();
+        } catch (IllegalStateException first) {
+            ScenarioRunner.log("soak: retrying after " + first.getMessage());
+            statement.run();
+        }
     }
 
     private RoutingConnectionFactory factory(String name) {
