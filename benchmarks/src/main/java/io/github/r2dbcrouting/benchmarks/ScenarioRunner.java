@@ -25,6 +25,7 @@ import java.util.function.Function;
 import io.github.r2dbcrouting.HealthSettings;
 import io.github.r2dbcrouting.NodeSnapshot;
 import io.github.r2dbcrouting.PoolSettings;
+import io.github.r2dbcrouting.RetiredPool;
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
 import io.github.r2dbcrouting.RoutingEvent;
@@ -368,11 +369,12 @@ public final class ScenarioRunner {
         return null;
     }
 
-    /** Polls until no pool has a connection acquired, or the deadline; returns the last count. */
+    /** Polls until no pool, retired ones included, has a connection acquired, or the deadline; returns the last count. */
     private static int drainedAcquired(RoutingConnectionFactory factory, Duration patience) throws InterruptedException {
         long deadline = System.nanoTime() + patience.toNanos();
         while (true) {
-            int acquired = factory.nodes().stream().mapToInt(NodeSnapshot::acquired).sum();
+            int acquired = factory.nodes().stream().mapToInt(NodeSnapshot::acquired).sum()
+                + factory.retiredPools().stream().mapToInt(RetiredPool::acquired).sum();
             if (acquired == 0 || System.nanoTime() > deadline) {
                 return acquired;
             }
