@@ -240,7 +240,7 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         md.append("\nFailures by type: ").append(this.load.get("failedByType")).append(". Events: ").append(this.events).append(".\n\n");
         md.append("| check, after the soak | result |\n|---|---|\n");
         md.append("| connections lent from any pool (current pools + retired pools) | **").append(this.acquiredAtEnd).append("** ")
-            .append(this.retiredAtEnd.isEmpty() ? "" : this.retiredAtEnd.toString()).append("(retired pools seen holding connections after ")
+            .append(this.retiredAtEnd.isEmpty() ? "" : this.retiredAtEnd + " ").append("(retired pools seen holding connections after ")
             .append(this.cyclesWithRetired).append(" cycle(s), at most ").append(this.retiredMax).append(" at once) |\n");
         md.append("| sessions `idle in transaction`, per node | **").append(this.idleInTransaction).append("** |\n");
         md.append("| client sessions per node, before -> after the close | ").append(this.sessionsBefore).append(" -> **")
