@@ -36,6 +36,9 @@ final class Cluster {
 
     private volatile Topology topology;
 
+    /** Pools replaced by an ejection or removed with their replica, until their lent connections are back. */
+    final RetiredPools retiredPools;
+
     /** Guarded by {@link #lock}: the nodes in configuration order, removed ones dropped. */
     private final List<Node> nodes;
 
@@ -51,6 +54,7 @@ final class Cluster {
         this.name = name;
         this.settings = settings;
         this.clock = clock;
+        this.retiredPools = new RetiredPools(clock);
         this.listeners = List.copyOf(listeners);
         this.nodes = new ArrayList<>(nodes);
         this.topology = compute(new ArrayList<>(), null);
@@ -91,7 +95,7 @@ final class Cluster {
             if (health.state() == NodeState.UP && this.nodes.contains(node)) {
                 node.health = health.withCounts(health.failures(), 0)
                     .withState(NodeState.EJECTED, "acquisition failed: " + describe(error));
-                retired.add(node.renewPool());
+                retired.add(this.retiredPools.retire(node, node.renewPool(), "ejected"));
                 events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.ACQUISITION,
                     "node '" + node.name + "' is ejected: acquisition failed: " + describe(error)));
                 publish(events);
@@ -202,7 +206,7 @@ final class Cluster {
                     ? "stalled: " + error + " and none of its " + inUse + " connection(s) in use came back for " + quiet.toMillis() + "ms"
                     : failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
                 next = next.withState(NodeState.EJECTED, reason);
-                retired.add(node.renewPool());
+                retired.add(this.retiredPools.retire(node, node.renewPool(), "ejected"));
                 if (stalled) {
                     // the reads hanging on it will never finish: fail them now, so that they can go elsewhere
                     aborted = node;

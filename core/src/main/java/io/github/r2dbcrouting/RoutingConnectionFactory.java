@@ -184,6 +184,19 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
     }
 
     /**
+     * The pools taken out of service that still have connections lent out: a node's pool is
+     * replaced when the node is ejected, and a removed replica's pool goes with it. They are
+     * closed already and count in no {@link NodeSnapshot}; each connection still lent from them
+     * is closed when released. Empty once every such connection is back: a leak check adds
+     * these to {@link #nodes()}.
+     *
+     * @return one entry per retired pool with connections lent out, oldest first
+     */
+    public List<RetiredPool> retiredPools() {
+        return this.cluster.retiredPools.snapshot();
+    }
+
+    /**
      * Probes every node now, each on a fresh connection bounded by the health timeout, applies
      * the results as a probe loop would (ejecting or readmitting), and reports every node.
      *
@@ -234,6 +247,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
     public Mono<Void> removeReplica(String name) {
         Node node = this.cluster.remove(name);
         this.draining.add(node);
+        this.cluster.retiredPools.retire(node, node.lease, "removed");
         Duration patience = this.poolSettings.maxAcquireTime().plusSeconds(30);
         return this.monitor.stop(node)
             .then(Flux.interval(Duration.ofMillis(50), this.scheduler)

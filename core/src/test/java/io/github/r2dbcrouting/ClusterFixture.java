@@ -20,6 +20,8 @@ final class ClusterFixture {
                 () -> factory.nodes().stream().filter(n -> n.name().equals(node.name())).allMatch(n -> n.acquired() == 0),
                 () -> factory.nodes().toString());
         }
+        Await.until("no connection lent from a retired pool", Duration.ofSeconds(10), () -> factory.retiredPools().isEmpty(),
+            () -> factory.retiredPools().toString());
         factory.close().block(Duration.ofSeconds(30));
         for (NodeSnapshot node : factory.nodes()) {
             assertEquals(0, node.acquired(), "acquired connections on '" + node.name() + "' after close");

@@ -25,6 +25,7 @@ import java.util.function.Function;
 import io.github.r2dbcrouting.HealthSettings;
 import io.github.r2dbcrouting.NodeSnapshot;
 import io.github.r2dbcrouting.PoolSettings;
+import io.github.r2dbcrouting.RetiredPool;
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
 import io.github.r2dbcrouting.RoutingEvent;
@@ -48,6 +49,10 @@ import reactor.util.context.Context;
  *   --throughput-seconds=10 --throughput-rounds=2 --concurrency=16
  *   --no-throughput | --no-scenarios
  *   --out=benchmarks/reports
+ *
+ * ... ScenarioRunner --soak [--cycles=1000] [--seed=11] [--out=benchmarks/reports]
+ *   the soak alone: a steady load while faults picked at random are injected and undone, then
+ *   the leak checks (see {@link Soak}); exits with 1 when a check fails
  * </pre>
  */
 public final class ScenarioRunner {
@@ -113,6 +118,10 @@ public final class ScenarioRunner {
 
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
+        if (Soak.requested(args)) {
+            SoakResult result = Soak.run(Soak.Options.parse(args));
+            System.exit(result.passed() ? 0 : 1);
+        }
         Path directory = run(Options.parse(args)).directory();
         System.out.println();
         System.out.println(Files.readString(directory.resolve("report.md")));
@@ -366,11 +375,12 @@ public final class ScenarioRunner {
         return null;
     }
 
-    /** Polls until no pool has a connection acquired, or the deadline; returns the last count. */
+    /** Polls until no pool, retired ones included, has a connection acquired, or the deadline; returns the last count. */
     private static int drainedAcquired(RoutingConnectionFactory factory, Duration patience) throws InterruptedException {
         long deadline = System.nanoTime() + patience.toNanos();
         while (true) {
-            int acquired = factory.nodes().stream().mapToInt(NodeSnapshot::acquired).sum();
+            int acquired = factory.nodes().stream().mapToInt(NodeSnapshot::acquired).sum()
+                + factory.retiredPools().stream().mapToInt(RetiredPool::acquired).sum();
             if (acquired == 0 || System.nanoTime() > deadline) {
                 return acquired;
             }

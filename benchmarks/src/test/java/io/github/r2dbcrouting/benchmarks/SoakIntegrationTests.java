@@ -1,0 +1,46 @@
+package io.github.r2dbcrouting.benchmarks;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+import org.junit.jupiter.api.Test;
+
+/**
+ * The soak, short: 20 faults picked at random (fixed seed) under the steady load, on a real
+ * cluster, then every leak check. What a user of the factory would see after a bad day: no
+ * connection lent out of any pool, retired ones included; no server session left, none idle in a
+ * transaction; the heap and the threads back where they were; every acknowledged write on the
+ * final primary.
+ */
+class SoakIntegrationTests {
+
+    @Test
+    void shouldLeakNothingAndLoseNoAcknowledgedWriteOverTwentyFaults() throws Exception {
+        Path out = Files.createTempDirectory(Path.of("target"), "soak-reports-");
+        Soak.Options options = Soak.Options.defaults().withCycles(20).withSeed(32).withOut(out);
+
+        SoakResult result = Soak.run(options);
+
+        assertThat(result.cycles()).hasSize(20);
+        assertThat(result.cycles()).extracting(SoakResult.Cycle::fault).as("faults picked").hasSizeGreaterThan(0);
+        assertThat(result.unsettled()).as("cycles after which not every node came back in its role").isZero();
+        assertThat(result.acquiredAtEnd()).as("connections lent from any pool; retired: %s", result.retiredAtEnd()).isZero();
+        assertThat(result.retiredAtEnd()).isEmpty();
+        assertThat(result.idleInTransaction()).as("sessions idle in transaction").allSatisfy((node, n) -> assertThat(n).isZero());
+        assertThat(result.sessionsLeft()).as("client sessions, before -> after").isEmpty();
+        assertThat(result.newThreads()).as("threads left behind, by name").isEmpty();
+        assertThat(result.heapDelta()).as("heap growth after a full GC, bytes").isLessThan(SoakResult.HEAP_TOLERANCE);
+        assertThat(result.acknowledgedWrites()).isPositive();
+        assertThat(result.missingCount()).as("acknowledged writes missing on '%s': %s", result.finalPrimary(), result.missing()).isZero();
+        assertThat(result.passed()).isTrue();
+
+        Path directory;
+        try (var listing = Files.list(out)) {
+            directory = listing.findFirst().orElseThrow();
+        }
+        assertThat(Files.readString(directory.resolve("report.md"))).contains("## Soak: 20 faults", "**Every check passed.**");
+        assertThat(Files.readString(directory.resolve("soak.json"))).contains("\"cycles\": 20", "\"acquiredAtEnd\": 0");
+    }
+}

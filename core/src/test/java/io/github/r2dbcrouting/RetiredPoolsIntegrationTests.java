@@ -1,0 +1,110 @@
+package io.github.r2dbcrouting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+
+import io.github.r2dbcrouting.testkit.Await;
+import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.SessionLeakCheck;
+import io.r2dbc.spi.Connection;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Mono;
+
+/**
+ * A connection lent from a pool that the factory then retires (the node was ejected, or the
+ * replica removed) counts in no node's snapshot any more; {@code retiredPools()} shows it until
+ * it comes back, so a leak check can see every connection lent out.
+ */
+class RetiredPoolsIntegrationTests {
+
+    private static final Duration FEW_INTERVALS = Duration.ofSeconds(15);
+
+    private PostgresCluster cluster;
+
+    private SessionLeakCheck leaks;
+
+    private RoutingConnectionFactory factory;
+
+    @BeforeEach
+    void startCluster() {
+        this.cluster = PostgresCluster.start(2);
+        this.leaks = SessionLeakCheck.before(this.cluster);
+        this.factory = RoutingConnectionFactory.builder()
+            .primary("primary", this.cluster.primary().connectionFactory())
+            .replica("replica-1", this.cluster.replicas().get(0).connectionFactory())
+            .replica("replica-2", this.cluster.replicas().get(1).connectionFactory())
+            .health(h -> h.interval(Duration.ofMillis(300)).timeout(Duration.ofMillis(300)))
+            .build();
+    }
+
+    @AfterEach
+    void closeEverything() {
+        try {
+            ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
+        } finally {
+            this.cluster.close();
+        }
+    }
+
+    private NodeSnapshot node(String name) {
+        return this.factory.nodes().stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    /** A connection of {@code name}'s pool, taken through the writes view or the replica route. */
+    private Connection holdOn(String name) {
+        Await.until("'" + name + "' up", FEW_INTERVALS, () -> node(name).state() == NodeState.UP && node(name).role() != NodeRole.UNKNOWN);
+        int port = this.cluster.node(name).port();
+        for (int attempt = 0; attempt < 10; attempt++) {
+            Connection connection = Mono.from(this.factory.reads().create()).block(Duration.ofSeconds(5));
+            if (Db.whoServes(connection).block(Duration.ofSeconds(5)).port() == port) {
+                return connection;
+            }
+            Mono.from(connection.close()).block(Duration.ofSeconds(5));
+        }
+        throw new AssertionError("no read landed on '" + name + "'");
+    }
+
+    @Test
+    void shouldShowAConnectionLentFromThePoolOfAnEjectedNodeUntilItIsReleased() {
+        Connection held = holdOn("replica-1");
+        assertThat(node("replica-1").acquired()).isEqualTo(1);
+        assertThat(this.factory.retiredPools()).isEmpty();
+
+        this.cluster.replicas().get(0).kill();
+        Await.until("'replica-1' ejected", FEW_INTERVALS, () -> node("replica-1").state() == NodeState.EJECTED,
+            () -> this.factory.nodes().toString());
+
+        assertThat(node("replica-1").acquired()).as("the fresh pool lent nothing").isZero();
+        assertThat(this.factory.retiredPools()).singleElement().satisfies(pool -> {
+            assertThat(pool.node()).isEqualTo("replica-1");
+            assertThat(pool.cause()).isEqualTo("ejected");
+            assertThat(pool.acquired()).isEqualTo(1);
+        });
+
+        Mono.from(held.close()).onErrorResume(error -> Mono.empty()).block(Duration.ofSeconds(5));
+        Await.until("the retired pool forgotten", FEW_INTERVALS, () -> this.factory.retiredPools().isEmpty(),
+            () -> this.factory.retiredPools().toString());
+        this.cluster.replicas().get(0).restart();
+    }
+
+    @Test
+    void shouldShowAConnectionLentFromARemovedReplicaUntilItIsReleased() {
+        Connection held = holdOn("replica-2");
+        Mono<Void> removal = this.factory.removeReplica("replica-2");
+        removal.subscribe();
+
+        assertThat(this.factory.nodes()).extracting(NodeSnapshot::name).containsExactly("primary", "replica-1");
+        assertThat(this.factory.retiredPools()).singleElement().satisfies(pool -> {
+            assertThat(pool.node()).isEqualTo("replica-2");
+            assertThat(pool.cause()).isEqualTo("removed");
+            assertThat(pool.acquired()).isEqualTo(1);
+        });
+
+        Mono.from(held.close()).block(Duration.ofSeconds(5));
+        removal.block(FEW_INTERVALS);
+        assertThat(this.factory.retiredPools()).isEmpty();
+    }
+}
