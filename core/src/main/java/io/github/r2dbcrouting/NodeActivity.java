@@ -102,20 +102,17 @@ final class NodeActivity implements PoolMetricsRecorder {
         this.lastReturn = this.nanoTime.getAsLong();
     }
 
-    /**
-     * Called once for every connection that goes back to the pool's idle set: the one place that
-     * measures the pace of returns, with one clock read per release.
-     */
     @Override
     public void recordRecycled() {
+        returned();
+    }
+
+    /** Called once per release (before {@link #recordRecycled()}): the one place that measures the pace. */
+    @Override
+    public void recordResetLatency(long latencyMs) {
         long now = this.nanoTime.getAsLong();
         this.usualGap = Suspicion.nextUsualGap(this.usualGap, now - this.lastReturn);
         this.lastReturn = now;
-    }
-
-    @Override
-    public void recordResetLatency(long latencyMs) {
-        // every release that was reset ends in recordRecycled or recordDestroyLatency: one clock read per release is enough
     }
 
     @Override
