@@ -92,12 +92,6 @@ final class Router {
         return Mono.defer(() -> readWith(retry, maxLag, session));
     }
 
-    /** The node a read goes to now, or {@code null} for the fallback: the route decision alone. */
-    @Nullable
-    Node decideRead() {
-        List<Node> readers = this.cluster.topology().readers;
-        return readers.isEmpty() ? null : readers.get(Suspicion.select(readers, this.balancer.select(readers)));
-    }
 
     private Mono<Connection> write() {
         return onWriter(null);

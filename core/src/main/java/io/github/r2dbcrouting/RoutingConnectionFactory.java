@@ -264,11 +264,6 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
             .cache();
     }
 
-    /** The node a read goes to now, or {@code null} for the fallback: the route decision alone. */
-    @Nullable
-    Node decideRead() {
-        return this.router.decideRead();
-    }
 
     private Node newNode(String nodeName, NodeRole role, ConnectionFactory factory) {
         return new Node(nodeName, role, unwrapPool(factory), () -> this.scheduler.now(TimeUnit.NANOSECONDS),
