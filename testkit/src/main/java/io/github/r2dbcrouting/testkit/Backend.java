@@ -12,13 +12,13 @@ package io.github.r2dbcrouting.testkit;
  */
 public enum Backend {
 
-	/** Decide from the settings and from what this machine has; see {@link Backend}. */
-	AUTO,
+    /** Decide from the settings and from what this machine has; see {@link Backend}. */
+    AUTO,
 
-	/** Local PostgreSQL server binaries ({@code PG_BIN}, {@code pg_config}, {@code /usr/lib/postgresql/*}/bin). */
-	LOCAL,
+    /** Local PostgreSQL server binaries ({@code PG_BIN}, {@code pg_config}, {@code /usr/lib/postgresql/*}/bin). */
+    LOCAL,
 
-	/** One container per node through Testcontainers, on a network of its own (Docker or a Docker-API engine). */
-	CONTAINERS
+    /** One container per node through Testcontainers, on a network of its own (Docker or a Docker-API engine). */
+    CONTAINERS
 
 }

@@ -24,164 +24,164 @@ import reactor.util.Loggers;
  */
 final class ContainerCluster implements StartedCluster {
 
-	private static final Logger LOG = Loggers.getLogger(ContainerCluster.class);
+    private static final Logger LOG = Loggers.getLogger(ContainerCluster.class);
 
-	static final String CLUSTER_LABEL = "io.github.r2dbcrouting.testkit.cluster";
+    static final String CLUSTER_LABEL = "io.github.r2dbcrouting.testkit.cluster";
 
-	static final String NODE_LABEL = "io.github.r2dbcrouting.testkit.node";
+    static final String NODE_LABEL = "io.github.r2dbcrouting.testkit.node";
 
-	private final String id;
+    private final String id;
 
-	private final ClusterSettings settings;
+    private final ClusterSettings settings;
 
-	private final Network network;
+    private final Network network;
 
-	private final String host;
+    private final String host;
 
-	private final @Nullable String bindIp;
+    private final @Nullable String bindIp;
 
-	private final List<ContainerNode> started = new ArrayList<>();
+    private final List<ContainerNode> started = new ArrayList<>();
 
-	private volatile List<PostgresNode> nodes = List.of();
+    private volatile List<PostgresNode> nodes = List.of();
 
-	private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-	private ContainerCluster(ClusterSettings settings) {
-		this.id = UUID.randomUUID().toString().substring(0, 8);
-		this.settings = settings;
-		this.network = Network.builder()
-			.createNetworkCmdModifier(cmd -> {
-				Map<String, String> labels = new HashMap<>(cmd.getLabels() != null ? cmd.getLabels() : Map.of());
-				labels.put(CLUSTER_LABEL, id);
-				cmd.withName("r2dbc-routing-testkit-" + id).withLabels(labels);
-			})
-			.build();
-		this.host = ContainerEngine.host();
-		// publish on loopback only when that is where tests connect; a remote engine needs all interfaces
-		this.bindIp = FreePorts.LOOPBACK.equals(host) ? FreePorts.LOOPBACK : null;
-	}
+    private ContainerCluster(ClusterSettings settings) {
+        this.id = UUID.randomUUID().toString().substring(0, 8);
+        this.settings = settings;
+        this.network = Network.builder()
+            .createNetworkCmdModifier(cmd -> {
+                Map<String, String> labels = new HashMap<>(cmd.getLabels() != null ? cmd.getLabels() : Map.of());
+                labels.put(CLUSTER_LABEL, id);
+                cmd.withName("r2dbc-routing-testkit-" + id).withLabels(labels);
+            })
+            .build();
+        this.host = ContainerEngine.host();
+        // publish on loopback only when that is where tests connect; a remote engine needs all interfaces
+        this.bindIp = FreePorts.LOOPBACK.equals(host) ? FreePorts.LOOPBACK : null;
+    }
 
-	static ContainerCluster start(ClusterSettings settings) {
-		ContainerCluster cluster = new ContainerCluster(settings);
-		ExecutorService executor = null;
-		try {
-			ContainerNode primary = ContainerNode.startPrimary(cluster, "primary");
-			cluster.register(primary);
-			List<PostgresNode> nodes = new ArrayList<>();
-			nodes.add(new PostgresNode(primary));
-			int replicas = settings.replicas();
-			if (replicas > 0) {
-				List<String> names = new ArrayList<>();
-				for (int i = 1; i <= replicas; i++) {
-					names.add("replica-" + i);
-				}
-				// every slot exists before a backup starts, so each holds the WAL its backup needs
-				Endpoint source = primary.endpoint();
-				names.forEach(name -> Sql.execute(source, ServerSetup.createSlotSql(name)));
-				executor = Executors.newFixedThreadPool(replicas, r -> {
-					Thread thread = new Thread(r, "r2dbc-routing-testkit-start");
-					thread.setDaemon(true);
-					return thread;
-				});
-				List<CompletableFuture<ContainerNode>> futures = new ArrayList<>();
-				for (String name : names) {
-					futures.add(CompletableFuture.supplyAsync(() -> ContainerNode.startReplica(cluster, name, primary),
-							executor));
-				}
-				RuntimeException failure = null;
-				for (CompletableFuture<ContainerNode> future : futures) {
-					try {
-						ContainerNode replica = future.join();
-						cluster.register(replica);
-						nodes.add(new PostgresNode(replica));
-					}
-					catch (CompletionException ex) {
-						failure = ex.getCause() instanceof RuntimeException rex ? rex : ex;
-					}
-				}
-				if (failure != null) {
-					throw failure;
-				}
-			}
-			cluster.nodes = List.copyOf(nodes);
-			return cluster;
-		}
-		catch (RuntimeException ex) {
-			cluster.close();
-			throw ex;
-		}
-		finally {
-			if (executor != null) {
-				executor.shutdownNow();
-			}
-		}
-	}
+    static ContainerCluster start(ClusterSettings settings) {
+        ContainerCluster cluster = new ContainerCluster(settings);
+        ExecutorService executor = null;
+        try {
+            ContainerNode primary = ContainerNode.startPrimary(cluster, "primary");
+            cluster.register(primary);
+            List<PostgresNode> nodes = new ArrayList<>();
+            nodes.add(new PostgresNode(primary));
+            int replicas = settings.replicas();
+            if (replicas > 0) {
+                List<String> names = new ArrayList<>();
+                for (int i = 1; i <= replicas; i++) {
+                    names.add("replica-" + i);
+                }
+                // every slot exists before a backup starts, so each holds the WAL its backup needs
+                Endpoint source = primary.endpoint();
+                names.forEach(name -> Sql.execute(source, ServerSetup.createSlotSql(name)));
+                executor = Executors.newFixedThreadPool(replicas, r -> {
+                    Thread thread = new Thread(r, "r2dbc-routing-testkit-start");
+                    thread.setDaemon(true);
+                    return thread;
+                });
+                List<CompletableFuture<ContainerNode>> futures = new ArrayList<>();
+                for (String name : names) {
+                    futures.add(CompletableFuture.supplyAsync(() -> ContainerNode.startReplica(cluster, name, primary),
+                            executor));
+                }
+                RuntimeException failure = null;
+                for (CompletableFuture<ContainerNode> future : futures) {
+                    try {
+                        ContainerNode replica = future.join();
+                        cluster.register(replica);
+                        nodes.add(new PostgresNode(replica));
+                    }
+                    catch (CompletionException ex) {
+                        failure = ex.getCause() instanceof RuntimeException rex ? rex : ex;
+                    }
+                }
+                if (failure != null) {
+                    throw failure;
+                }
+            }
+            cluster.nodes = List.copyOf(nodes);
+            return cluster;
+        }
+        catch (RuntimeException ex) {
+            cluster.close();
+            throw ex;
+        }
+        finally {
+            if (executor != null) {
+                executor.shutdownNow();
+            }
+        }
+    }
 
-	private synchronized void register(ContainerNode node) {
-		started.add(node);
-	}
+    private synchronized void register(ContainerNode node) {
+        started.add(node);
+    }
 
-	String id() {
-		return id;
-	}
+    String id() {
+        return id;
+    }
 
-	ClusterSettings settings() {
-		return settings;
-	}
+    ClusterSettings settings() {
+        return settings;
+    }
 
-	Network network() {
-		return network;
-	}
+    Network network() {
+        return network;
+    }
 
-	String host() {
-		return host;
-	}
+    String host() {
+        return host;
+    }
 
-	@Nullable String bindIp() {
-		return bindIp;
-	}
+    @Nullable String bindIp() {
+        return bindIp;
+    }
 
-	/** The id of the cluster's network (creates it on first use). */
-	String networkId() {
-		return network.getId();
-	}
+    /** The id of the cluster's network (creates it on first use). */
+    String networkId() {
+        return network.getId();
+    }
 
-	/** The ids of the nodes' current containers. */
-	synchronized List<String> containerIds() {
-		return started.stream().map(ContainerNode::containerId).toList();
-	}
+    /** The ids of the nodes' current containers. */
+    synchronized List<String> containerIds() {
+        return started.stream().map(ContainerNode::containerId).toList();
+    }
 
-	@Override
-	public Backend backend() {
-		return Backend.CONTAINERS;
-	}
+    @Override
+    public Backend backend() {
+        return Backend.CONTAINERS;
+    }
 
-	@Override
-	public List<PostgresNode> nodes() {
-		return nodes;
-	}
+    @Override
+    public List<PostgresNode> nodes() {
+        return nodes;
+    }
 
-	@Override
-	public void close() {
-		if (!closed.compareAndSet(false, true)) {
-			return;
-		}
-		List<ContainerNode> toClose;
-		synchronized (this) {
-			toClose = List.copyOf(started);
-		}
-		toClose.forEach(ContainerNode::close);
-		try {
-			network.close();
-		}
-		catch (RuntimeException ex) {
-			LOG.warn("Could not remove network {} of cluster {}: {}", network.getId(), id, ex.toString());
-		}
-	}
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        List<ContainerNode> toClose;
+        synchronized (this) {
+            toClose = List.copyOf(started);
+        }
+        toClose.forEach(ContainerNode::close);
+        try {
+            network.close();
+        }
+        catch (RuntimeException ex) {
+            LOG.warn("Could not remove network {} of cluster {}: {}", network.getId(), id, ex.toString());
+        }
+    }
 
-	@Override
-	public String toString() {
-		return "containers cluster " + id + " from " + settings.image();
-	}
+    @Override
+    public String toString() {
+        return "containers cluster " + id + " from " + settings.image();
+    }
 
 }

@@ -14,65 +14,65 @@ import org.testcontainers.DockerClientFactory;
  */
 final class ContainerEngine {
 
-	private static final Object LOCK = new Object();
+    private static final Object LOCK = new Object();
 
-	private static volatile @Nullable Answer answer;
+    private static volatile @Nullable Answer answer;
 
-	private ContainerEngine() {
-	}
+    private ContainerEngine() {
+    }
 
-	private record Answer(@Nullable String problem) {
-	}
+    private record Answer(@Nullable String problem) {
+    }
 
-	/** Null when an engine answers, else why none does; asked once per JVM. */
-	static @Nullable String problem() {
-		Answer known = answer;
-		if (known == null) {
-			synchronized (LOCK) {
-				known = answer;
-				if (known == null) {
-					known = new Answer(ask());
-					answer = known;
-				}
-			}
-		}
-		return known.problem();
-	}
+    /** Null when an engine answers, else why none does; asked once per JVM. */
+    static @Nullable String problem() {
+        Answer known = answer;
+        if (known == null) {
+            synchronized (LOCK) {
+                known = answer;
+                if (known == null) {
+                    known = new Answer(ask());
+                    answer = known;
+                }
+            }
+        }
+        return known.problem();
+    }
 
-	private static @Nullable String ask() {
-		try {
-			if (DockerClientFactory.instance().isDockerAvailable()) {
-				return null;
-			}
-			return "Testcontainers found no working Docker environment (DOCKER_HOST="
-					+ (System.getenv("DOCKER_HOST") == null ? "unset" : "'" + System.getenv("DOCKER_HOST") + "'") + ")";
-		}
-		catch (RuntimeException | LinkageError ex) {
-			return "Testcontainers could not be asked for a Docker environment: " + ex;
-		}
-	}
+    private static @Nullable String ask() {
+        try {
+            if (DockerClientFactory.instance().isDockerAvailable()) {
+                return null;
+            }
+            return "Testcontainers found no working Docker environment (DOCKER_HOST="
+                    + (System.getenv("DOCKER_HOST") == null ? "unset" : "'" + System.getenv("DOCKER_HOST") + "'") + ")";
+        }
+        catch (RuntimeException | LinkageError ex) {
+            return "Testcontainers could not be asked for a Docker environment: " + ex;
+        }
+    }
 
-	static DockerClient client() {
-		return DockerClientFactory.instance().client();
-	}
+    static DockerClient client() {
+        return DockerClientFactory.instance().client();
+    }
 
-	/**
-	 * The address tests connect to: {@code 127.0.0.1} when the engine publishes ports on this
-	 * machine's loopback (Testcontainers' host is a loopback name, e.g. {@code localhost} or
-	 * {@code TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1}), else Testcontainers' host.
-	 */
-	static String host() {
-		String host = DockerClientFactory.instance().dockerHostIpAddress();
-		return isLoopback(host) ? FreePorts.LOOPBACK : host;
-	}
+    /**
+     * The address tests connect to: {@code 127.0.0.1} when the engine publishes ports on this
+     * machine's loopback (Testcontainers' host is a loopback name, e.g. {@code localhost} or
+     * {@code TESTCONTAINERS_HOST_OVERRIDE=127.0.0.1}), else Testcontainers' host.
+     */
+    static String host() {
+        String host = DockerClientFactory.instance().dockerHostIpAddress();
+        return isLoopback(host) ? FreePorts.LOOPBACK : host;
+    }
 
-	static boolean isLoopback(String host) {
-		try {
-			return InetAddress.getByName(host).isLoopbackAddress();
-		}
-		catch (UnknownHostException ex) {
-			return false;
-		}
-	}
+    static boolean isLoopback(String host) {
+        try {
+            return InetAddress.getByName(host).isLoopbackAddress();
+        }
+        catch (UnknownHostException ex) {
+            return false;
+        }
+    }
 
 }

@@ -19,127 +19,127 @@ import org.jspecify.annotations.Nullable;
  */
 final class MariaDbBinaries {
 
-	static final String PROPERTY = "r2dbc.routing.testkit.mariadbBin";
+    static final String PROPERTY = "r2dbc.routing.testkit.mariadbBin";
 
-	static final String ENV = "MARIADB_BIN";
+    static final String ENV = "MARIADB_BIN";
 
-	static final String SERVER = "mariadbd";
+    static final String SERVER = "mariadbd";
 
-	static final String INSTALL_DB = "mariadb-install-db";
+    static final String INSTALL_DB = "mariadb-install-db";
 
-	static final String CLIENT = "mariadb";
+    static final String CLIENT = "mariadb";
 
-	static final String INSTALL_HINT = "install MariaDB, e.g. `apt-get install mariadb-server` (the testkit never "
-			+ "uses the machine's own server), or set " + ENV + " to a directory that holds mariadbd, "
-			+ "mariadb-install-db and mariadb";
+    static final String INSTALL_HINT = "install MariaDB, e.g. `apt-get install mariadb-server` (the testkit never "
+            + "uses the machine's own server), or set " + ENV + " to a directory that holds mariadbd, "
+            + "mariadb-install-db and mariadb";
 
-	private static volatile @Nullable MariaDbBinaries located;
+    private static volatile @Nullable MariaDbBinaries located;
 
-	final Path server;
+    final Path server;
 
-	final Path installDb;
+    final Path installDb;
 
-	final Path client;
+    final Path client;
 
-	private MariaDbBinaries(Path server, Path installDb, Path client) {
-		this.server = server;
-		this.installDb = installDb;
-		this.client = client;
-	}
+    private MariaDbBinaries(Path server, Path installDb, Path client) {
+        this.server = server;
+        this.installDb = installDb;
+        this.client = client;
+    }
 
-	/** The binaries of this machine, found once per JVM. */
-	static MariaDbBinaries get() {
-		MariaDbBinaries binaries = located;
-		if (binaries == null) {
-			binaries = locate(explicitSetting(), searchPath());
-			located = binaries;
-		}
-		return binaries;
-	}
+    /** The binaries of this machine, found once per JVM. */
+    static MariaDbBinaries get() {
+        MariaDbBinaries binaries = located;
+        if (binaries == null) {
+            binaries = locate(explicitSetting(), searchPath());
+            located = binaries;
+        }
+        return binaries;
+    }
 
-	/** Why no MariaDB cluster can start here, or null when it can. */
-	static @Nullable String problem() {
-		try {
-			get();
-			return null;
-		}
-		catch (IllegalStateException ex) {
-			return ex.getMessage();
-		}
-	}
+    /** Why no MariaDB cluster can start here, or null when it can. */
+    static @Nullable String problem() {
+        try {
+            get();
+            return null;
+        }
+        catch (IllegalStateException ex) {
+            return ex.getMessage();
+        }
+    }
 
-	private static @Nullable String explicitSetting() {
-		String explicit = System.getProperty(PROPERTY);
-		return explicit == null || explicit.isBlank() ? System.getenv(ENV) : explicit;
-	}
+    private static @Nullable String explicitSetting() {
+        String explicit = System.getProperty(PROPERTY);
+        return explicit == null || explicit.isBlank() ? System.getenv(ENV) : explicit;
+    }
 
-	private static List<Path> searchPath() {
-		List<Path> dirs = new ArrayList<>(List.of(Paths.get("/usr/sbin"), Paths.get("/usr/bin"),
-				Paths.get("/usr/local/mysql/bin"), Paths.get("/usr/local/bin")));
-		String path = System.getenv("PATH");
-		if (path != null) {
-			for (String entry : path.split(":")) {
-				if (!entry.isBlank()) {
-					dirs.add(Paths.get(entry));
-				}
-			}
-		}
-		return dirs;
-	}
+    private static List<Path> searchPath() {
+        List<Path> dirs = new ArrayList<>(List.of(Paths.get("/usr/sbin"), Paths.get("/usr/bin"),
+                Paths.get("/usr/local/mysql/bin"), Paths.get("/usr/local/bin")));
+        String path = System.getenv("PATH");
+        if (path != null) {
+            for (String entry : path.split(":")) {
+                if (!entry.isBlank()) {
+                    dirs.add(Paths.get(entry));
+                }
+            }
+        }
+        return dirs;
+    }
 
-	/**
-	 * @param explicit the {@value #ENV} setting, used alone when set (a wrong setting is an error,
-	 * never silently replaced by another installation)
-	 * @param dirs where to look for each binary otherwise, in order
-	 */
-	static MariaDbBinaries locate(@Nullable String explicit, List<Path> dirs) {
-		if (explicit != null && !explicit.isBlank()) {
-			Path dir = Paths.get(explicit.trim());
-			List<String> missing = new ArrayList<>();
-			for (String binary : List.of(SERVER, INSTALL_DB, CLIENT)) {
-				if (!Files.isExecutable(dir.resolve(binary))) {
-					missing.add(binary);
-				}
-			}
-			if (!missing.isEmpty()) {
-				throw new IllegalStateException(ENV + " (" + ENV + " / -D" + PROPERTY + ") is '" + explicit
-						+ "', but that directory holds no executable " + String.join(", ", missing) + ": " + INSTALL_HINT);
-			}
-			return new MariaDbBinaries(dir.resolve(SERVER), dir.resolve(INSTALL_DB), dir.resolve(CLIENT));
-		}
-		Path server = find(SERVER, dirs);
-		Path installDb = find(INSTALL_DB, dirs);
-		Path client = find(CLIENT, dirs);
-		if (server == null || installDb == null || client == null) {
-			List<String> missing = new ArrayList<>();
-			if (server == null) {
-				missing.add(SERVER);
-			}
-			if (installDb == null) {
-				missing.add(INSTALL_DB);
-			}
-			if (client == null) {
-				missing.add(CLIENT);
-			}
-			throw new IllegalStateException("No MariaDB binaries found (" + String.join(", ", missing)
-					+ " missing; looked in " + dirs + "): " + INSTALL_HINT);
-		}
-		return new MariaDbBinaries(server, installDb, client);
-	}
+    /**
+     * @param explicit the {@value #ENV} setting, used alone when set (a wrong setting is an error,
+     * never silently replaced by another installation)
+     * @param dirs where to look for each binary otherwise, in order
+     */
+    static MariaDbBinaries locate(@Nullable String explicit, List<Path> dirs) {
+        if (explicit != null && !explicit.isBlank()) {
+            Path dir = Paths.get(explicit.trim());
+            List<String> missing = new ArrayList<>();
+            for (String binary : List.of(SERVER, INSTALL_DB, CLIENT)) {
+                if (!Files.isExecutable(dir.resolve(binary))) {
+                    missing.add(binary);
+                }
+            }
+            if (!missing.isEmpty()) {
+                throw new IllegalStateException(ENV + " (" + ENV + " / -D" + PROPERTY + ") is '" + explicit
+                        + "', but that directory holds no executable " + String.join(", ", missing) + ": " + INSTALL_HINT);
+            }
+            return new MariaDbBinaries(dir.resolve(SERVER), dir.resolve(INSTALL_DB), dir.resolve(CLIENT));
+        }
+        Path server = find(SERVER, dirs);
+        Path installDb = find(INSTALL_DB, dirs);
+        Path client = find(CLIENT, dirs);
+        if (server == null || installDb == null || client == null) {
+            List<String> missing = new ArrayList<>();
+            if (server == null) {
+                missing.add(SERVER);
+            }
+            if (installDb == null) {
+                missing.add(INSTALL_DB);
+            }
+            if (client == null) {
+                missing.add(CLIENT);
+            }
+            throw new IllegalStateException("No MariaDB binaries found (" + String.join(", ", missing)
+                    + " missing; looked in " + dirs + "): " + INSTALL_HINT);
+        }
+        return new MariaDbBinaries(server, installDb, client);
+    }
 
-	private static @Nullable Path find(String binary, List<Path> dirs) {
-		for (Path dir : dirs) {
-			Path candidate = dir.resolve(binary);
-			if (Files.isExecutable(candidate) && !Files.isDirectory(candidate)) {
-				return candidate;
-			}
-		}
-		return null;
-	}
+    private static @Nullable Path find(String binary, List<Path> dirs) {
+        for (Path dir : dirs) {
+            Path candidate = dir.resolve(binary);
+            if (Files.isExecutable(candidate) && !Files.isDirectory(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
 
-	@Override
-	public String toString() {
-		return "MariaDbBinaries[" + server + ", " + installDb + ", " + client + "]";
-	}
+    @Override
+    public String toString() {
+        return "MariaDbBinaries[" + server + ", " + installDb + ", " + client + "]";
+    }
 
 }

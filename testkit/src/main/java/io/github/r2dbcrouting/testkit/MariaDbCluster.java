@@ -55,302 +55,302 @@ import reactor.util.Loggers;
  */
 public final class MariaDbCluster implements AutoCloseable {
 
-	private static final Logger LOG = Loggers.getLogger(MariaDbCluster.class);
+    private static final Logger LOG = Loggers.getLogger(MariaDbCluster.class);
 
-	static final String DEFAULT_DATABASE = "app";
+    static final String DEFAULT_DATABASE = "app";
 
-	static final String DEFAULT_USERNAME = "app";
+    static final String DEFAULT_USERNAME = "app";
 
-	/** Fixed so that test logs and URLs are reproducible; the servers listen on loopback only. */
-	static final String DEFAULT_PASSWORD = "r2dbc-routing-testkit-S3cret!";
+    /** Fixed so that test logs and URLs are reproducible; the servers listen on loopback only. */
+    static final String DEFAULT_PASSWORD = "r2dbc-routing-testkit-S3cret!";
 
-	private static final Set<MariaDbCluster> OPEN = ConcurrentHashMap.newKeySet();
+    private static final Set<MariaDbCluster> OPEN = ConcurrentHashMap.newKeySet();
 
-	private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
+    private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
 
-	private static final AtomicBoolean REAPED = new AtomicBoolean();
+    private static final AtomicBoolean REAPED = new AtomicBoolean();
 
-	private final Path directory;
+    private final Path directory;
 
-	private final List<MariaDbNode> nodes;
+    private final List<MariaDbNode> nodes;
 
-	private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-	private MariaDbCluster(Path directory, List<MariaDbNode> nodes) {
-		this.directory = directory;
-		this.nodes = List.copyOf(nodes);
-	}
+    private MariaDbCluster(Path directory, List<MariaDbNode> nodes) {
+        this.directory = directory;
+        this.nodes = List.copyOf(nodes);
+    }
 
-	public static Builder builder() {
-		return new Builder();
-	}
+    public static Builder builder() {
+        return new Builder();
+    }
 
-	/** A started primary with {@code replicas} GTID replicas: {@code builder().replicas(replicas).build()}. */
-	public static MariaDbCluster start(int replicas) {
-		return builder().replicas(replicas).build();
-	}
+    /** A started primary with {@code replicas} GTID replicas: {@code builder().replicas(replicas).build()}. */
+    public static MariaDbCluster start(int replicas) {
+        return builder().replicas(replicas).build();
+    }
 
-	/** Why no cluster can start on this machine (a MariaDB binary is missing), or null when it can. */
-	public static @Nullable String unavailableReason() {
-		return MariaDbBinaries.problem();
-	}
+    /** Why no cluster can start on this machine (a MariaDB binary is missing), or null when it can. */
+    public static @Nullable String unavailableReason() {
+        return MariaDbBinaries.problem();
+    }
 
-	/** The node started as the primary, named {@code primary} (it stays this node after a promotion elsewhere). */
-	public MariaDbNode primary() {
-		return nodes.get(0);
-	}
+    /** The node started as the primary, named {@code primary} (it stays this node after a promotion elsewhere). */
+    public MariaDbNode primary() {
+        return nodes.get(0);
+    }
 
-	/** The nodes started as replicas: {@code replica-1}, {@code replica-2}, … */
-	public List<MariaDbNode> replicas() {
-		return nodes.subList(1, nodes.size());
-	}
+    /** The nodes started as replicas: {@code replica-1}, {@code replica-2}, … */
+    public List<MariaDbNode> replicas() {
+        return nodes.subList(1, nodes.size());
+    }
 
-	/** All nodes, the primary first. */
-	public List<MariaDbNode> nodes() {
-		return nodes;
-	}
+    /** All nodes, the primary first. */
+    public List<MariaDbNode> nodes() {
+        return nodes;
+    }
 
-	/** @throws IllegalArgumentException naming the unknown name and the known ones */
-	public MariaDbNode node(String name) {
-		for (MariaDbNode node : nodes) {
-			if (node.name().equals(name)) {
-				return node;
-			}
-		}
-		throw new IllegalArgumentException("no node named '" + name + "' in this cluster; nodes are "
-				+ nodes.stream().map(MariaDbNode::name).collect(Collectors.toList()));
-	}
+    /** @throws IllegalArgumentException naming the unknown name and the known ones */
+    public MariaDbNode node(String name) {
+        for (MariaDbNode node : nodes) {
+            if (node.name().equals(name)) {
+                return node;
+            }
+        }
+        throw new IllegalArgumentException("no node named '" + name + "' in this cluster; nodes are "
+                + nodes.stream().map(MariaDbNode::name).collect(Collectors.toList()));
+    }
 
-	/** The cluster's directory: one sub-directory per node, holding {@code data}, its socket and {@code mariadbd.log}. */
-	public Path directory() {
-		return directory;
-	}
+    /** The cluster's directory: one sub-directory per node, holding {@code data}, its socket and {@code mariadbd.log}. */
+    public Path directory() {
+        return directory;
+    }
 
-	/**
-	 * The node that takes writes now: {@link #primary()} while it runs unfrozen with
-	 * {@code read_only=0} and no replication configured, else the first such other node (after a
-	 * promotion).
-	 * @throws IllegalStateException when there is none
-	 */
-	public MariaDbNode currentPrimary() {
-		for (MariaDbNode node : nodes) {
-			if (node.isRunning() && !node.isFrozen() && !node.isReadOnly() && !node.isReplica()) {
-				return node;
-			}
-		}
-		throw new IllegalStateException("no running primary in the cluster: " + nodes);
-	}
+    /**
+     * The node that takes writes now: {@link #primary()} while it runs unfrozen with
+     * {@code read_only=0} and no replication configured, else the first such other node (after a
+     * promotion).
+     * @throws IllegalStateException when there is none
+     */
+    public MariaDbNode currentPrimary() {
+        for (MariaDbNode node : nodes) {
+            if (node.isRunning() && !node.isFrozen() && !node.isReadOnly() && !node.isReplica()) {
+                return node;
+            }
+        }
+        throw new IllegalStateException("no running primary in the cluster: " + nodes);
+    }
 
-	/**
-	 * Waits until every running, unfrozen replica whose replay is not paused has applied the
-	 * current primary's {@code @@gtid_binlog_pos} taken now ({@code MASTER_GTID_WAIT}).
-	 * @throws IllegalStateException naming the replica, the target and its position when {@code timeout} passes
-	 */
-	public void awaitReplication(Duration timeout) {
-		Objects.requireNonNull(timeout, "timeout");
-		MariaDbNode current = currentPrimary();
-		String target = current.gtidBinlogPos();
-		if (target.isEmpty()) {
-			return;
-		}
-		long deadline = System.nanoTime() + timeout.toNanos();
-		for (MariaDbNode replica : nodes) {
-			if (replica == current || !replica.isRunning() || replica.isFrozen() || !replica.isReplica()
-					|| replica.isReplayPaused()) {
-				continue;
-			}
-			double seconds = Math.max(0, deadline - System.nanoTime()) / 1e9;
-			String waited = replica.server()
-				.admin("SELECT MASTER_GTID_WAIT(" + MariaDbTemplate.quoteString(target) + ", "
-						+ String.format(Locale.ROOT, "%.3f", seconds) + ")", timeout.plusSeconds(10));
-			if (!"0".equals(waited)) {
-				throw new IllegalStateException("replica '" + replica.name() + "' did not apply GTID " + target + " of '"
-						+ current.name() + "' within " + timeout + "; its gtid_slave_pos is " + replica.gtidSlavePos()
-						+ ", its last SQL error: '" + replica.replicaStatus().get("Last_SQL_Error") + "'");
-			}
-		}
-	}
+    /**
+     * Waits until every running, unfrozen replica whose replay is not paused has applied the
+     * current primary's {@code @@gtid_binlog_pos} taken now ({@code MASTER_GTID_WAIT}).
+     * @throws IllegalStateException naming the replica, the target and its position when {@code timeout} passes
+     */
+    public void awaitReplication(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        MariaDbNode current = currentPrimary();
+        String target = current.gtidBinlogPos();
+        if (target.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (MariaDbNode replica : nodes) {
+            if (replica == current || !replica.isRunning() || replica.isFrozen() || !replica.isReplica()
+                    || replica.isReplayPaused()) {
+                continue;
+            }
+            double seconds = Math.max(0, deadline - System.nanoTime()) / 1e9;
+            String waited = replica.server()
+                .admin("SELECT MASTER_GTID_WAIT(" + MariaDbTemplate.quoteString(target) + ", "
+                        + String.format(Locale.ROOT, "%.3f", seconds) + ")", timeout.plusSeconds(10));
+            if (!"0".equals(waited)) {
+                throw new IllegalStateException("replica '" + replica.name() + "' did not apply GTID " + target + " of '"
+                        + current.name() + "' within " + timeout + "; its gtid_slave_pos is " + replica.gtidSlavePos()
+                        + ", its last SQL error: '" + replica.replicaStatus().get("Last_SQL_Error") + "'");
+            }
+        }
+    }
 
-	/** Kills every server at once and deletes the directory; idempotent, never throws for a dead node. */
-	@Override
-	public void close() {
-		if (!closed.compareAndSet(false, true)) {
-			return;
-		}
-		OPEN.remove(this);
-		closeQuietly(nodes.stream().map(MariaDbNode::server).toList(), directory);
-		LOG.info("MariaDB cluster closed: {}", directory);
-	}
+    /** Kills every server at once and deletes the directory; idempotent, never throws for a dead node. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        OPEN.remove(this);
+        closeQuietly(nodes.stream().map(MariaDbNode::server).toList(), directory);
+        LOG.info("MariaDB cluster closed: {}", directory);
+    }
 
-	private static void closeQuietly(List<MariaDbServer> servers, Path directory) {
-		for (MariaDbServer server : servers) {
-			server.close();
-		}
-		try {
-			PgProcess.deleteTree(directory);
-		}
-		catch (RuntimeException ex) {
-			LOG.warn("Could not delete cluster directory {}: {}", directory, ex.getMessage());
-		}
-	}
+    private static void closeQuietly(List<MariaDbServer> servers, Path directory) {
+        for (MariaDbServer server : servers) {
+            server.close();
+        }
+        try {
+            PgProcess.deleteTree(directory);
+        }
+        catch (RuntimeException ex) {
+            LOG.warn("Could not delete cluster directory {}: {}", directory, ex.getMessage());
+        }
+    }
 
-	@Override
-	public String toString() {
-		return "MariaDbCluster" + nodes;
-	}
+    @Override
+    public String toString() {
+        return "MariaDbCluster" + nodes;
+    }
 
-	private static void setUpJvmOnce() {
-		if (JVM_SETUP_DONE.compareAndSet(false, true)) {
-			Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-				new ArrayList<>(OPEN).forEach(MariaDbCluster::close);
-				MariaDbTemplate.deleteAll();
-			}, "r2dbc-routing-testkit-mariadb-shutdown"));
-		}
-	}
+    private static void setUpJvmOnce() {
+        if (JVM_SETUP_DONE.compareAndSet(false, true)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                new ArrayList<>(OPEN).forEach(MariaDbCluster::close);
+                MariaDbTemplate.deleteAll();
+            }, "r2dbc-routing-testkit-mariadb-shutdown"));
+        }
+    }
 
-	private static MariaDbCluster start(int replicas, String database, String username, String password,
-			boolean closeOnJvmExit) {
-		String problem = MariaDbBinaries.problem();
-		if (problem != null) {
-			throw new IllegalStateException(problem);
-		}
-		setUpJvmOnce();
-		if (REAPED.compareAndSet(false, true)) {
-			StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
-		}
-		long begin = System.nanoTime();
-		MariaDbTemplate template = MariaDbTemplate.forCredentials(username, password, database);
-		Path directory = StaleClusterReaper.createOwnedDirectory("mariadb-", MariaDbTemplate.OS_USER);
-		List<MariaDbServer> servers = new ArrayList<>();
-		servers.add(new MariaDbServer("primary", 1, directory, template, false));
-		for (int i = 1; i <= replicas; i++) {
-			servers.add(new MariaDbServer("replica-" + i, i + 1, directory, template, true));
-		}
-		List<MariaDbServer> all = List.copyOf(servers);
-		ExecutorService executor = Executors.newFixedThreadPool(all.size(), r -> {
-			Thread thread = new Thread(r, "r2dbc-routing-testkit-mariadb-start");
-			thread.setDaemon(true);
-			return thread;
-		});
-		try {
-			List<CompletableFuture<Void>> futures = new ArrayList<>();
-			for (MariaDbServer server : all) {
-				futures.add(CompletableFuture.runAsync(server::createAndStart, executor));
-			}
-			RuntimeException failure = null;
-			for (CompletableFuture<Void> future : futures) {
-				try {
-					future.join();
-				}
-				catch (CompletionException ex) {
-					failure = ex.getCause() instanceof RuntimeException rex ? rex : ex;
-				}
-			}
-			if (failure != null) {
-				throw failure;
-			}
-			MariaDbServer primary = all.get(0);
-			for (MariaDbServer replica : all.subList(1, all.size())) {
-				replica.replicateFrom(primary, false);
-			}
-			List<MariaDbNode> nodes = all.stream()
-				.map(server -> new MariaDbNode(server, all, database, username, password))
-				.toList();
-			MariaDbCluster cluster = new MariaDbCluster(directory, nodes);
-			if (closeOnJvmExit) {
-				OPEN.add(cluster);
-			}
-			LOG.info("MariaDB cluster with {} replica(s) started in {} ms: {}", replicas,
-					(System.nanoTime() - begin) / 1_000_000, nodes);
-			return cluster;
-		}
-		catch (RuntimeException ex) {
-			closeQuietly(all, directory);
-			throw ex;
-		}
-		finally {
-			executor.shutdownNow();
-		}
-	}
+    private static MariaDbCluster start(int replicas, String database, String username, String password,
+            boolean closeOnJvmExit) {
+        String problem = MariaDbBinaries.problem();
+        if (problem != null) {
+            throw new IllegalStateException(problem);
+        }
+        setUpJvmOnce();
+        if (REAPED.compareAndSet(false, true)) {
+            StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
+        }
+        long begin = System.nanoTime();
+        MariaDbTemplate template = MariaDbTemplate.forCredentials(username, password, database);
+        Path directory = StaleClusterReaper.createOwnedDirectory("mariadb-", MariaDbTemplate.OS_USER);
+        List<MariaDbServer> servers = new ArrayList<>();
+        servers.add(new MariaDbServer("primary", 1, directory, template, false));
+        for (int i = 1; i <= replicas; i++) {
+            servers.add(new MariaDbServer("replica-" + i, i + 1, directory, template, true));
+        }
+        List<MariaDbServer> all = List.copyOf(servers);
+        ExecutorService executor = Executors.newFixedThreadPool(all.size(), r -> {
+            Thread thread = new Thread(r, "r2dbc-routing-testkit-mariadb-start");
+            thread.setDaemon(true);
+            return thread;
+        });
+        try {
+            List<CompletableFuture<Void>> futures = new ArrayList<>();
+            for (MariaDbServer server : all) {
+                futures.add(CompletableFuture.runAsync(server::createAndStart, executor));
+            }
+            RuntimeException failure = null;
+            for (CompletableFuture<Void> future : futures) {
+                try {
+                    future.join();
+                }
+                catch (CompletionException ex) {
+                    failure = ex.getCause() instanceof RuntimeException rex ? rex : ex;
+                }
+            }
+            if (failure != null) {
+                throw failure;
+            }
+            MariaDbServer primary = all.get(0);
+            for (MariaDbServer replica : all.subList(1, all.size())) {
+                replica.replicateFrom(primary, false);
+            }
+            List<MariaDbNode> nodes = all.stream()
+                .map(server -> new MariaDbNode(server, all, database, username, password))
+                .toList();
+            MariaDbCluster cluster = new MariaDbCluster(directory, nodes);
+            if (closeOnJvmExit) {
+                OPEN.add(cluster);
+            }
+            LOG.info("MariaDB cluster with {} replica(s) started in {} ms: {}", replicas,
+                    (System.nanoTime() - begin) / 1_000_000, nodes);
+            return cluster;
+        }
+        catch (RuntimeException ex) {
+            closeQuietly(all, directory);
+            throw ex;
+        }
+        finally {
+            executor.shutdownNow();
+        }
+    }
 
-	/** Settings of a cluster; {@link #build()} starts it. */
-	public static final class Builder {
+    /** Settings of a cluster; {@link #build()} starts it. */
+    public static final class Builder {
 
-		private int replicas = 2;
+        private int replicas = 2;
 
-		private String database = DEFAULT_DATABASE;
+        private String database = DEFAULT_DATABASE;
 
-		private String username = DEFAULT_USERNAME;
+        private String username = DEFAULT_USERNAME;
 
-		private String password = DEFAULT_PASSWORD;
+        private String password = DEFAULT_PASSWORD;
 
-		private boolean closeOnJvmExit = true;
+        private boolean closeOnJvmExit = true;
 
-		private Builder() {
-		}
+        private Builder() {
+        }
 
-		/** Number of GTID replicas, 0 to 9; default 2. */
-		public Builder replicas(int replicas) {
-			if (replicas < 0 || replicas > 9) {
-				throw new IllegalArgumentException("replicas must be between 0 and 9, was " + replicas);
-			}
-			this.replicas = replicas;
-			return this;
-		}
+        /** Number of GTID replicas, 0 to 9; default 2. */
+        public Builder replicas(int replicas) {
+            if (replicas < 0 || replicas > 9) {
+                throw new IllegalArgumentException("replicas must be between 0 and 9, was " + replicas);
+            }
+            this.replicas = replicas;
+            return this;
+        }
 
-		/** Database that the app user has all privileges on; default {@code app}. */
-		public Builder database(String database) {
-			this.database = requireName("database", database);
-			return this;
-		}
+        /** Database that the app user has all privileges on; default {@code app}. */
+        public Builder database(String database) {
+            this.database = requireName("database", database);
+            return this;
+        }
 
-		/** The app user; default {@code app}. */
-		public Builder username(String username) {
-			this.username = requireName("username", username);
-			if (username.equalsIgnoreCase("root") || username.equals(MariaDbTemplate.REPLICATION_USER)) {
-				throw new IllegalArgumentException("username must not be 'root' nor '" + MariaDbTemplate.REPLICATION_USER
-						+ "' (the testkit's own accounts), was '" + username + "'");
-			}
-			return this;
-		}
+        /** The app user; default {@code app}. */
+        public Builder username(String username) {
+            this.username = requireName("username", username);
+            if (username.equalsIgnoreCase("root") || username.equals(MariaDbTemplate.REPLICATION_USER)) {
+                throw new IllegalArgumentException("username must not be 'root' nor '" + MariaDbTemplate.REPLICATION_USER
+                        + "' (the testkit's own accounts), was '" + username + "'");
+            }
+            return this;
+        }
 
-		/** The app user's password; default a fixed non-trivial secret. */
-		public Builder password(String password) {
-			Objects.requireNonNull(password, "password");
-			if (password.isEmpty() || password.contains("\n")) {
-				throw new IllegalArgumentException("password must be non-empty and on one line");
-			}
-			this.password = password;
-			return this;
-		}
+        /** The app user's password; default a fixed non-trivial secret. */
+        public Builder password(String password) {
+            Objects.requireNonNull(password, "password");
+            if (password.isEmpty() || password.contains("\n")) {
+                throw new IllegalArgumentException("password must be non-empty and on one line");
+            }
+            this.password = password;
+            return this;
+        }
 
-		/**
-		 * Whether the testkit's JVM shutdown hook closes this cluster (default {@code true}); pass
-		 * {@code false} when an owner with its own lifecycle closes it, last.
-		 */
-		public Builder closeOnJvmExit(boolean closeOnJvmExit) {
-			this.closeOnJvmExit = closeOnJvmExit;
-			return this;
-		}
+        /**
+         * Whether the testkit's JVM shutdown hook closes this cluster (default {@code true}); pass
+         * {@code false} when an owner with its own lifecycle closes it, last.
+         */
+        public Builder closeOnJvmExit(boolean closeOnJvmExit) {
+            this.closeOnJvmExit = closeOnJvmExit;
+            return this;
+        }
 
-		private static String requireName(String setting, String value) {
-			Objects.requireNonNull(value, setting);
-			if (!value.matches("[A-Za-z_][A-Za-z0-9_]{0,31}")) {
-				throw new IllegalArgumentException(setting + " must be a plain SQL identifier (letters, digits, "
-						+ "underscores, not starting with a digit, at most 32 characters), was '" + value + "'");
-			}
-			return value;
-		}
+        private static String requireName(String setting, String value) {
+            Objects.requireNonNull(value, setting);
+            if (!value.matches("[A-Za-z_][A-Za-z0-9_]{0,31}")) {
+                throw new IllegalArgumentException(setting + " must be a plain SQL identifier (letters, digits, "
+                        + "underscores, not starting with a digit, at most 32 characters), was '" + value + "'");
+            }
+            return value;
+        }
 
-		/**
-		 * Starts every node at once and points the replicas at the primary; returns when every
-		 * replica's IO thread runs.
-		 * @throws IllegalStateException when a MariaDB binary is missing, naming what to install
-		 */
-		public MariaDbCluster build() {
-			return start(replicas, database, username, password, closeOnJvmExit);
-		}
+        /**
+         * Starts every node at once and points the replicas at the primary; returns when every
+         * replica's IO thread runs.
+         * @throws IllegalStateException when a MariaDB binary is missing, naming what to install
+         */
+        public MariaDbCluster build() {
+            return start(replicas, database, username, password, closeOnJvmExit);
+        }
 
-	}
+    }
 
 }

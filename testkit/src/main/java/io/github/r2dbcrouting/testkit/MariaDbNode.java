@@ -28,321 +28,321 @@ import reactor.util.Loggers;
  */
 public final class MariaDbNode {
 
-	private static final Logger LOG = Loggers.getLogger(MariaDbNode.class);
+    private static final Logger LOG = Loggers.getLogger(MariaDbNode.class);
 
-	/** How long {@link #pauseReplay()} waits for the SQL thread to stop. */
-	static final Duration PAUSE_TIMEOUT = Duration.ofSeconds(30);
+    /** How long {@link #pauseReplay()} waits for the SQL thread to stop. */
+    static final Duration PAUSE_TIMEOUT = Duration.ofSeconds(30);
 
-	static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
+    static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
 
-	private final MariaDbServer server;
+    private final MariaDbServer server;
 
-	/** Every server of the cluster, this one included: whom {@link #promote()} repoints. */
-	private final List<MariaDbServer> cluster;
+    /** Every server of the cluster, this one included: whom {@link #promote()} repoints. */
+    private final List<MariaDbServer> cluster;
 
-	private final String database;
+    private final String database;
 
-	private final String username;
+    private final String username;
 
-	private final String password;
+    private final String password;
 
-	MariaDbNode(MariaDbServer server, List<MariaDbServer> cluster, String database, String username, String password) {
-		this.server = server;
-		this.cluster = cluster;
-		this.database = database;
-		this.username = username;
-		this.password = password;
-	}
+    MariaDbNode(MariaDbServer server, List<MariaDbServer> cluster, String database, String username, String password) {
+        this.server = server;
+        this.cluster = cluster;
+        this.database = database;
+        this.username = username;
+        this.password = password;
+    }
 
-	public String name() {
-		return server.name;
-	}
+    public String name() {
+        return server.name;
+    }
 
-	/** Always {@code 127.0.0.1}: the servers listen on loopback only. */
-	public String host() {
-		return MariaDbServer.HOST;
-	}
+    /** Always {@code 127.0.0.1}: the servers listen on loopback only. */
+    public String host() {
+        return MariaDbServer.HOST;
+    }
 
-	public int port() {
-		return server.port();
-	}
+    public int port() {
+        return server.port();
+    }
 
-	/**
-	 * The node's {@code server_id}: 1 for the primary, {@code n + 1} for {@code replica-n}, 100 more
-	 * after each {@link #rejoinAsReplicaOf(MariaDbNode)}.
-	 */
-	public int serverId() {
-		return server.serverId();
-	}
+    /**
+     * The node's {@code server_id}: 1 for the primary, {@code n + 1} for {@code replica-n}, 100 more
+     * after each {@link #rejoinAsReplicaOf(MariaDbNode)}.
+     */
+    public int serverId() {
+        return server.serverId();
+    }
 
-	public String database() {
-		return database;
-	}
+    public String database() {
+        return database;
+    }
 
-	public String username() {
-		return username;
-	}
+    public String username() {
+        return username;
+    }
 
-	public String password() {
-		return password;
-	}
+    public String password() {
+        return password;
+    }
 
-	/** {@code r2dbc:mariadb://127.0.0.1:PORT/DB}, without credentials (see {@link #options()}). */
-	public String r2dbcUrl() {
-		return "r2dbc:mariadb://" + host() + ":" + port() + "/" + database;
-	}
+    /** {@code r2dbc:mariadb://127.0.0.1:PORT/DB}, without credentials (see {@link #options()}). */
+    public String r2dbcUrl() {
+        return "r2dbc:mariadb://" + host() + ":" + port() + "/" + database;
+    }
 
-	/** {@code r2dbc:mariadb://USER:PASSWORD@127.0.0.1:PORT/DB}, user and password URL-encoded. Never log it. */
-	public String r2dbcUrlWithCredentials() {
-		return "r2dbc:mariadb://" + urlEncode(username) + ":" + urlEncode(password) + "@" + host() + ":" + port() + "/"
-				+ database;
-	}
+    /** {@code r2dbc:mariadb://USER:PASSWORD@127.0.0.1:PORT/DB}, user and password URL-encoded. Never log it. */
+    public String r2dbcUrlWithCredentials() {
+        return "r2dbc:mariadb://" + urlEncode(username) + ":" + urlEncode(password) + "@" + host() + ":" + port() + "/"
+                + database;
+    }
 
-	private static String urlEncode(String value) {
-		return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
-	}
+    private static String urlEncode(String value) {
+        return URLEncoder.encode(value, StandardCharsets.UTF_8).replace("+", "%20");
+    }
 
-	/** Driver {@code mariadb}, host, port, database, user, password and a 2 s connect timeout. */
-	public ConnectionFactoryOptions options() {
-		return ConnectionFactoryOptions.builder()
-			.option(ConnectionFactoryOptions.DRIVER, "mariadb")
-			.option(ConnectionFactoryOptions.HOST, host())
-			.option(ConnectionFactoryOptions.PORT, port())
-			.option(ConnectionFactoryOptions.DATABASE, database)
-			.option(ConnectionFactoryOptions.USER, username)
-			.option(ConnectionFactoryOptions.PASSWORD, password)
-			.option(ConnectionFactoryOptions.CONNECT_TIMEOUT, CONNECT_TIMEOUT)
-			.build();
-	}
+    /** Driver {@code mariadb}, host, port, database, user, password and a 2 s connect timeout. */
+    public ConnectionFactoryOptions options() {
+        return ConnectionFactoryOptions.builder()
+            .option(ConnectionFactoryOptions.DRIVER, "mariadb")
+            .option(ConnectionFactoryOptions.HOST, host())
+            .option(ConnectionFactoryOptions.PORT, port())
+            .option(ConnectionFactoryOptions.DATABASE, database)
+            .option(ConnectionFactoryOptions.USER, username)
+            .option(ConnectionFactoryOptions.PASSWORD, password)
+            .option(ConnectionFactoryOptions.CONNECT_TIMEOUT, CONNECT_TIMEOUT)
+            .build();
+    }
 
-	/**
-	 * A new, unpooled factory of the R2DBC MariaDB driver, found through {@link ConnectionFactories}.
-	 * @throws IllegalStateException when that driver is not on the class path
-	 */
-	public ConnectionFactory connectionFactory() {
-		try {
-			return ConnectionFactories.get(options());
-		}
-		catch (IllegalStateException ex) {
-			throw new IllegalStateException("no R2DBC driver for 'mariadb' could connect to node '" + name()
-					+ "': put org.mariadb:r2dbc-mariadb on the class path (" + ex.getMessage() + ")", ex);
-		}
-	}
+    /**
+     * A new, unpooled factory of the R2DBC MariaDB driver, found through {@link ConnectionFactories}.
+     * @throws IllegalStateException when that driver is not on the class path
+     */
+    public ConnectionFactory connectionFactory() {
+        try {
+            return ConnectionFactories.get(options());
+        }
+        catch (IllegalStateException ex) {
+            throw new IllegalStateException("no R2DBC driver for 'mariadb' could connect to node '" + name()
+                    + "': put org.mariadb:r2dbc-mariadb on the class path (" + ex.getMessage() + ")", ex);
+        }
+    }
 
-	/** Whether the server process runs (a frozen node is running). */
-	public boolean isRunning() {
-		return server.isRunning();
-	}
+    /** Whether the server process runs (a frozen node is running). */
+    public boolean isRunning() {
+        return server.isRunning();
+    }
 
-	/** The {@code mariadbd} pid of the latest start. */
-	public long pid() {
-		return server.pid();
-	}
+    /** The {@code mariadbd} pid of the latest start. */
+    public long pid() {
+        return server.pid();
+    }
 
-	/** How long the latest start (or restart, or rejoin) took until the server accepted connections. */
-	public Duration lastStartTime() {
-		return Duration.ofMillis(server.lastStartMillis());
-	}
+    /** How long the latest start (or restart, or rejoin) took until the server accepted connections. */
+    public Duration lastStartTime() {
+        return Duration.ofMillis(server.lastStartMillis());
+    }
 
-	/** Kills the server at once (SIGKILL), like a host crash; returns when it is gone. */
-	public void kill() {
-		server.kill();
-	}
+    /** Kills the server at once (SIGKILL), like a host crash; returns when it is gone. */
+    public void kill() {
+        server.kill();
+    }
 
-	/**
-	 * Stops the server from running (SIGSTOP), like a paused VM: TCP connects still complete (the
-	 * kernel accepts them) but nothing answers, not even the handshake, so only client-side
-	 * timeouts notice.
-	 */
-	public void freeze() {
-		server.freeze();
-	}
+    /**
+     * Stops the server from running (SIGSTOP), like a paused VM: TCP connects still complete (the
+     * kernel accepts them) but nothing answers, not even the handshake, so only client-side
+     * timeouts notice.
+     */
+    public void freeze() {
+        server.freeze();
+    }
 
-	/** Undoes {@link #freeze()} (SIGCONT). */
-	public void thaw() {
-		server.thaw();
-	}
+    /** Undoes {@link #freeze()} (SIGCONT). */
+    public void thaw() {
+        server.thaw();
+    }
 
-	/** Whether {@link #freeze()} was called and not yet undone by {@link #thaw()}, a kill or a restart. */
-	public boolean isFrozen() {
-		return server.isFrozen();
-	}
+    /** Whether {@link #freeze()} was called and not yet undone by {@link #thaw()}, a kill or a restart. */
+    public boolean isFrozen() {
+        return server.isFrozen();
+    }
 
-	/**
-	 * Starts the node again on the same port and data after {@link #kill()} (crash recovery) or
-	 * {@link #stop()}, or stops (SIGTERM) and starts it when it runs. Returns when it accepts
-	 * connections. A replica starts replicating again by itself (both threads, also when
-	 * {@link #pauseReplay()} had stopped its SQL thread); a promoted node stays writable.
-	 */
-	public void restart() {
-		server.restart();
-	}
+    /**
+     * Starts the node again on the same port and data after {@link #kill()} (crash recovery) or
+     * {@link #stop()}, or stops (SIGTERM) and starts it when it runs. Returns when it accepts
+     * connections. A replica starts replicating again by itself (both threads, also when
+     * {@link #pauseReplay()} had stopped its SQL thread); a promoted node stays writable.
+     */
+    public void restart() {
+        server.restart();
+    }
 
-	/** A clean shutdown (SIGTERM). */
-	public void stop() {
-		server.stop();
-	}
+    /** A clean shutdown (SIGTERM). */
+    public void stop() {
+        server.stop();
+    }
 
-	/**
-	 * Makes this replica the primary and points every other running, unfrozen replica of the cluster
-	 * at it (through GTID, keeping a replica whose replay is paused paused). Unless its replay is
-	 * paused, it first applies all it has received from the old primary. Returns when it accepts
-	 * writes ({@code read_only=0}, no replication configured). The old primary is left as it is:
-	 * still writable when it runs, as after a real network partition; see
-	 * {@link #rejoinAsReplicaOf(MariaDbNode)}. Replicas that are down or frozen keep their old
-	 * primary: rejoin them too.
-	 * @throws IllegalStateException when this node is not a running replica; or, after promoting it
-	 * and repointing all others it could, naming each replica that could not follow it (one that had
-	 * received a GTID this node lacks stops with error 1236; {@link #rejoinAsReplicaOf} repairs it)
-	 */
-	public void promote() {
-		server.promote();
-		List<String> failures = new ArrayList<>();
-		for (MariaDbServer other : cluster) {
-			if (other != server && other.isRunning() && !other.isFrozen()) {
-				Map<String, String> status = other.replicaStatus();
-				if (!status.isEmpty()) {
-					try {
-						other.replicateFrom(server, !"Yes".equals(status.get("Slave_SQL_Running")));
-						LOG.info("Node '{}' now replicates from '{}'", other.name, name());
-					}
-					catch (IllegalStateException ex) {
-						failures.add(ex.getMessage());
-					}
-				}
-			}
-		}
-		if (!failures.isEmpty()) {
-			throw new IllegalStateException("node '" + name() + "' was promoted, but not every replica could follow it "
-					+ "(a replica that has a GTID the new primary lacks cannot; rejoin it): " + String.join("; ", failures));
-		}
-	}
+    /**
+     * Makes this replica the primary and points every other running, unfrozen replica of the cluster
+     * at it (through GTID, keeping a replica whose replay is paused paused). Unless its replay is
+     * paused, it first applies all it has received from the old primary. Returns when it accepts
+     * writes ({@code read_only=0}, no replication configured). The old primary is left as it is:
+     * still writable when it runs, as after a real network partition; see
+     * {@link #rejoinAsReplicaOf(MariaDbNode)}. Replicas that are down or frozen keep their old
+     * primary: rejoin them too.
+     * @throws IllegalStateException when this node is not a running replica; or, after promoting it
+     * and repointing all others it could, naming each replica that could not follow it (one that had
+     * received a GTID this node lacks stops with error 1236; {@link #rejoinAsReplicaOf} repairs it)
+     */
+    public void promote() {
+        server.promote();
+        List<String> failures = new ArrayList<>();
+        for (MariaDbServer other : cluster) {
+            if (other != server && other.isRunning() && !other.isFrozen()) {
+                Map<String, String> status = other.replicaStatus();
+                if (!status.isEmpty()) {
+                    try {
+                        other.replicateFrom(server, !"Yes".equals(status.get("Slave_SQL_Running")));
+                        LOG.info("Node '{}' now replicates from '{}'", other.name, name());
+                    }
+                    catch (IllegalStateException ex) {
+                        failures.add(ex.getMessage());
+                    }
+                }
+            }
+        }
+        if (!failures.isEmpty()) {
+            throw new IllegalStateException("node '" + name() + "' was promoted, but not every replica could follow it "
+                    + "(a replica that has a GTID the new primary lacks cannot; rejoin it): " + String.join("; ", failures));
+        }
+    }
 
-	/**
-	 * Stops applying replicated transactions ({@code STOP REPLICA SQL_THREAD}) while still
-	 * receiving them, like PostgreSQL's paused WAL replay; returns when the SQL thread has stopped.
-	 * @throws IllegalStateException when this node is not a replica
-	 */
-	public void pauseReplay() {
-		requireReplica("pause replay on");
-		server.admin("STOP REPLICA SQL_THREAD");
-		PgProcess.await("the SQL thread of node '" + name() + "' stopping", PAUSE_TIMEOUT,
-				() -> !"Yes".equals(server.replicaStatus().get("Slave_SQL_Running")));
-		LOG.info("Node '{}': replication paused (SQL thread stopped)", name());
-	}
+    /**
+     * Stops applying replicated transactions ({@code STOP REPLICA SQL_THREAD}) while still
+     * receiving them, like PostgreSQL's paused WAL replay; returns when the SQL thread has stopped.
+     * @throws IllegalStateException when this node is not a replica
+     */
+    public void pauseReplay() {
+        requireReplica("pause replay on");
+        server.admin("STOP REPLICA SQL_THREAD");
+        PgProcess.await("the SQL thread of node '" + name() + "' stopping", PAUSE_TIMEOUT,
+                () -> !"Yes".equals(server.replicaStatus().get("Slave_SQL_Running")));
+        LOG.info("Node '{}': replication paused (SQL thread stopped)", name());
+    }
 
-	/** {@code START REPLICA SQL_THREAD}: applies what arrived meanwhile and goes on. */
-	public void resumeReplay() {
-		requireReplica("resume replay on");
-		server.admin("START REPLICA SQL_THREAD");
-		LOG.info("Node '{}': replication resumed (SQL thread started)", name());
-	}
+    /** {@code START REPLICA SQL_THREAD}: applies what arrived meanwhile and goes on. */
+    public void resumeReplay() {
+        requireReplica("resume replay on");
+        server.admin("START REPLICA SQL_THREAD");
+        LOG.info("Node '{}': replication resumed (SQL thread started)", name());
+    }
 
-	/** Whether this node is a replica whose SQL thread does not run (paused, or stopped by an error). */
-	public boolean isReplayPaused() {
-		Map<String, String> status = server.replicaStatus();
-		return !status.isEmpty() && !"Yes".equals(status.get("Slave_SQL_Running"));
-	}
+    /** Whether this node is a replica whose SQL thread does not run (paused, or stopped by an error). */
+    public boolean isReplayPaused() {
+        Map<String, String> status = server.replicaStatus();
+        return !status.isEmpty() && !"Yes".equals(status.get("Slave_SQL_Running"));
+    }
 
-	/**
-	 * Kills this node if it runs, replaces its data with a fresh copy of the initial data (the state
-	 * every node started from), and starts it read-only on the same port as a GTID replica of
-	 * {@code newPrimary}, from an empty {@code gtid_slave_pos}: it replays {@code newPrimary}'s whole
-	 * binary log (every node logs all it applies: {@code log_slave_updates}), so it ends up with
-	 * exactly the new primary's data even when it had transactions the new primary never got. It
-	 * gets a new {@code server_id} (100 more), as a rebuilt host would: a replica skips events that
-	 * carry its own {@code server_id}, which would drop what it wrote as the old primary.
-	 * @throws IllegalArgumentException when {@code newPrimary} is this node or is not of this cluster
-	 */
-	public void rejoinAsReplicaOf(MariaDbNode newPrimary) {
-		if (newPrimary == this) {
-			throw new IllegalArgumentException("node '" + name() + "' cannot rejoin as a replica of itself");
-		}
-		if (!cluster.contains(newPrimary.server)) {
-			throw new IllegalArgumentException("node '" + name() + "' can only rejoin as a replica of a node of its "
-					+ "own cluster, not of " + newPrimary);
-		}
-		server.recreate();
-		server.replicateFrom(newPrimary.server, false);
-		LOG.info("Node '{}' rejoined as a replica of '{}'", name(), newPrimary.name());
-	}
+    /**
+     * Kills this node if it runs, replaces its data with a fresh copy of the initial data (the state
+     * every node started from), and starts it read-only on the same port as a GTID replica of
+     * {@code newPrimary}, from an empty {@code gtid_slave_pos}: it replays {@code newPrimary}'s whole
+     * binary log (every node logs all it applies: {@code log_slave_updates}), so it ends up with
+     * exactly the new primary's data even when it had transactions the new primary never got. It
+     * gets a new {@code server_id} (100 more), as a rebuilt host would: a replica skips events that
+     * carry its own {@code server_id}, which would drop what it wrote as the old primary.
+     * @throws IllegalArgumentException when {@code newPrimary} is this node or is not of this cluster
+     */
+    public void rejoinAsReplicaOf(MariaDbNode newPrimary) {
+        if (newPrimary == this) {
+            throw new IllegalArgumentException("node '" + name() + "' cannot rejoin as a replica of itself");
+        }
+        if (!cluster.contains(newPrimary.server)) {
+            throw new IllegalArgumentException("node '" + name() + "' can only rejoin as a replica of a node of its "
+                    + "own cluster, not of " + newPrimary);
+        }
+        server.recreate();
+        server.replicateFrom(newPrimary.server, false);
+        LOG.info("Node '{}' rejoined as a replica of '{}'", name(), newPrimary.name());
+    }
 
-	/** Whether replication is configured on this node ({@code SHOW REPLICA STATUS} has a row). */
-	public boolean isReplica() {
-		return !server.replicaStatus().isEmpty();
-	}
+    /** Whether replication is configured on this node ({@code SHOW REPLICA STATUS} has a row). */
+    public boolean isReplica() {
+        return !server.replicaStatus().isEmpty();
+    }
 
-	/** {@code @@read_only} is on. */
-	public boolean isReadOnly() {
-		return "1".equals(server.admin("SELECT @@read_only"));
-	}
+    /** {@code @@read_only} is on. */
+    public boolean isReadOnly() {
+        return "1".equals(server.admin("SELECT @@read_only"));
+    }
 
-	/** {@code SHOW REPLICA STATUS} as column name to value ({@code Slave_SQL_Running}, {@code Gtid_IO_Pos}…), empty on a non-replica. */
-	public Map<String, String> replicaStatus() {
-		return server.replicaStatus();
-	}
+    /** {@code SHOW REPLICA STATUS} as column name to value ({@code Slave_SQL_Running}, {@code Gtid_IO_Pos}…), empty on a non-replica. */
+    public Map<String, String> replicaStatus() {
+        return server.replicaStatus();
+    }
 
-	/** {@code @@gtid_current_pos}: the latest GTID per domain this server applied or wrote. */
-	public String gtidCurrentPos() {
-		return server.admin("SELECT @@gtid_current_pos");
-	}
+    /** {@code @@gtid_current_pos}: the latest GTID per domain this server applied or wrote. */
+    public String gtidCurrentPos() {
+        return server.admin("SELECT @@gtid_current_pos");
+    }
 
-	/** {@code @@gtid_slave_pos}: the latest GTID per domain the replication SQL thread applied. */
-	public String gtidSlavePos() {
-		return server.admin("SELECT @@gtid_slave_pos");
-	}
+    /** {@code @@gtid_slave_pos}: the latest GTID per domain the replication SQL thread applied. */
+    public String gtidSlavePos() {
+        return server.admin("SELECT @@gtid_slave_pos");
+    }
 
-	/** {@code @@gtid_binlog_pos}: the latest GTID per domain in this server's binary log. */
-	public String gtidBinlogPos() {
-		return server.admin("SELECT @@gtid_binlog_pos");
-	}
+    /** {@code @@gtid_binlog_pos}: the latest GTID per domain in this server's binary log. */
+    public String gtidBinlogPos() {
+        return server.admin("SELECT @@gtid_binlog_pos");
+    }
 
-	/**
-	 * Runs {@code sql} as the server's {@code root} (over the unix socket, with the {@code mariadb}
-	 * client), for test set-up that the app user may not do, e.g. making a user with fewer privileges.
-	 * @return the output, rows on lines, columns separated by tabs, without column names
-	 */
-	public String executeAsAdmin(String sql) {
-		return server.admin(sql);
-	}
+    /**
+     * Runs {@code sql} as the server's {@code root} (over the unix socket, with the {@code mariadb}
+     * client), for test set-up that the app user may not do, e.g. making a user with fewer privileges.
+     * @return the output, rows on lines, columns separated by tabs, without column names
+     */
+    public String executeAsAdmin(String sql) {
+        return server.admin(sql);
+    }
 
-	/**
-	 * Runs {@code sql} as the app user on a fresh connection of the R2DBC driver.
-	 * @return the first column of the first row as text, or null when there is no row (or SQL NULL)
-	 */
-	public @Nullable String queryString(String sql) {
-		return Sql.queryString(connectionFactory(), this, sql);
-	}
+    /**
+     * Runs {@code sql} as the app user on a fresh connection of the R2DBC driver.
+     * @return the first column of the first row as text, or null when there is no row (or SQL NULL)
+     */
+    public @Nullable String queryString(String sql) {
+        return Sql.queryString(connectionFactory(), this, sql);
+    }
 
-	/** Runs {@code sql} as the app user on a fresh connection of the R2DBC driver. */
-	public void execute(String sql) {
-		Sql.execute(connectionFactory(), this, sql);
-	}
+    /** Runs {@code sql} as the app user on a fresh connection of the R2DBC driver. */
+    public void execute(String sql) {
+        Sql.execute(connectionFactory(), this, sql);
+    }
 
-	/**
-	 * Client sessions on this node, not counting the one that asks, nor the server's own threads,
-	 * nor replication connections.
-	 */
-	public int clientSessions() {
-		return Integer.parseInt(server.admin("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
-				+ "WHERE ID <> CONNECTION_ID() AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user', '"
-				+ MariaDbTemplate.REPLICATION_USER + "') AND COMMAND NOT IN ('Daemon', 'Binlog Dump')"));
-	}
+    /**
+     * Client sessions on this node, not counting the one that asks, nor the server's own threads,
+     * nor replication connections.
+     */
+    public int clientSessions() {
+        return Integer.parseInt(server.admin("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                + "WHERE ID <> CONNECTION_ID() AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user', '"
+                + MariaDbTemplate.REPLICATION_USER + "') AND COMMAND NOT IN ('Daemon', 'Binlog Dump')"));
+    }
 
-	MariaDbServer server() {
-		return server;
-	}
+    MariaDbServer server() {
+        return server;
+    }
 
-	private void requireReplica(String operation) {
-		if (!isReplica()) {
-			throw new IllegalStateException("cannot " + operation + " node '" + name() + "': it is not a replica");
-		}
-	}
+    private void requireReplica(String operation) {
+        if (!isReplica()) {
+            throw new IllegalStateException("cannot " + operation + " node '" + name() + "': it is not a replica");
+        }
+    }
 
-	/** Name and port; never the password. */
-	@Override
-	public String toString() {
-		return "MariaDbNode[" + name() + " " + host() + ":" + port() + "]";
-	}
+    /** Name and port; never the password. */
+    @Override
+    public String toString() {
+        return "MariaDbNode[" + name() + " " + host() + ":" + port() + "]";
+    }
 
 }

@@ -50,516 +50,516 @@ import reactor.util.Loggers;
  */
 public final class PatroniCluster implements AutoCloseable {
 
-	private static final Logger LOG = Loggers.getLogger(PatroniCluster.class);
+    private static final Logger LOG = Loggers.getLogger(PatroniCluster.class);
 
-	/** How long {@link Builder#build()} waits for a leader and streaming replicas. */
-	static final Duration START_TIMEOUT = Duration.ofSeconds(90);
+    /** How long {@link Builder#build()} waits for a leader and streaming replicas. */
+    static final Duration START_TIMEOUT = Duration.ofSeconds(90);
 
-	/** How long {@link #switchover} lets Patroni's REST call take. */
-	static final Duration SWITCHOVER_TIMEOUT = Duration.ofSeconds(60);
+    /** How long {@link #switchover} lets Patroni's REST call take. */
+    static final Duration SWITCHOVER_TIMEOUT = Duration.ofSeconds(60);
 
-	private static final Set<PatroniCluster> OPEN = ConcurrentHashMap.newKeySet();
+    private static final Set<PatroniCluster> OPEN = ConcurrentHashMap.newKeySet();
 
-	private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
+    private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
 
-	private static final AtomicBoolean REAPED = new AtomicBoolean();
+    private static final AtomicBoolean REAPED = new AtomicBoolean();
 
-	private final Settings settings;
+    private final Settings settings;
 
-	private final Path directory;
+    private final Path directory;
 
-	private final Etcd etcd;
+    private final Etcd etcd;
 
-	private final Path patroniExecutable;
+    private final Path patroniExecutable;
 
-	private final List<PatroniMember> members = new CopyOnWriteArrayList<>();
+    private final List<PatroniMember> members = new CopyOnWriteArrayList<>();
 
-	private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-	private PatroniCluster(Settings settings, Path directory, Etcd etcd, Path patroniExecutable) {
-		this.settings = settings;
-		this.directory = directory;
-		this.etcd = etcd;
-		this.patroniExecutable = patroniExecutable;
-	}
+    private PatroniCluster(Settings settings, Path directory, Etcd etcd, Path patroniExecutable) {
+        this.settings = settings;
+        this.directory = directory;
+        this.etcd = etcd;
+        this.patroniExecutable = patroniExecutable;
+    }
 
-	public static Builder builder() {
-		return new Builder();
-	}
+    public static Builder builder() {
+        return new Builder();
+    }
 
-	/** {@code builder().members(members).build()}: a started cluster with one leader and members - 1 streaming replicas. */
-	public static PatroniCluster start(int members) {
-		return builder().members(members).build();
-	}
+    /** {@code builder().members(members).build()}: a started cluster with one leader and members - 1 streaming replicas. */
+    public static PatroniCluster start(int members) {
+        return builder().members(members).build();
+    }
 
-	/** All members, in the order they were made (added ones last); stopped and killed ones included. */
-	public List<PatroniMember> members() {
-		return List.copyOf(members);
-	}
+    /** All members, in the order they were made (added ones last); stopped and killed ones included. */
+    public List<PatroniMember> members() {
+        return List.copyOf(members);
+    }
 
-	/** @throws IllegalArgumentException naming the unknown name and the known ones */
-	public PatroniMember member(String name) {
-		for (PatroniMember member : members) {
-			if (member.name().equals(name)) {
-				return member;
-			}
-		}
-		throw new IllegalArgumentException("no member named '" + name + "' in this Patroni cluster; members are "
-				+ members.stream().map(PatroniMember::name).collect(Collectors.toList()));
-	}
+    /** @throws IllegalArgumentException naming the unknown name and the known ones */
+    public PatroniMember member(String name) {
+        for (PatroniMember member : members) {
+            if (member.name().equals(name)) {
+                return member;
+            }
+        }
+        throw new IllegalArgumentException("no member named '" + name + "' in this Patroni cluster; members are "
+                + members.stream().map(PatroniMember::name).collect(Collectors.toList()));
+    }
 
-	/** Patroni's {@code scope}: the cluster's name in etcd. */
-	public String scope() {
-		return settings.scope;
-	}
+    /** Patroni's {@code scope}: the cluster's name in etcd. */
+    public String scope() {
+        return settings.scope;
+    }
 
-	/** The REST base URL of every member ({@code http://127.0.0.1:PORT}), in member order. */
-	public List<String> restUrls() {
-		return members.stream().map(PatroniMember::restUrl).toList();
-	}
+    /** The REST base URL of every member ({@code http://127.0.0.1:PORT}), in member order. */
+    public List<String> restUrls() {
+        return members.stream().map(PatroniMember::restUrl).toList();
+    }
 
-	/** etcd's client URL ({@code http://127.0.0.1:PORT}). */
-	public String etcdUrl() {
-		return etcd.clientUrl();
-	}
+    /** etcd's client URL ({@code http://127.0.0.1:PORT}). */
+    public String etcdUrl() {
+        return etcd.clientUrl();
+    }
 
-	/** The cluster's directory: {@code etcd/}, and one sub-directory per member. */
-	public Path directory() {
-		return directory;
-	}
+    /** The cluster's directory: {@code etcd/}, and one sub-directory per member. */
+    public Path directory() {
+        return directory;
+    }
 
-	/**
-	 * Patroni's {@code GET /cluster} answer (raw JSON) from the first running member that gives one.
-	 * @throws IllegalStateException when no running member answers
-	 */
-	public String clusterJson() {
-		StringBuilder failures = new StringBuilder();
-		for (PatroniMember member : members) {
-			if (!member.isRunning()) {
-				continue;
-			}
-			try {
-				Http.Response response = Http.get(member.restUrl() + "/cluster");
-				if (response.status() == 200) {
-					return response.body();
-				}
-				failures.append(member.name()).append(": HTTP ").append(response.status()).append("; ");
-			}
-			catch (IOException ex) {
-				failures.append(member.name()).append(": ").append(ex).append("; ");
-			}
-		}
-		throw new IllegalStateException("no running member answered GET /cluster: " + failures);
-	}
+    /**
+     * Patroni's {@code GET /cluster} answer (raw JSON) from the first running member that gives one.
+     * @throws IllegalStateException when no running member answers
+     */
+    public String clusterJson() {
+        StringBuilder failures = new StringBuilder();
+        for (PatroniMember member : members) {
+            if (!member.isRunning()) {
+                continue;
+            }
+            try {
+                Http.Response response = Http.get(member.restUrl() + "/cluster");
+                if (response.status() == 200) {
+                    return response.body();
+                }
+                failures.append(member.name()).append(": HTTP ").append(response.status()).append("; ");
+            }
+            catch (IOException ex) {
+                failures.append(member.name()).append(": ").append(ex).append("; ");
+            }
+        }
+        throw new IllegalStateException("no running member answered GET /cluster: " + failures);
+    }
 
-	/**
-	 * The members of {@code GET /cluster} by name (each a map with {@code role}, {@code state},
-	 * {@code host}, {@code port}, {@code lag}, …), or an empty map when no member answers.
-	 */
-	Map<String, Map<String, @Nullable Object>> clusterView() {
-		Map<String, Map<String, @Nullable Object>> view = new LinkedHashMap<>();
-		try {
-			if (Json.parse(clusterJson()) instanceof Map<?, ?> root && root.get("members") instanceof List<?> list) {
-				for (Object entry : list) {
-					if (entry instanceof Map<?, ?> map && map.get("name") instanceof String name) {
-						@SuppressWarnings("unchecked")
-						Map<String, @Nullable Object> member = (Map<String, @Nullable Object>) map;
-						view.put(name, member);
-					}
-				}
-			}
-		}
-		catch (IllegalStateException | IllegalArgumentException ex) {
-			// nobody answers, or mid-restart garbage: no view now
-		}
-		return view;
-	}
+    /**
+     * The members of {@code GET /cluster} by name (each a map with {@code role}, {@code state},
+     * {@code host}, {@code port}, {@code lag}, …), or an empty map when no member answers.
+     */
+    Map<String, Map<String, @Nullable Object>> clusterView() {
+        Map<String, Map<String, @Nullable Object>> view = new LinkedHashMap<>();
+        try {
+            if (Json.parse(clusterJson()) instanceof Map<?, ?> root && root.get("members") instanceof List<?> list) {
+                for (Object entry : list) {
+                    if (entry instanceof Map<?, ?> map && map.get("name") instanceof String name) {
+                        @SuppressWarnings("unchecked")
+                        Map<String, @Nullable Object> member = (Map<String, @Nullable Object>) map;
+                        view.put(name, member);
+                    }
+                }
+            }
+        }
+        catch (IllegalStateException | IllegalArgumentException ex) {
+            // nobody answers, or mid-restart garbage: no view now
+        }
+        return view;
+    }
 
-	/**
-	 * Waits until Patroni names a running leader whose REST API answers {@code GET /primary} with
-	 * 200 and whose server is out of recovery, and returns it.
-	 * @throws AssertionError naming the cluster state when {@code timeout} passes
-	 */
-	public PatroniMember awaitLeader(Duration timeout) {
-		return awaitLeader(timeout, null);
-	}
+    /**
+     * Waits until Patroni names a running leader whose REST API answers {@code GET /primary} with
+     * 200 and whose server is out of recovery, and returns it.
+     * @throws AssertionError naming the cluster state when {@code timeout} passes
+     */
+    public PatroniMember awaitLeader(Duration timeout) {
+        return awaitLeader(timeout, null);
+    }
 
-	/** Like {@link #awaitLeader(Duration)}, for a leader other than {@code previous} (after a failover). */
-	public PatroniMember awaitNewLeader(PatroniMember previous, Duration timeout) {
-		return awaitLeader(timeout, Objects.requireNonNull(previous, "previous"));
-	}
+    /** Like {@link #awaitLeader(Duration)}, for a leader other than {@code previous} (after a failover). */
+    public PatroniMember awaitNewLeader(PatroniMember previous, Duration timeout) {
+        return awaitLeader(timeout, Objects.requireNonNull(previous, "previous"));
+    }
 
-	private PatroniMember awaitLeader(Duration timeout, @Nullable PatroniMember notThis) {
-		PatroniMember[] found = new PatroniMember[1];
-		Await.until(notThis == null ? "a Patroni leader" : "a Patroni leader other than '" + notThis.name() + "'",
-				timeout, () -> {
-					found[0] = currentLeader();
-					return found[0] != null && found[0] != notThis;
-				}, () -> "(cluster: " + clusterView() + ")");
-		return found[0];
-	}
+    private PatroniMember awaitLeader(Duration timeout, @Nullable PatroniMember notThis) {
+        PatroniMember[] found = new PatroniMember[1];
+        Await.until(notThis == null ? "a Patroni leader" : "a Patroni leader other than '" + notThis.name() + "'",
+                timeout, () -> {
+                    found[0] = currentLeader();
+                    return found[0] != null && found[0] != notThis;
+                }, () -> "(cluster: " + clusterView() + ")");
+        return found[0];
+    }
 
-	/** The member that Patroni says leads, runs, answers {@code /primary} and is out of recovery; null when none. */
-	private @Nullable PatroniMember currentLeader() {
-		for (Map.Entry<String, Map<String, @Nullable Object>> entry : clusterView().entrySet()) {
-			Map<String, @Nullable Object> view = entry.getValue();
-			if ("leader".equals(view.get("role")) && "running".equals(view.get("state"))) {
-				PatroniMember member = member(entry.getKey());
-				try {
-					if (member.isRunning() && Http.get(member.restUrl() + "/primary").status() == 200
-							&& !member.isInRecovery()) {
-						return member;
-					}
-				}
-				catch (IOException | IllegalStateException ex) {
-					return null;
-				}
-			}
-		}
-		return null;
-	}
+    /** The member that Patroni says leads, runs, answers {@code /primary} and is out of recovery; null when none. */
+    private @Nullable PatroniMember currentLeader() {
+        for (Map.Entry<String, Map<String, @Nullable Object>> entry : clusterView().entrySet()) {
+            Map<String, @Nullable Object> view = entry.getValue();
+            if ("leader".equals(view.get("role")) && "running".equals(view.get("state"))) {
+                PatroniMember member = member(entry.getKey());
+                try {
+                    if (member.isRunning() && Http.get(member.restUrl() + "/primary").status() == 200
+                            && !member.isInRecovery()) {
+                        return member;
+                    }
+                }
+                catch (IOException | IllegalStateException ex) {
+                    return null;
+                }
+            }
+        }
+        return null;
+    }
 
-	/**
-	 * Waits until there is a leader and every other running member streams from it: the
-	 * leader's {@code pg_stat_replication} lists it (by its name, Patroni's
-	 * {@code application_name}) in state {@code streaming}.
-	 * @return the leader
-	 */
-	public PatroniMember awaitMembersStreaming(Duration timeout) {
-		long deadline = System.nanoTime() + timeout.toNanos();
-		PatroniMember leader = awaitLeader(timeout);
-		List<String> expected = members.stream()
-			.filter(m -> m != leader && m.isRunning())
-			.map(PatroniMember::name)
-			.sorted()
-			.toList();
-		if (expected.isEmpty()) {
-			return leader;
-		}
-		String sql = "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication "
-				+ "WHERE state = 'streaming' AND application_name IN ("
-				+ expected.stream().map(n -> "'" + n + "'").collect(Collectors.joining(",")) + ")";
-		String want = String.join(",", expected);
-		String[] last = new String[1];
-		Await.until("members " + expected + " streaming from leader '" + leader.name() + "'",
-				Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), () -> {
-					try {
-						last[0] = leader.queryString(sql);
-					}
-					catch (IllegalStateException ex) {
-						last[0] = ex.getMessage();
-					}
-					return want.equals(last[0]);
-				}, () -> "(streaming: " + last[0] + "; cluster: " + clusterView() + ")");
-		return leader;
-	}
+    /**
+     * Waits until there is a leader and every other running member streams from it: the
+     * leader's {@code pg_stat_replication} lists it (by its name, Patroni's
+     * {@code application_name}) in state {@code streaming}.
+     * @return the leader
+     */
+    public PatroniMember awaitMembersStreaming(Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        PatroniMember leader = awaitLeader(timeout);
+        List<String> expected = members.stream()
+            .filter(m -> m != leader && m.isRunning())
+            .map(PatroniMember::name)
+            .sorted()
+            .toList();
+        if (expected.isEmpty()) {
+            return leader;
+        }
+        String sql = "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication "
+                + "WHERE state = 'streaming' AND application_name IN ("
+                + expected.stream().map(n -> "'" + n + "'").collect(Collectors.joining(",")) + ")";
+        String want = String.join(",", expected);
+        String[] last = new String[1];
+        Await.until("members " + expected + " streaming from leader '" + leader.name() + "'",
+                Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), () -> {
+                    try {
+                        last[0] = leader.queryString(sql);
+                    }
+                    catch (IllegalStateException ex) {
+                        last[0] = ex.getMessage();
+                    }
+                    return want.equals(last[0]);
+                }, () -> "(streaming: " + last[0] + "; cluster: " + clusterView() + ")");
+        return leader;
+    }
 
-	/**
-	 * Switches the leader over to {@code candidate} through the leader's REST API
-	 * ({@code POST /switchover} with {@code leader} and {@code candidate}; Patroni answers once the
-	 * candidate leads) and waits until the candidate is the leader as {@link #awaitLeader} sees it.
-	 * The old leader then rejoins as a replica on its own (see {@link #awaitMembersStreaming}).
-	 * @throws IllegalStateException with Patroni's answer when it refuses
-	 */
-	public PatroniMember switchover(PatroniMember candidate) {
-		Objects.requireNonNull(candidate, "candidate");
-		PatroniMember leader = awaitLeader(START_TIMEOUT);
-		if (leader == candidate) {
-			throw new IllegalArgumentException("member '" + candidate.name() + "' already leads; nothing to switch over");
-		}
-		String body = "{\"leader\": " + Json.quote(leader.name()) + ", \"candidate\": " + Json.quote(candidate.name())
-				+ "}";
-		long begin = System.nanoTime();
-		Http.Response response;
-		try {
-			response = Http.post(leader.restUrl() + "/switchover", body, SWITCHOVER_TIMEOUT);
-		}
-		catch (IOException ex) {
-			throw new IllegalStateException("POST " + leader.restUrl() + "/switchover failed: " + ex, ex);
-		}
-		if (response.status() != 200) {
-			throw new IllegalStateException("Patroni refused the switchover from '" + leader.name() + "' to '"
-					+ candidate.name() + "': HTTP " + response.status() + " " + response.body());
-		}
-		Await.until("member '" + candidate.name() + "' leading after the switchover", START_TIMEOUT,
-				() -> currentLeader() == candidate, () -> "(cluster: " + clusterView() + ")");
-		LOG.info("Switchover from '{}' to '{}' took {} ms ({})", leader.name(), candidate.name(),
-				(System.nanoTime() - begin) / 1_000_000, response.body().trim());
-		return candidate;
-	}
+    /**
+     * Switches the leader over to {@code candidate} through the leader's REST API
+     * ({@code POST /switchover} with {@code leader} and {@code candidate}; Patroni answers once the
+     * candidate leads) and waits until the candidate is the leader as {@link #awaitLeader} sees it.
+     * The old leader then rejoins as a replica on its own (see {@link #awaitMembersStreaming}).
+     * @throws IllegalStateException with Patroni's answer when it refuses
+     */
+    public PatroniMember switchover(PatroniMember candidate) {
+        Objects.requireNonNull(candidate, "candidate");
+        PatroniMember leader = awaitLeader(START_TIMEOUT);
+        if (leader == candidate) {
+            throw new IllegalArgumentException("member '" + candidate.name() + "' already leads; nothing to switch over");
+        }
+        String body = "{\"leader\": " + Json.quote(leader.name()) + ", \"candidate\": " + Json.quote(candidate.name())
+                + "}";
+        long begin = System.nanoTime();
+        Http.Response response;
+        try {
+            response = Http.post(leader.restUrl() + "/switchover", body, SWITCHOVER_TIMEOUT);
+        }
+        catch (IOException ex) {
+            throw new IllegalStateException("POST " + leader.restUrl() + "/switchover failed: " + ex, ex);
+        }
+        if (response.status() != 200) {
+            throw new IllegalStateException("Patroni refused the switchover from '" + leader.name() + "' to '"
+                    + candidate.name() + "': HTTP " + response.status() + " " + response.body());
+        }
+        Await.until("member '" + candidate.name() + "' leading after the switchover", START_TIMEOUT,
+                () -> currentLeader() == candidate, () -> "(cluster: " + clusterView() + ")");
+        LOG.info("Switchover from '{}' to '{}' took {} ms ({})", leader.name(), candidate.name(),
+                (System.nanoTime() - begin) / 1_000_000, response.body().trim());
+        return candidate;
+    }
 
-	/**
-	 * Kills the current leader's Patroni and PostgreSQL with SIGKILL and returns it; the others
-	 * elect a new leader once its leader key expires ({@code ttl}).
-	 */
-	public PatroniMember killLeader() {
-		PatroniMember leader = awaitLeader(START_TIMEOUT);
-		leader.kill();
-		return leader;
-	}
+    /**
+     * Kills the current leader's Patroni and PostgreSQL with SIGKILL and returns it; the others
+     * elect a new leader once its leader key expires ({@code ttl}).
+     */
+    public PatroniMember killLeader() {
+        PatroniMember leader = awaitLeader(START_TIMEOUT);
+        leader.kill();
+        return leader;
+    }
 
-	/** Adds a member (named {@code pg-N}) and starts it; it clones the leader and streams from it. */
-	public PatroniMember addMember() {
-		return addMember(Map.of());
-	}
+    /** Adds a member (named {@code pg-N}) and starts it; it clones the leader and streams from it. */
+    public PatroniMember addMember() {
+        return addMember(Map.of());
+    }
 
-	/**
-	 * Adds a member with Patroni tags (e.g. {@code Map.of("noloadbalance", true)}; known:
-	 * {@code nofailover}, {@code noloadbalance}, {@code nosync}, {@code clonefrom}) and starts it.
-	 */
-	public synchronized PatroniMember addMember(Map<String, Boolean> tags) {
-		requireOpen();
-		for (String tag : tags.keySet()) {
-			if (!Set.of("nofailover", "noloadbalance", "nosync", "clonefrom").contains(tag)) {
-				throw new IllegalArgumentException("unknown Patroni tag '" + tag
-						+ "'; known: nofailover, noloadbalance, nosync, clonefrom");
-			}
-		}
-		PatroniMember member = createMember("pg-" + members.size(), tags);
-		member.start();
-		return member;
-	}
+    /**
+     * Adds a member with Patroni tags (e.g. {@code Map.of("noloadbalance", true)}; known:
+     * {@code nofailover}, {@code noloadbalance}, {@code nosync}, {@code clonefrom}) and starts it.
+     */
+    public synchronized PatroniMember addMember(Map<String, Boolean> tags) {
+        requireOpen();
+        for (String tag : tags.keySet()) {
+            if (!Set.of("nofailover", "noloadbalance", "nosync", "clonefrom").contains(tag)) {
+                throw new IllegalArgumentException("unknown Patroni tag '" + tag
+                        + "'; known: nofailover, noloadbalance, nosync, clonefrom");
+            }
+        }
+        PatroniMember member = createMember("pg-" + members.size(), tags);
+        member.start();
+        return member;
+    }
 
-	private PatroniMember createMember(String name, Map<String, Boolean> tags) {
-		Path memberDir;
-		try {
-			memberDir = Files.createDirectory(directory.resolve(name));
-			PgProcess.chownToPostgres(memberDir);
-		}
-		catch (IOException ex) {
-			throw new IllegalStateException("could not create the directory of member '" + name + "' in " + directory
-					+ ": " + ex.getMessage(), ex);
-		}
-		Endpoint endpoint = new Endpoint(name, FreePorts.LOOPBACK, FreePorts.next(), settings.database,
-				settings.username, settings.password);
-		PatroniMember member = new PatroniMember(name, memberDir, patroniExecutable, endpoint, FreePorts.next(), tags);
-		member.writeConfig(PatroniConfig.json(settings.scope, name, memberDir, endpoint, member.restPort(),
-				etcd.clientAddress(), directory.resolve(PatroniFiles.TEMPLATE_PATH_FILE), PgBinaries.directory(), settings.ttl, settings.loopWait,
-				settings.retryTimeout, tags));
-		members.add(member);
-		return member;
-	}
+    private PatroniMember createMember(String name, Map<String, Boolean> tags) {
+        Path memberDir;
+        try {
+            memberDir = Files.createDirectory(directory.resolve(name));
+            PgProcess.chownToPostgres(memberDir);
+        }
+        catch (IOException ex) {
+            throw new IllegalStateException("could not create the directory of member '" + name + "' in " + directory
+                    + ": " + ex.getMessage(), ex);
+        }
+        Endpoint endpoint = new Endpoint(name, FreePorts.LOOPBACK, FreePorts.next(), settings.database,
+                settings.username, settings.password);
+        PatroniMember member = new PatroniMember(name, memberDir, patroniExecutable, endpoint, FreePorts.next(), tags);
+        member.writeConfig(PatroniConfig.json(settings.scope, name, memberDir, endpoint, member.restPort(),
+                etcd.clientAddress(), directory.resolve(PatroniFiles.TEMPLATE_PATH_FILE), PgBinaries.directory(), settings.ttl, settings.loopWait,
+                settings.retryTimeout, tags));
+        members.add(member);
+        return member;
+    }
 
-	/** Every live process of this cluster now: etcd, each Patroni, each postmaster and its children. */
-	List<Long> processes() {
-		List<Long> pids = new ArrayList<>();
-		if (etcd.isAlive()) {
-			pids.add(etcd.pid());
-		}
-		for (PatroniMember member : members) {
-			if (member.patroniPid() > 0) {
-				pids.addAll(PgProcess.tree(member.patroniPid()));
-			}
-			if (member.postmasterPid() > 0) {
-				pids.addAll(PgProcess.tree(member.postmasterPid()));
-			}
-		}
-		return pids;
-	}
+    /** Every live process of this cluster now: etcd, each Patroni, each postmaster and its children. */
+    List<Long> processes() {
+        List<Long> pids = new ArrayList<>();
+        if (etcd.isAlive()) {
+            pids.add(etcd.pid());
+        }
+        for (PatroniMember member : members) {
+            if (member.patroniPid() > 0) {
+                pids.addAll(PgProcess.tree(member.patroniPid()));
+            }
+            if (member.postmasterPid() > 0) {
+                pids.addAll(PgProcess.tree(member.postmasterPid()));
+            }
+        }
+        return pids;
+    }
 
-	private void requireOpen() {
-		if (closed.get()) {
-			throw new IllegalStateException("Patroni cluster " + scope() + " is closed");
-		}
-	}
+    private void requireOpen() {
+        if (closed.get()) {
+            throw new IllegalStateException("Patroni cluster " + scope() + " is closed");
+        }
+    }
 
-	/** Kills every member (Patroni first, then PostgreSQL), then etcd, and deletes the directory; idempotent. */
-	@Override
-	public void close() {
-		if (!closed.compareAndSet(false, true)) {
-			return;
-		}
-		OPEN.remove(this);
-		closeQuietly(members, etcd, directory);
-		LOG.info("Patroni cluster {} closed", settings.scope);
-	}
+    /** Kills every member (Patroni first, then PostgreSQL), then etcd, and deletes the directory; idempotent. */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        OPEN.remove(this);
+        closeQuietly(members, etcd, directory);
+        LOG.info("Patroni cluster {} closed", settings.scope);
+    }
 
-	private static void closeQuietly(List<PatroniMember> members, Etcd etcd, Path directory) {
-		// Patroni first: a live Patroni would restart a PostgreSQL we killed
-		long begin = System.nanoTime();
-		members.forEach(PatroniMember::close);
-		long membersDone = System.nanoTime();
-		try {
-			etcd.close();
-		}
-		catch (RuntimeException ex) {
-			LOG.warn("Could not kill {}: {}", etcd, ex.toString());
-		}
-		try {
-			long etcdDone = System.nanoTime();
-			PatroniFiles.deleteInBackground(directory);
-			if (LOG.isDebugEnabled()) {
-				LOG.debug("Closing {}: members {} ms, etcd {} ms", directory, (membersDone - begin) / 1_000_000,
-						(etcdDone - membersDone) / 1_000_000);
-			}
-		}
-		catch (RuntimeException ex) {
-			LOG.warn("Could not delete Patroni cluster directory {}: {}", directory, ex.getMessage());
-		}
-	}
+    private static void closeQuietly(List<PatroniMember> members, Etcd etcd, Path directory) {
+        // Patroni first: a live Patroni would restart a PostgreSQL we killed
+        long begin = System.nanoTime();
+        members.forEach(PatroniMember::close);
+        long membersDone = System.nanoTime();
+        try {
+            etcd.close();
+        }
+        catch (RuntimeException ex) {
+            LOG.warn("Could not kill {}: {}", etcd, ex.toString());
+        }
+        try {
+            long etcdDone = System.nanoTime();
+            PatroniFiles.deleteInBackground(directory);
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("Closing {}: members {} ms, etcd {} ms", directory, (membersDone - begin) / 1_000_000,
+                        (etcdDone - membersDone) / 1_000_000);
+            }
+        }
+        catch (RuntimeException ex) {
+            LOG.warn("Could not delete Patroni cluster directory {}: {}", directory, ex.getMessage());
+        }
+    }
 
-	@Override
-	public String toString() {
-		return "PatroniCluster " + settings.scope + members;
-	}
+    @Override
+    public String toString() {
+        return "PatroniCluster " + settings.scope + members;
+    }
 
-	private static void setUpJvmOnce() {
-		if (JVM_SETUP_DONE.compareAndSet(false, true)) {
-			Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-				new ArrayList<>(OPEN).forEach(PatroniCluster::close);
-				try {
-					// PostgresCluster's hook does the same when it was used; either may come first
-					PgTemplate.deleteAll();
-				}
-				catch (RuntimeException ex) {
-					LOG.warn("Could not delete the initdb templates: {}", ex.toString());
-				}
-			}, "r2dbc-routing-testkit-patroni-shutdown"));
-		}
-	}
+    private static void setUpJvmOnce() {
+        if (JVM_SETUP_DONE.compareAndSet(false, true)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                new ArrayList<>(OPEN).forEach(PatroniCluster::close);
+                try {
+                    // PostgresCluster's hook does the same when it was used; either may come first
+                    PgTemplate.deleteAll();
+                }
+                catch (RuntimeException ex) {
+                    LOG.warn("Could not delete the initdb templates: {}", ex.toString());
+                }
+            }, "r2dbc-routing-testkit-patroni-shutdown"));
+        }
+    }
 
-	private record Settings(int members, String scope, String database, String username, String password,
-			Duration ttl, Duration loopWait, Duration retryTimeout) {
+    private record Settings(int members, String scope, String database, String username, String password,
+            Duration ttl, Duration loopWait, Duration retryTimeout) {
 
-		@Override
-		public String toString() {
-			return "Settings[members=" + members + ", scope=" + scope + "]";
-		}
+        @Override
+        public String toString() {
+            return "Settings[members=" + members + ", scope=" + scope + "]";
+        }
 
-	}
+    }
 
-	/** Settings of a Patroni cluster; {@link #build()} starts it. */
-	public static final class Builder {
+    /** Settings of a Patroni cluster; {@link #build()} starts it. */
+    public static final class Builder {
 
-		private int members = 3;
+        private int members = 3;
 
-		private String database = PostgresCluster.DEFAULT_DATABASE;
+        private String database = PostgresCluster.DEFAULT_DATABASE;
 
-		private String username = PostgresCluster.DEFAULT_USERNAME;
+        private String username = PostgresCluster.DEFAULT_USERNAME;
 
-		private String password = PostgresCluster.DEFAULT_PASSWORD;
+        private String password = PostgresCluster.DEFAULT_PASSWORD;
 
-		private Duration ttl = Duration.ofSeconds(8);
+        private Duration ttl = Duration.ofSeconds(8);
 
-		private Duration loopWait = Duration.ofSeconds(1);
+        private Duration loopWait = Duration.ofSeconds(1);
 
-		private Duration retryTimeout = Duration.ofSeconds(3);
+        private Duration retryTimeout = Duration.ofSeconds(3);
 
-		private Builder() {
-		}
+        private Builder() {
+        }
 
-		/** Number of members started, 1 to 9; default 3 (a leader and two replicas). */
-		public Builder members(int members) {
-			if (members < 1 || members > 9) {
-				throw new IllegalArgumentException("members must be between 1 and 9, was " + members);
-			}
-			this.members = members;
-			return this;
-		}
+        /** Number of members started, 1 to 9; default 3 (a leader and two replicas). */
+        public Builder members(int members) {
+            if (members < 1 || members > 9) {
+                throw new IllegalArgumentException("members must be between 1 and 9, was " + members);
+            }
+            this.members = members;
+            return this;
+        }
 
-		/** Database that the app user owns; default {@code app}. */
-		public Builder database(String database) {
-			this.database = PostgresCluster.Builder.requireName("database", database);
-			return this;
-		}
+        /** Database that the app user owns; default {@code app}. */
+        public Builder database(String database) {
+            this.database = PostgresCluster.Builder.requireName("database", database);
+            return this;
+        }
 
-		/** A superuser with a password (Patroni's superuser and replication user); default {@code app}. */
-		public Builder username(String username) {
-			this.username = PostgresCluster.Builder.requireName("username", username);
-			return this;
-		}
+        /** A superuser with a password (Patroni's superuser and replication user); default {@code app}. */
+        public Builder username(String username) {
+            this.username = PostgresCluster.Builder.requireName("username", username);
+            return this;
+        }
 
-		/** The app user's password; default a fixed non-trivial secret. */
-		public Builder password(String password) {
-			Objects.requireNonNull(password, "password");
-			if (password.isEmpty() || password.contains("\n")) {
-				throw new IllegalArgumentException("password must be non-empty and on one line");
-			}
-			this.password = password;
-			return this;
-		}
+        /** The app user's password; default a fixed non-trivial secret. */
+        public Builder password(String password) {
+            Objects.requireNonNull(password, "password");
+            if (password.isEmpty() || password.contains("\n")) {
+                throw new IllegalArgumentException("password must be non-empty and on one line");
+            }
+            this.password = password;
+            return this;
+        }
 
-		/**
-		 * Patroni's timing, whole seconds: the leader key's {@code ttl} (default 8 s),
-		 * {@code loop_wait} (default 1 s) and {@code retry_timeout} (default 3 s). Patroni needs
-		 * {@code loop_wait + 2 * retry_timeout <= ttl}.
-		 */
-		public Builder timing(Duration ttl, Duration loopWait, Duration retryTimeout) {
-			long t = wholeSeconds("ttl", ttl);
-			long l = wholeSeconds("loopWait", loopWait);
-			long r = wholeSeconds("retryTimeout", retryTimeout);
-			if (l + 2 * r > t) {
-				throw new IllegalArgumentException("Patroni needs loop_wait + 2 * retry_timeout <= ttl, was " + l
-						+ " + 2 * " + r + " > " + t);
-			}
-			this.ttl = ttl;
-			this.loopWait = loopWait;
-			this.retryTimeout = retryTimeout;
-			return this;
-		}
+        /**
+         * Patroni's timing, whole seconds: the leader key's {@code ttl} (default 8 s),
+         * {@code loop_wait} (default 1 s) and {@code retry_timeout} (default 3 s). Patroni needs
+         * {@code loop_wait + 2 * retry_timeout <= ttl}.
+         */
+        public Builder timing(Duration ttl, Duration loopWait, Duration retryTimeout) {
+            long t = wholeSeconds("ttl", ttl);
+            long l = wholeSeconds("loopWait", loopWait);
+            long r = wholeSeconds("retryTimeout", retryTimeout);
+            if (l + 2 * r > t) {
+                throw new IllegalArgumentException("Patroni needs loop_wait + 2 * retry_timeout <= ttl, was " + l
+                        + " + 2 * " + r + " > " + t);
+            }
+            this.ttl = ttl;
+            this.loopWait = loopWait;
+            this.retryTimeout = retryTimeout;
+            return this;
+        }
 
-		private static long wholeSeconds(String setting, Duration value) {
-			Objects.requireNonNull(value, setting);
-			if (value.isNegative() || value.isZero() || value.toMillis() % 1000 != 0) {
-				throw new IllegalArgumentException(setting + " must be a positive whole number of seconds, was "
-						+ value);
-			}
-			return value.toSeconds();
-		}
+        private static long wholeSeconds(String setting, Duration value) {
+            Objects.requireNonNull(value, setting);
+            if (value.isNegative() || value.isZero() || value.toMillis() % 1000 != 0) {
+                throw new IllegalArgumentException(setting + " must be a positive whole number of seconds, was "
+                        + value);
+            }
+            return value.toSeconds();
+        }
 
-		/**
-		 * Starts etcd, then every member's Patroni in parallel; returns when there is a leader and
-		 * every other member streams from it.
-		 * @throws IllegalStateException when Patroni, etcd or PostgreSQL binaries are missing or
-		 * the cluster does not come up, with the log tails of every member
-		 */
-		public PatroniCluster build() {
-			Path patroni = PatroniFiles.executable("patroni", "patroni");
-			Path etcdExecutable = PatroniFiles.executable("etcd", "etcd-server");
-			if (REAPED.compareAndSet(false, true)) {
-				StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
-			}
-			setUpJvmOnce();
-			long begin = System.nanoTime();
-			// the template (an initdb, seconds) is made while etcd and Patroni start (Python, seconds)
-			CompletableFuture<PgTemplate> template = CompletableFuture
-				.supplyAsync(() -> PgTemplate.forCredentials(username, password, database), PatroniFiles.TEMPLATE_EXECUTOR);
-			Path directory = StaleClusterReaper.createOwnedDirectory("patroni-");
-			String scope = directory.getFileName().toString().substring(StaleClusterReaper.PREFIX.length());
-			Settings settings = new Settings(members, scope, database, username, password, ttl, loopWait,
-					retryTimeout);
-			Etcd etcd;
-			try {
-				etcd = Etcd.startHealthy(directory, etcdExecutable);
-			}
-			catch (RuntimeException ex) {
-				PgProcess.deleteTree(directory);
-				throw ex;
-			}
-			PatroniCluster cluster = new PatroniCluster(settings, directory, etcd, patroni);
-			OPEN.add(cluster);
-			try {
-				for (int i = 0; i < members; i++) {
-					cluster.createMember("pg-" + i, Map.of());
-				}
-				cluster.members.forEach(PatroniMember::start);
-				PatroniFiles.publishTemplate(template.join(), directory);
-				cluster.awaitMembersStreaming(START_TIMEOUT);
-			}
-			catch (RuntimeException | AssertionError ex) {
-				Throwable cause = ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex;
-				String logs = cluster.members.stream()
-					.map(m -> "--- " + m.name() + " patroni.log (tail) ---\n" + m.logTail())
-					.collect(Collectors.joining("\n"));
-				cluster.close();
-				throw new IllegalStateException("the Patroni cluster did not come up: " + cause.getMessage() + "\n" + logs,
-						cause);
-			}
-			LOG.info("Patroni cluster {} with {} members started in {} ms: {}", scope, members,
-					(System.nanoTime() - begin) / 1_000_000, cluster.members);
-			return cluster;
-		}
+        /**
+         * Starts etcd, then every member's Patroni in parallel; returns when there is a leader and
+         * every other member streams from it.
+         * @throws IllegalStateException when Patroni, etcd or PostgreSQL binaries are missing or
+         * the cluster does not come up, with the log tails of every member
+         */
+        public PatroniCluster build() {
+            Path patroni = PatroniFiles.executable("patroni", "patroni");
+            Path etcdExecutable = PatroniFiles.executable("etcd", "etcd-server");
+            if (REAPED.compareAndSet(false, true)) {
+                StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
+            }
+            setUpJvmOnce();
+            long begin = System.nanoTime();
+            // the template (an initdb, seconds) is made while etcd and Patroni start (Python, seconds)
+            CompletableFuture<PgTemplate> template = CompletableFuture
+                .supplyAsync(() -> PgTemplate.forCredentials(username, password, database), PatroniFiles.TEMPLATE_EXECUTOR);
+            Path directory = StaleClusterReaper.createOwnedDirectory("patroni-");
+            String scope = directory.getFileName().toString().substring(StaleClusterReaper.PREFIX.length());
+            Settings settings = new Settings(members, scope, database, username, password, ttl, loopWait,
+                    retryTimeout);
+            Etcd etcd;
+            try {
+                etcd = Etcd.startHealthy(directory, etcdExecutable);
+            }
+            catch (RuntimeException ex) {
+                PgProcess.deleteTree(directory);
+                throw ex;
+            }
+            PatroniCluster cluster = new PatroniCluster(settings, directory, etcd, patroni);
+            OPEN.add(cluster);
+            try {
+                for (int i = 0; i < members; i++) {
+                    cluster.createMember("pg-" + i, Map.of());
+                }
+                cluster.members.forEach(PatroniMember::start);
+                PatroniFiles.publishTemplate(template.join(), directory);
+                cluster.awaitMembersStreaming(START_TIMEOUT);
+            }
+            catch (RuntimeException | AssertionError ex) {
+                Throwable cause = ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+                String logs = cluster.members.stream()
+                    .map(m -> "--- " + m.name() + " patroni.log (tail) ---\n" + m.logTail())
+                    .collect(Collectors.joining("\n"));
+                cluster.close();
+                throw new IllegalStateException("the Patroni cluster did not come up: " + cause.getMessage() + "\n" + logs,
+                        cause);
+            }
+            LOG.info("Patroni cluster {} with {} members started in {} ms: {}", scope, members,
+                    (System.nanoTime() - begin) / 1_000_000, cluster.members);
+            return cluster;
+        }
 
-	}
+    }
 
 }

@@ -25,257 +25,257 @@ import reactor.util.Loggers;
  */
 public final class PatroniMember {
 
-	private static final Logger LOG = Loggers.getLogger(PatroniMember.class);
+    private static final Logger LOG = Loggers.getLogger(PatroniMember.class);
 
-	/** How long {@link #stop()} lets Patroni shut PostgreSQL down before killing both. */
-	static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+    /** How long {@link #stop()} lets Patroni shut PostgreSQL down before killing both. */
+    static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
-	private final String name;
+    private final String name;
 
-	private final Path directory;
+    private final Path directory;
 
-	private final Path dataDir;
+    private final Path dataDir;
 
-	private final Path config;
+    private final Path config;
 
-	private final Path patroniExecutable;
+    private final Path patroniExecutable;
 
-	private final Endpoint endpoint;
+    private final Endpoint endpoint;
 
-	private final int restPort;
+    private final int restPort;
 
-	private final Map<String, Boolean> tags;
+    private final Map<String, Boolean> tags;
 
-	private volatile @Nullable Daemon daemon;
+    private volatile @Nullable Daemon daemon;
 
-	PatroniMember(String name, Path directory, Path patroniExecutable, Endpoint endpoint, int restPort,
-			Map<String, Boolean> tags) {
-		this.name = name;
-		this.directory = directory;
-		this.dataDir = directory.resolve("data");
-		this.config = directory.resolve("patroni.yml");
-		this.patroniExecutable = patroniExecutable;
-		this.endpoint = endpoint;
-		this.restPort = restPort;
-		this.tags = Map.copyOf(tags);
-	}
+    PatroniMember(String name, Path directory, Path patroniExecutable, Endpoint endpoint, int restPort,
+            Map<String, Boolean> tags) {
+        this.name = name;
+        this.directory = directory;
+        this.dataDir = directory.resolve("data");
+        this.config = directory.resolve("patroni.yml");
+        this.patroniExecutable = patroniExecutable;
+        this.endpoint = endpoint;
+        this.restPort = restPort;
+        this.tags = Map.copyOf(tags);
+    }
 
-	/** Writes {@code patroni.yml} (JSON, which YAML reads) for this member. */
-	void writeConfig(String configJson) {
-		try {
-			Files.writeString(config, configJson, StandardCharsets.UTF_8);
-			// it holds the password
-			Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
-			PgProcess.chownToPostgres(config);
-		}
-		catch (IOException ex) {
-			throw new IllegalStateException("could not write " + config + ": " + ex.getMessage(), ex);
-		}
-	}
+    /** Writes {@code patroni.yml} (JSON, which YAML reads) for this member. */
+    void writeConfig(String configJson) {
+        try {
+            Files.writeString(config, configJson, StandardCharsets.UTF_8);
+            // it holds the password
+            Files.setPosixFilePermissions(config, PosixFilePermissions.fromString("rw-------"));
+            PgProcess.chownToPostgres(config);
+        }
+        catch (IOException ex) {
+            throw new IllegalStateException("could not write " + config + ": " + ex.getMessage(), ex);
+        }
+    }
 
-	public String name() {
-		return name;
-	}
+    public String name() {
+        return name;
+    }
 
-	/** Always {@code 127.0.0.1}. */
-	public String host() {
-		return endpoint.host();
-	}
+    /** Always {@code 127.0.0.1}. */
+    public String host() {
+        return endpoint.host();
+    }
 
-	/** The PostgreSQL port. */
-	public int port() {
-		return endpoint.port();
-	}
+    /** The PostgreSQL port. */
+    public int port() {
+        return endpoint.port();
+    }
 
-	public String database() {
-		return endpoint.database();
-	}
+    public String database() {
+        return endpoint.database();
+    }
 
-	public String username() {
-		return endpoint.username();
-	}
+    public String username() {
+        return endpoint.username();
+    }
 
-	public String password() {
-		return endpoint.password();
-	}
+    public String password() {
+        return endpoint.password();
+    }
 
-	/** The port of Patroni's REST API. */
-	public int restPort() {
-		return restPort;
-	}
+    /** The port of Patroni's REST API. */
+    public int restPort() {
+        return restPort;
+    }
 
-	/** {@code http://127.0.0.1:PORT}, the base of Patroni's REST API ({@code /cluster}, {@code /primary}, …). */
-	public String restUrl() {
-		return "http://" + endpoint.host() + ":" + restPort;
-	}
+    /** {@code http://127.0.0.1:PORT}, the base of Patroni's REST API ({@code /cluster}, {@code /primary}, …). */
+    public String restUrl() {
+        return "http://" + endpoint.host() + ":" + restPort;
+    }
 
-	/** The Patroni tags set to true for this member ({@code nofailover}, {@code noloadbalance}). */
-	public Map<String, Boolean> tags() {
-		return tags;
-	}
+    /** The Patroni tags set to true for this member ({@code nofailover}, {@code noloadbalance}). */
+    public Map<String, Boolean> tags() {
+        return tags;
+    }
 
-	/** {@code r2dbc:postgresql://HOST:PORT/DB}, without credentials (see {@link #options()}). */
-	public String r2dbcUrl() {
-		return endpoint.r2dbcUrl();
-	}
+    /** {@code r2dbc:postgresql://HOST:PORT/DB}, without credentials (see {@link #options()}). */
+    public String r2dbcUrl() {
+        return endpoint.r2dbcUrl();
+    }
 
-	/** Driver, host, port, database, user, password and a 2 s connect timeout. */
-	public ConnectionFactoryOptions options() {
-		return endpoint.options();
-	}
+    /** Driver, host, port, database, user, password and a 2 s connect timeout. */
+    public ConnectionFactoryOptions options() {
+        return endpoint.options();
+    }
 
-	/** A new, unpooled r2dbc-postgresql factory (2 s connect timeout) on each call. */
-	public ConnectionFactory connectionFactory() {
-		return endpoint.connectionFactory();
-	}
+    /** A new, unpooled r2dbc-postgresql factory (2 s connect timeout) on each call. */
+    public ConnectionFactory connectionFactory() {
+        return endpoint.connectionFactory();
+    }
 
-	Endpoint endpoint() {
-		return endpoint;
-	}
+    Endpoint endpoint() {
+        return endpoint;
+    }
 
-	Path directory() {
-		return directory;
-	}
+    Path directory() {
+        return directory;
+    }
 
-	/** Whether this member's Patroni process runs (its PostgreSQL may still be starting). */
-	public boolean isRunning() {
-		Daemon current = daemon;
-		return current != null && current.isAlive();
-	}
+    /** Whether this member's Patroni process runs (its PostgreSQL may still be starting). */
+    public boolean isRunning() {
+        Daemon current = daemon;
+        return current != null && current.isAlive();
+    }
 
-	/** The pid of the Patroni process, or -1 when it does not run. */
-	public long patroniPid() {
-		Daemon current = daemon;
-		return current != null && current.isAlive() ? current.pid() : -1;
-	}
+    /** The pid of the Patroni process, or -1 when it does not run. */
+    public long patroniPid() {
+        Daemon current = daemon;
+        return current != null && current.isAlive() ? current.pid() : -1;
+    }
 
-	/** The pid of the PostgreSQL postmaster from its {@code postmaster.pid}, or -1 when none runs. */
-	public long postmasterPid() {
-		Long pid = PgProcess.postmasterPid(dataDir);
-		return pid != null && PgProcess.isAlive(pid) ? pid : -1;
-	}
+    /** The pid of the PostgreSQL postmaster from its {@code postmaster.pid}, or -1 when none runs. */
+    public long postmasterPid() {
+        Long pid = PgProcess.postmasterPid(dataDir);
+        return pid != null && PgProcess.isAlive(pid) ? pid : -1;
+    }
 
-	/**
-	 * What this member's own REST API says about it ({@code GET /patroni}, e.g. {@code "state"},
-	 * {@code "role"}), or an empty map when it does not answer.
-	 */
-	public Map<String, @Nullable Object> status() {
-		try {
-			Http.Response response = Http.get(restUrl() + "/patroni");
-			if (response.body().startsWith("{") && Json.parse(response.body()) instanceof Map<?, ?> map) {
-				@SuppressWarnings("unchecked")
-				Map<String, @Nullable Object> status = (Map<String, @Nullable Object>) map;
-				return status;
-			}
-		}
-		catch (IOException | IllegalArgumentException ex) {
-			// not answering (yet): no status
-		}
-		return Map.of();
-	}
+    /**
+     * What this member's own REST API says about it ({@code GET /patroni}, e.g. {@code "state"},
+     * {@code "role"}), or an empty map when it does not answer.
+     */
+    public Map<String, @Nullable Object> status() {
+        try {
+            Http.Response response = Http.get(restUrl() + "/patroni");
+            if (response.body().startsWith("{") && Json.parse(response.body()) instanceof Map<?, ?> map) {
+                @SuppressWarnings("unchecked")
+                Map<String, @Nullable Object> status = (Map<String, @Nullable Object>) map;
+                return status;
+            }
+        }
+        catch (IOException | IllegalArgumentException ex) {
+            // not answering (yet): no status
+        }
+        return Map.of();
+    }
 
-	/** Runs SQL on this member and returns the first column of the first row (as text), or null. */
-	public @Nullable String queryString(String sql) {
-		return Sql.queryString(endpoint, sql);
-	}
+    /** Runs SQL on this member and returns the first column of the first row (as text), or null. */
+    public @Nullable String queryString(String sql) {
+        return Sql.queryString(endpoint, sql);
+    }
 
-	/** Runs SQL on this member. */
-	public void execute(String sql) {
-		Sql.execute(endpoint, sql);
-	}
+    /** Runs SQL on this member. */
+    public void execute(String sql) {
+        Sql.execute(endpoint, sql);
+    }
 
-	/** Whether PostgreSQL runs here in recovery (a replica); asks the server. */
-	public boolean isInRecovery() {
-		return "true".equals(queryString("SELECT pg_is_in_recovery()"));
-	}
+    /** Whether PostgreSQL runs here in recovery (a replica); asks the server. */
+    public boolean isInRecovery() {
+        return "true".equals(queryString("SELECT pg_is_in_recovery()"));
+    }
 
-	/**
-	 * Starts this member's Patroni (it starts PostgreSQL: as a new replica, a rejoining one, or
-	 * as the first leader when the cluster is new).
-	 * @throws IllegalStateException when it runs already
-	 */
-	public synchronized void start() {
-		if (isRunning()) {
-			throw new IllegalStateException("member '" + name + "' is already running");
-		}
-		daemon = Daemon.start("patroni", directory, List.of(patroniExecutable.toString(), config.toString()),
-				Map.of("PATRONI_LOGLEVEL", "INFO"));
-		LOG.info("Member '{}': Patroni started (pid {}), PostgreSQL port {}, REST {}", name, daemon.pid(), port(),
-				restUrl());
-	}
+    /**
+     * Starts this member's Patroni (it starts PostgreSQL: as a new replica, a rejoining one, or
+     * as the first leader when the cluster is new).
+     * @throws IllegalStateException when it runs already
+     */
+    public synchronized void start() {
+        if (isRunning()) {
+            throw new IllegalStateException("member '" + name + "' is already running");
+        }
+        daemon = Daemon.start("patroni", directory, List.of(patroniExecutable.toString(), config.toString()),
+                Map.of("PATRONI_LOGLEVEL", "INFO"));
+        LOG.info("Member '{}': Patroni started (pid {}), PostgreSQL port {}, REST {}", name, daemon.pid(), port(),
+                restUrl());
+    }
 
-	/**
-	 * Stops Patroni gracefully (SIGTERM): it shuts PostgreSQL down and, when it is the leader,
-	 * releases the leader key so that another member takes over at once. Waits until both are
-	 * gone; kills them when they take longer than 30 s.
-	 */
-	public synchronized void stop() {
-		Daemon current = daemon;
-		if (current != null) {
-			current.terminate(STOP_TIMEOUT);
-		}
-		killPostgresIfRunning();
-		LOG.info("Member '{}' stopped", name);
-	}
+    /**
+     * Stops Patroni gracefully (SIGTERM): it shuts PostgreSQL down and, when it is the leader,
+     * releases the leader key so that another member takes over at once. Waits until both are
+     * gone; kills them when they take longer than 30 s.
+     */
+    public synchronized void stop() {
+        Daemon current = daemon;
+        if (current != null) {
+            current.terminate(STOP_TIMEOUT);
+        }
+        killPostgresIfRunning();
+        LOG.info("Member '{}' stopped", name);
+    }
 
-	/**
-	 * Kills Patroni and PostgreSQL with SIGKILL, as a crashed machine would: when this member was
-	 * the leader, the others wait for its leader key to expire (the cluster's TTL) and elect a new one.
-	 */
-	public synchronized void kill() {
-		Daemon current = daemon;
-		if (current != null) {
-			current.kill();
-		}
-		killPostgresIfRunning();
-		LOG.info("Member '{}' killed (Patroni and PostgreSQL, SIGKILL)", name);
-	}
+    /**
+     * Kills Patroni and PostgreSQL with SIGKILL, as a crashed machine would: when this member was
+     * the leader, the others wait for its leader key to expire (the cluster's TTL) and elect a new one.
+     */
+    public synchronized void kill() {
+        Daemon current = daemon;
+        if (current != null) {
+            current.kill();
+        }
+        killPostgresIfRunning();
+        LOG.info("Member '{}' killed (Patroni and PostgreSQL, SIGKILL)", name);
+    }
 
-	/**
-	 * Kills only PostgreSQL (postmaster and children, SIGKILL). Patroni stays and restarts it;
-	 * a leader keeps its leader key, so there is no failover.
-	 * @throws IllegalStateException when no postmaster runs
-	 */
-	public synchronized void killPostgres() {
-		if (postmasterPid() < 0) {
-			throw new IllegalStateException("cannot kill the PostgreSQL of member '" + name + "': it is not running");
-		}
-		killPostgresIfRunning();
-		LOG.info("Member '{}': PostgreSQL killed (SIGKILL), Patroni left running", name);
-	}
+    /**
+     * Kills only PostgreSQL (postmaster and children, SIGKILL). Patroni stays and restarts it;
+     * a leader keeps its leader key, so there is no failover.
+     * @throws IllegalStateException when no postmaster runs
+     */
+    public synchronized void killPostgres() {
+        if (postmasterPid() < 0) {
+            throw new IllegalStateException("cannot kill the PostgreSQL of member '" + name + "': it is not running");
+        }
+        killPostgresIfRunning();
+        LOG.info("Member '{}': PostgreSQL killed (SIGKILL), Patroni left running", name);
+    }
 
-	private void killPostgresIfRunning() {
-		long pid = postmasterPid();
-		if (pid < 0) {
-			return;
-		}
-		// stop the postmaster first so it forks no child after the tree was listed
-		PgProcess.signal("STOP", List.of(pid));
-		List<Long> tree = PgProcess.tree(pid);
-		PgProcess.signal("KILL", tree);
-		PgProcess.await("PostgreSQL processes " + tree + " of member '" + name + "' exiting after SIGKILL",
-				LocalNode.STOP_TIMEOUT, () -> tree.stream().noneMatch(PgProcess::isAlive));
-	}
+    private void killPostgresIfRunning() {
+        long pid = postmasterPid();
+        if (pid < 0) {
+            return;
+        }
+        // stop the postmaster first so it forks no child after the tree was listed
+        PgProcess.signal("STOP", List.of(pid));
+        List<Long> tree = PgProcess.tree(pid);
+        PgProcess.signal("KILL", tree);
+        PgProcess.await("PostgreSQL processes " + tree + " of member '" + name + "' exiting after SIGKILL",
+                LocalNode.STOP_TIMEOUT, () -> tree.stream().noneMatch(PgProcess::isAlive));
+    }
 
-	/** Kills everything of this member; never throws. */
-	void close() {
-		try {
-			kill();
-		}
-		catch (RuntimeException ex) {
-			LOG.warn("Member '{}' could not be killed cleanly: {}", name, ex.toString());
-		}
-	}
+    /** Kills everything of this member; never throws. */
+    void close() {
+        try {
+            kill();
+        }
+        catch (RuntimeException ex) {
+            LOG.warn("Member '{}' could not be killed cleanly: {}", name, ex.toString());
+        }
+    }
 
-	/** The last lines of {@code patroni.log} (Patroni's and PostgreSQL's output). */
-	public String logTail() {
-		Daemon current = daemon;
-		return current != null ? current.logTail() : "(never started)";
-	}
+    /** The last lines of {@code patroni.log} (Patroni's and PostgreSQL's output). */
+    public String logTail() {
+        Daemon current = daemon;
+        return current != null ? current.logTail() : "(never started)";
+    }
 
-	@Override
-	public String toString() {
-		return name + " (" + endpoint.host() + ":" + endpoint.port() + ", REST " + restPort + ")";
-	}
+    @Override
+    public String toString() {
+        return name + " (" + endpoint.host() + ":" + endpoint.port() + ", REST " + restPort + ")";
+    }
 
 }

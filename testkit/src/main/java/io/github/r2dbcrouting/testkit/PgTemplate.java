@@ -19,77 +19,77 @@ import reactor.util.Loggers;
  */
 final class PgTemplate {
 
-	private static final Logger LOG = Loggers.getLogger(PgTemplate.class);
+    private static final Logger LOG = Loggers.getLogger(PgTemplate.class);
 
-	private static final Map<List<String>, PgTemplate> TEMPLATES = new ConcurrentHashMap<>();
+    private static final Map<List<String>, PgTemplate> TEMPLATES = new ConcurrentHashMap<>();
 
-	/** {@link ServerSetup#SETTINGS}, on loopback only and without a unix socket. */
-	static final String SETTINGS = ServerSetup.SETTINGS + String.join("\n",
-			"listen_addresses = '127.0.0.1'",
-			"unix_socket_directories = ''",
-			"");
+    /** {@link ServerSetup#SETTINGS}, on loopback only and without a unix socket. */
+    static final String SETTINGS = ServerSetup.SETTINGS + String.join("\n",
+            "listen_addresses = '127.0.0.1'",
+            "unix_socket_directories = ''",
+            "");
 
-	static final String PG_HBA = String.join("\n",
-			"# r2dbc-routing-testkit",
-			"local all all trust",
-			"local replication all trust",
-			"host all all 127.0.0.1/32 scram-sha-256",
-			"host replication all 127.0.0.1/32 scram-sha-256",
-			"");
+    static final String PG_HBA = String.join("\n",
+            "# r2dbc-routing-testkit",
+            "local all all trust",
+            "local replication all trust",
+            "host all all 127.0.0.1/32 scram-sha-256",
+            "host replication all 127.0.0.1/32 scram-sha-256",
+            "");
 
-	final Path dataDir;
+    final Path dataDir;
 
-	private PgTemplate(Path dataDir) {
-		this.dataDir = dataDir;
-	}
+    private PgTemplate(Path dataDir) {
+        this.dataDir = dataDir;
+    }
 
-	static PgTemplate forCredentials(String username, String password, String database) {
-		return TEMPLATES.computeIfAbsent(List.of(username, password, database),
-				key -> create(username, password, database));
-	}
+    static PgTemplate forCredentials(String username, String password, String database) {
+        return TEMPLATES.computeIfAbsent(List.of(username, password, database),
+                key -> create(username, password, database));
+    }
 
-	/** Deletes every template of this JVM (at shutdown). */
-	static void deleteAll() {
-		TEMPLATES.values().forEach(t -> PgProcess.deleteTree(PgProcess.parentOf(t.dataDir)));
-		TEMPLATES.clear();
-	}
+    /** Deletes every template of this JVM (at shutdown). */
+    static void deleteAll() {
+        TEMPLATES.values().forEach(t -> PgProcess.deleteTree(PgProcess.parentOf(t.dataDir)));
+        TEMPLATES.clear();
+    }
 
-	private static PgTemplate create(String username, String password, String database) {
-		long started = System.nanoTime();
-		Path dir = StaleClusterReaper.createOwnedDirectory("template-");
-		Path data = dir.resolve("data");
-		Path pwfile = dir.resolve("pwfile");
-		Path sqlFile = dir.resolve("create-database.sql");
-		try {
-			Files.writeString(pwfile, password + "\n", StandardCharsets.UTF_8);
-			PgProcess.chownToPostgres(dir);
-			PgProcess.run(dir, Duration.ofSeconds(120), Map.of(), "initdb", "-D", data.toString(), "-U", username,
-					"--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8",
-					"--locale=C", "--no-sync", "--wal-segsize=1");
-			Files.delete(pwfile);
-			Files.writeString(data.resolve("postgresql.conf"), SETTINGS, StandardCharsets.UTF_8,
-					StandardOpenOption.APPEND);
-			Files.writeString(data.resolve("pg_hba.conf"), PG_HBA, StandardCharsets.UTF_8);
-			if (!"postgres".equals(database)) {
-				Files.writeString(sqlFile, "CREATE DATABASE " + quoteIdent(database) + " OWNER " + quoteIdent(username)
-						+ ";\n", StandardCharsets.UTF_8);
-				PgProcess.runWithInput(dir, Duration.ofSeconds(60), Map.of(), sqlFile, "postgres", "--single", "-D",
-						data.toString(), "-c", "exit_on_error=true", "postgres");
-				Files.delete(sqlFile);
-			}
-		}
-		catch (IOException | RuntimeException ex) {
-			PgProcess.deleteTree(dir);
-			throw new IllegalStateException("could not create the template data directory with initdb: "
-					+ ex.getMessage(), ex);
-		}
-		LOG.info("initdb template for user '{}' and database '{}' ready in {} ms: {}", username, database,
-				(System.nanoTime() - started) / 1_000_000, data);
-		return new PgTemplate(data);
-	}
+    private static PgTemplate create(String username, String password, String database) {
+        long started = System.nanoTime();
+        Path dir = StaleClusterReaper.createOwnedDirectory("template-");
+        Path data = dir.resolve("data");
+        Path pwfile = dir.resolve("pwfile");
+        Path sqlFile = dir.resolve("create-database.sql");
+        try {
+            Files.writeString(pwfile, password + "\n", StandardCharsets.UTF_8);
+            PgProcess.chownToPostgres(dir);
+            PgProcess.run(dir, Duration.ofSeconds(120), Map.of(), "initdb", "-D", data.toString(), "-U", username,
+                    "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8",
+                    "--locale=C", "--no-sync", "--wal-segsize=1");
+            Files.delete(pwfile);
+            Files.writeString(data.resolve("postgresql.conf"), SETTINGS, StandardCharsets.UTF_8,
+                    StandardOpenOption.APPEND);
+            Files.writeString(data.resolve("pg_hba.conf"), PG_HBA, StandardCharsets.UTF_8);
+            if (!"postgres".equals(database)) {
+                Files.writeString(sqlFile, "CREATE DATABASE " + quoteIdent(database) + " OWNER " + quoteIdent(username)
+                        + ";\n", StandardCharsets.UTF_8);
+                PgProcess.runWithInput(dir, Duration.ofSeconds(60), Map.of(), sqlFile, "postgres", "--single", "-D",
+                        data.toString(), "-c", "exit_on_error=true", "postgres");
+                Files.delete(sqlFile);
+            }
+        }
+        catch (IOException | RuntimeException ex) {
+            PgProcess.deleteTree(dir);
+            throw new IllegalStateException("could not create the template data directory with initdb: "
+                    + ex.getMessage(), ex);
+        }
+        LOG.info("initdb template for user '{}' and database '{}' ready in {} ms: {}", username, database,
+                (System.nanoTime() - started) / 1_000_000, data);
+        return new PgTemplate(data);
+    }
 
-	static String quoteIdent(String ident) {
-		return "\"" + ident.replace("\"", "\"\"") + "\"";
-	}
+    static String quoteIdent(String ident) {
+        return "\"" + ident.replace("\"", "\"\"") + "\"";
+    }
 
 }

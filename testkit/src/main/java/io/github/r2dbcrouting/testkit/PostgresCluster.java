@@ -43,305 +43,305 @@ import reactor.util.Loggers;
  */
 public final class PostgresCluster implements AutoCloseable {
 
-	private static final Logger LOG = Loggers.getLogger(PostgresCluster.class);
+    private static final Logger LOG = Loggers.getLogger(PostgresCluster.class);
 
-	/** System property that forces a backend: {@code local}, {@code containers} or {@code auto}. */
-	public static final String BACKEND_PROPERTY = "r2dbc.routing.testkit.backend";
+    /** System property that forces a backend: {@code local}, {@code containers} or {@code auto}. */
+    public static final String BACKEND_PROPERTY = "r2dbc.routing.testkit.backend";
 
-	/** Environment variable read when {@value #BACKEND_PROPERTY} is not set. */
-	public static final String BACKEND_ENV = "R2DBC_ROUTING_TESTKIT_BACKEND";
+    /** Environment variable read when {@value #BACKEND_PROPERTY} is not set. */
+    public static final String BACKEND_ENV = "R2DBC_ROUTING_TESTKIT_BACKEND";
 
-	/** System property naming the image of the containers backend. */
-	public static final String IMAGE_PROPERTY = "r2dbc.routing.testkit.image";
+    /** System property naming the image of the containers backend. */
+    public static final String IMAGE_PROPERTY = "r2dbc.routing.testkit.image";
 
-	/** Environment variable read when {@value #IMAGE_PROPERTY} is not set. */
-	public static final String IMAGE_ENV = "R2DBC_ROUTING_TESTKIT_IMAGE";
+    /** Environment variable read when {@value #IMAGE_PROPERTY} is not set. */
+    public static final String IMAGE_ENV = "R2DBC_ROUTING_TESTKIT_IMAGE";
 
-	/** The official PostgreSQL image, major version 15 like the CI's local binaries. */
-	public static final String DEFAULT_IMAGE = "postgres:15";
+    /** The official PostgreSQL image, major version 15 like the CI's local binaries. */
+    public static final String DEFAULT_IMAGE = "postgres:15";
 
-	static final String DEFAULT_DATABASE = "app";
+    static final String DEFAULT_DATABASE = "app";
 
-	static final String DEFAULT_USERNAME = "app";
+    static final String DEFAULT_USERNAME = "app";
 
-	/** Fixed so that test logs and URLs are reproducible; the servers listen on loopback only. */
-	static final String DEFAULT_PASSWORD = "r2dbc-routing-testkit-S3cret!";
+    /** Fixed so that test logs and URLs are reproducible; the servers listen on loopback only. */
+    static final String DEFAULT_PASSWORD = "r2dbc-routing-testkit-S3cret!";
 
-	private static final Set<PostgresCluster> OPEN = ConcurrentHashMap.newKeySet();
+    private static final Set<PostgresCluster> OPEN = ConcurrentHashMap.newKeySet();
 
-	private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
+    private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
 
-	private final StartedCluster started;
+    private final StartedCluster started;
 
-	private final List<PostgresNode> nodes;
+    private final List<PostgresNode> nodes;
 
-	private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicBoolean closed = new AtomicBoolean();
 
-	private PostgresCluster(StartedCluster started) {
-		this.started = started;
-		this.nodes = started.nodes();
-	}
+    private PostgresCluster(StartedCluster started) {
+        this.started = started;
+        this.nodes = started.nodes();
+    }
 
-	public static Builder builder() {
-		return new Builder();
-	}
+    public static Builder builder() {
+        return new Builder();
+    }
 
-	/** A started primary with {@code replicas} streaming replicas: {@code builder().replicas(replicas).build()}. */
-	public static PostgresCluster start(int replicas) {
-		return builder().replicas(replicas).build();
-	}
+    /** A started primary with {@code replicas} streaming replicas: {@code builder().replicas(replicas).build()}. */
+    public static PostgresCluster start(int replicas) {
+        return builder().replicas(replicas).build();
+    }
 
-	/** The node started as the primary, named {@code primary} (it stays this node after a promotion elsewhere). */
-	public PostgresNode primary() {
-		return nodes.get(0);
-	}
+    /** The node started as the primary, named {@code primary} (it stays this node after a promotion elsewhere). */
+    public PostgresNode primary() {
+        return nodes.get(0);
+    }
 
-	/** The nodes started as replicas: {@code replica-1}, {@code replica-2}, … */
-	public List<PostgresNode> replicas() {
-		return nodes.subList(1, nodes.size());
-	}
+    /** The nodes started as replicas: {@code replica-1}, {@code replica-2}, … */
+    public List<PostgresNode> replicas() {
+        return nodes.subList(1, nodes.size());
+    }
 
-	/** All nodes, the primary first. */
-	public List<PostgresNode> nodes() {
-		return nodes;
-	}
+    /** All nodes, the primary first. */
+    public List<PostgresNode> nodes() {
+        return nodes;
+    }
 
-	/** @throws IllegalArgumentException naming the unknown name and the known ones */
-	public PostgresNode node(String name) {
-		for (PostgresNode node : nodes) {
-			if (node.name().equals(name)) {
-				return node;
-			}
-		}
-		throw new IllegalArgumentException("no node named '" + name + "' in this cluster; nodes are "
-				+ nodes.stream().map(PostgresNode::name).collect(Collectors.toList()));
-	}
+    /** @throws IllegalArgumentException naming the unknown name and the known ones */
+    public PostgresNode node(String name) {
+        for (PostgresNode node : nodes) {
+            if (node.name().equals(name)) {
+                return node;
+            }
+        }
+        throw new IllegalArgumentException("no node named '" + name + "' in this cluster; nodes are "
+                + nodes.stream().map(PostgresNode::name).collect(Collectors.toList()));
+    }
 
-	/** Where this cluster runs: {@link Backend#LOCAL} or {@link Backend#CONTAINERS}, never {@link Backend#AUTO}. */
-	public Backend backend() {
-		return started.backend();
-	}
+    /** Where this cluster runs: {@link Backend#LOCAL} or {@link Backend#CONTAINERS}, never {@link Backend#AUTO}. */
+    public Backend backend() {
+        return started.backend();
+    }
 
-	/**
-	 * The local cluster's directory (one sub-directory per node, holding {@code data} and
-	 * {@code postgresql.log}).
-	 * @throws IllegalStateException for the containers backend, whose data lives in the containers
-	 */
-	public Path directory() {
-		if (started instanceof LocalCluster local) {
-			return local.directory();
-		}
-		throw new IllegalStateException("a cluster of the " + backend() + " backend has no directory; its data lives "
-				+ "in its containers");
-	}
+    /**
+     * The local cluster's directory (one sub-directory per node, holding {@code data} and
+     * {@code postgresql.log}).
+     * @throws IllegalStateException for the containers backend, whose data lives in the containers
+     */
+    public Path directory() {
+        if (started instanceof LocalCluster local) {
+            return local.directory();
+        }
+        throw new IllegalStateException("a cluster of the " + backend() + " backend has no directory; its data lives "
+                + "in its containers");
+    }
 
-	StartedCluster started() {
-		return started;
-	}
+    StartedCluster started() {
+        return started;
+    }
 
-	/**
-	 * Waits until every running, unfrozen standby whose replay is not paused has replayed the WAL
-	 * up to the current primary's {@code pg_current_wal_lsn()} taken now. The current primary is
-	 * {@link #primary()} while it runs and is not in recovery, else the running node that is not
-	 * in recovery (after a promotion).
-	 * @throws IllegalStateException naming the replica and both LSNs when {@code timeout} passes
-	 */
-	public void awaitReplication(Duration timeout) {
-		Objects.requireNonNull(timeout, "timeout");
-		PostgresNode current = currentPrimary();
-		String target = current.queryString("SELECT pg_current_wal_lsn()::text");
-		long deadline = System.nanoTime() + timeout.toNanos();
-		for (PostgresNode replica : nodes) {
-			if (replica == current || !replica.isRunning() || replica.isFrozen() || !replica.isInRecovery()
-					|| replica.isReplayPaused()) {
-				continue;
-			}
-			String sql = "SELECT pg_last_wal_replay_lsn() >= '" + target + "'::pg_lsn";
-			long pause = 5;
-			while (!"true".equals(replica.queryString(sql))) {
-				if (System.nanoTime() - deadline > 0) {
-					throw new IllegalStateException("replica '" + replica.name() + "' did not replay up to LSN " + target
-							+ " of '" + current.name() + "' within " + timeout + "; it has replayed up to "
-							+ replica.queryString("SELECT pg_last_wal_replay_lsn()::text"));
-				}
-				PgProcess.sleep(pause);
-				pause = Math.min(pause * 2, 50);
-			}
-		}
-	}
+    /**
+     * Waits until every running, unfrozen standby whose replay is not paused has replayed the WAL
+     * up to the current primary's {@code pg_current_wal_lsn()} taken now. The current primary is
+     * {@link #primary()} while it runs and is not in recovery, else the running node that is not
+     * in recovery (after a promotion).
+     * @throws IllegalStateException naming the replica and both LSNs when {@code timeout} passes
+     */
+    public void awaitReplication(Duration timeout) {
+        Objects.requireNonNull(timeout, "timeout");
+        PostgresNode current = currentPrimary();
+        String target = current.queryString("SELECT pg_current_wal_lsn()::text");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        for (PostgresNode replica : nodes) {
+            if (replica == current || !replica.isRunning() || replica.isFrozen() || !replica.isInRecovery()
+                    || replica.isReplayPaused()) {
+                continue;
+            }
+            String sql = "SELECT pg_last_wal_replay_lsn() >= '" + target + "'::pg_lsn";
+            long pause = 5;
+            while (!"true".equals(replica.queryString(sql))) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw new IllegalStateException("replica '" + replica.name() + "' did not replay up to LSN " + target
+                            + " of '" + current.name() + "' within " + timeout + "; it has replayed up to "
+                            + replica.queryString("SELECT pg_last_wal_replay_lsn()::text"));
+                }
+                PgProcess.sleep(pause);
+                pause = Math.min(pause * 2, 50);
+            }
+        }
+    }
 
-	private PostgresNode currentPrimary() {
-		PostgresNode started = primary();
-		if (started.isRunning() && !started.isFrozen() && !started.isInRecovery()) {
-			return started;
-		}
-		for (PostgresNode node : replicas()) {
-			if (node.isRunning() && !node.isFrozen() && !node.isInRecovery()) {
-				return node;
-			}
-		}
-		throw new IllegalStateException("no running primary in the cluster: " + nodes);
-	}
+    private PostgresNode currentPrimary() {
+        PostgresNode started = primary();
+        if (started.isRunning() && !started.isFrozen() && !started.isInRecovery()) {
+            return started;
+        }
+        for (PostgresNode node : replicas()) {
+            if (node.isRunning() && !node.isFrozen() && !node.isInRecovery()) {
+                return node;
+            }
+        }
+        throw new IllegalStateException("no running primary in the cluster: " + nodes);
+    }
 
-	/**
-	 * Stops every server at once and deletes what the backend made (directory, or containers and
-	 * network); idempotent, never throws for a dead node.
-	 */
-	@Override
-	public void close() {
-		if (!closed.compareAndSet(false, true)) {
-			return;
-		}
-		OPEN.remove(this);
-		started.close();
-		LOG.info("Cluster closed: {}", started);
-	}
+    /**
+     * Stops every server at once and deletes what the backend made (directory, or containers and
+     * network); idempotent, never throws for a dead node.
+     */
+    @Override
+    public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
+        OPEN.remove(this);
+        started.close();
+        LOG.info("Cluster closed: {}", started);
+    }
 
-	@Override
-	public String toString() {
-		return "PostgresCluster" + nodes;
-	}
+    @Override
+    public String toString() {
+        return "PostgresCluster" + nodes;
+    }
 
-	private static void setUpJvmOnce() {
-		if (JVM_SETUP_DONE.compareAndSet(false, true)) {
-			Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-				new ArrayList<>(OPEN).forEach(PostgresCluster::close);
-				PgTemplate.deleteAll();
-			}, "r2dbc-routing-testkit-shutdown"));
-		}
-	}
+    private static void setUpJvmOnce() {
+        if (JVM_SETUP_DONE.compareAndSet(false, true)) {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+                new ArrayList<>(OPEN).forEach(PostgresCluster::close);
+                PgTemplate.deleteAll();
+            }, "r2dbc-routing-testkit-shutdown"));
+        }
+    }
 
-	/** Settings of a cluster; {@link #build()} starts it. */
-	public static final class Builder {
+    /** Settings of a cluster; {@link #build()} starts it. */
+    public static final class Builder {
 
-		private int replicas = 2;
+        private int replicas = 2;
 
-		private String database = DEFAULT_DATABASE;
+        private String database = DEFAULT_DATABASE;
 
-		private String username = DEFAULT_USERNAME;
+        private String username = DEFAULT_USERNAME;
 
-		private String password = DEFAULT_PASSWORD;
+        private String password = DEFAULT_PASSWORD;
 
-		private Backend backend = Backend.AUTO;
+        private Backend backend = Backend.AUTO;
 
-		private @Nullable String image;
+        private @Nullable String image;
 
-		private boolean closeOnJvmExit = true;
+        private boolean closeOnJvmExit = true;
 
-		private Builder() {
-		}
+        private Builder() {
+        }
 
-		/**
-		 * Whether the testkit's JVM shutdown hook closes this cluster (default {@code true}). An
-		 * owner with a lifecycle of its own (an application context that closes its connection
-		 * pools first) passes {@code false} and closes the cluster itself, last; a cluster left by
-		 * a JVM that died anyway is removed by the next cluster start (local backend).
-		 */
-		public Builder closeOnJvmExit(boolean closeOnJvmExit) {
-			this.closeOnJvmExit = closeOnJvmExit;
-			return this;
-		}
+        /**
+         * Whether the testkit's JVM shutdown hook closes this cluster (default {@code true}). An
+         * owner with a lifecycle of its own (an application context that closes its connection
+         * pools first) passes {@code false} and closes the cluster itself, last; a cluster left by
+         * a JVM that died anyway is removed by the next cluster start (local backend).
+         */
+        public Builder closeOnJvmExit(boolean closeOnJvmExit) {
+            this.closeOnJvmExit = closeOnJvmExit;
+            return this;
+        }
 
-		/**
-		 * Where to run the servers; default {@link Backend#AUTO}, which reads
-		 * {@value PostgresCluster#BACKEND_PROPERTY} / {@value PostgresCluster#BACKEND_ENV} and then looks
-		 * at the machine. Any other value wins over both settings.
-		 */
-		public Builder backend(Backend backend) {
-			this.backend = Objects.requireNonNull(backend, "backend");
-			return this;
-		}
+        /**
+         * Where to run the servers; default {@link Backend#AUTO}, which reads
+         * {@value PostgresCluster#BACKEND_PROPERTY} / {@value PostgresCluster#BACKEND_ENV} and then looks
+         * at the machine. Any other value wins over both settings.
+         */
+        public Builder backend(Backend backend) {
+            this.backend = Objects.requireNonNull(backend, "backend");
+            return this;
+        }
 
-		/**
-		 * The image of the containers backend (ignored by the local one); default
-		 * {@value PostgresCluster#IMAGE_PROPERTY}, else {@value PostgresCluster#IMAGE_ENV}, else
-		 * {@value PostgresCluster#DEFAULT_IMAGE}. It must behave like the official {@code postgres} image
-		 * ({@code POSTGRES_USER}/{@code _PASSWORD}/{@code _DB}, {@code /docker-entrypoint-initdb.d},
-		 * {@code docker-entrypoint.sh} on the {@code PATH}) with {@code pg_basebackup} on the {@code PATH}.
-		 */
-		public Builder image(String image) {
-			Objects.requireNonNull(image, "image");
-			if (image.isBlank()) {
-				throw new IllegalArgumentException("image must not be blank, was '" + image + "'");
-			}
-			this.image = image.trim();
-			return this;
-		}
+        /**
+         * The image of the containers backend (ignored by the local one); default
+         * {@value PostgresCluster#IMAGE_PROPERTY}, else {@value PostgresCluster#IMAGE_ENV}, else
+         * {@value PostgresCluster#DEFAULT_IMAGE}. It must behave like the official {@code postgres} image
+         * ({@code POSTGRES_USER}/{@code _PASSWORD}/{@code _DB}, {@code /docker-entrypoint-initdb.d},
+         * {@code docker-entrypoint.sh} on the {@code PATH}) with {@code pg_basebackup} on the {@code PATH}.
+         */
+        public Builder image(String image) {
+            Objects.requireNonNull(image, "image");
+            if (image.isBlank()) {
+                throw new IllegalArgumentException("image must not be blank, was '" + image + "'");
+            }
+            this.image = image.trim();
+            return this;
+        }
 
-		/** Number of streaming replicas, 0 to 9; default 2. */
-		public Builder replicas(int replicas) {
-			if (replicas < 0 || replicas > 9) {
-				throw new IllegalArgumentException("replicas must be between 0 and 9, was " + replicas);
-			}
-			this.replicas = replicas;
-			return this;
-		}
+        /** Number of streaming replicas, 0 to 9; default 2. */
+        public Builder replicas(int replicas) {
+            if (replicas < 0 || replicas > 9) {
+                throw new IllegalArgumentException("replicas must be between 0 and 9, was " + replicas);
+            }
+            this.replicas = replicas;
+            return this;
+        }
 
-		/** Database that the app user owns; default {@code app}. */
-		public Builder database(String database) {
-			this.database = requireName("database", database);
-			return this;
-		}
+        /** Database that the app user owns; default {@code app}. */
+        public Builder database(String database) {
+            this.database = requireName("database", database);
+            return this;
+        }
 
-		/** A superuser with a password; default {@code app}. */
-		public Builder username(String username) {
-			this.username = requireName("username", username);
-			return this;
-		}
+        /** A superuser with a password; default {@code app}. */
+        public Builder username(String username) {
+            this.username = requireName("username", username);
+            return this;
+        }
 
-		/** The app user's password; default a fixed non-trivial secret. */
-		public Builder password(String password) {
-			Objects.requireNonNull(password, "password");
-			if (password.isEmpty() || password.contains("\n")) {
-				throw new IllegalArgumentException("password must be non-empty and on one line");
-			}
-			this.password = password;
-			return this;
-		}
+        /** The app user's password; default a fixed non-trivial secret. */
+        public Builder password(String password) {
+            Objects.requireNonNull(password, "password");
+            if (password.isEmpty() || password.contains("\n")) {
+                throw new IllegalArgumentException("password must be non-empty and on one line");
+            }
+            this.password = password;
+            return this;
+        }
 
-		static String requireName(String setting, String value) {
-			Objects.requireNonNull(value, setting);
-			if (!value.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
-				throw new IllegalArgumentException(setting + " must be a plain SQL identifier (letters, digits, "
-						+ "underscores, not starting with a digit), was '" + value + "'");
-			}
-			return value;
-		}
+        static String requireName(String setting, String value) {
+            Objects.requireNonNull(value, setting);
+            if (!value.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
+                throw new IllegalArgumentException(setting + " must be a plain SQL identifier (letters, digits, "
+                        + "underscores, not starting with a digit), was '" + value + "'");
+            }
+            return value;
+        }
 
-		/**
-		 * Picks the backend, starts the primary, then all replicas in parallel; returns when
-		 * every replica streams.
-		 * @throws IllegalStateException when no backend can run here, naming what to install
-		 */
-		public PostgresCluster build() {
-			Backend chosen = BackendSelection.select(backend, System.getProperty(BACKEND_PROPERTY),
-					System.getenv(BACKEND_ENV), BackendSelection::localProblem, BackendSelection::engineProblem);
-			ClusterSettings settings = new ClusterSettings(replicas, database, username, password, resolveImage());
-			setUpJvmOnce();
-			long begin = System.nanoTime();
-			StartedCluster started = chosen == Backend.CONTAINERS ? ContainerCluster.start(settings)
-					: LocalCluster.start(settings);
-			PostgresCluster cluster = new PostgresCluster(started);
-			if (closeOnJvmExit) {
-				OPEN.add(cluster);
-			}
-			LOG.info("Cluster with {} replica(s) started in {} ms ({}): {}", replicas,
-					(System.nanoTime() - begin) / 1_000_000, started, cluster.nodes);
-			return cluster;
-		}
+        /**
+         * Picks the backend, starts the primary, then all replicas in parallel; returns when
+         * every replica streams.
+         * @throws IllegalStateException when no backend can run here, naming what to install
+         */
+        public PostgresCluster build() {
+            Backend chosen = BackendSelection.select(backend, System.getProperty(BACKEND_PROPERTY),
+                    System.getenv(BACKEND_ENV), BackendSelection::localProblem, BackendSelection::engineProblem);
+            ClusterSettings settings = new ClusterSettings(replicas, database, username, password, resolveImage());
+            setUpJvmOnce();
+            long begin = System.nanoTime();
+            StartedCluster started = chosen == Backend.CONTAINERS ? ContainerCluster.start(settings)
+                    : LocalCluster.start(settings);
+            PostgresCluster cluster = new PostgresCluster(started);
+            if (closeOnJvmExit) {
+                OPEN.add(cluster);
+            }
+            LOG.info("Cluster with {} replica(s) started in {} ms ({}): {}", replicas,
+                    (System.nanoTime() - begin) / 1_000_000, started, cluster.nodes);
+            return cluster;
+        }
 
-		private String resolveImage() {
-			if (image != null) {
-				return image;
-			}
-			for (String value : new String[] { System.getProperty(IMAGE_PROPERTY), System.getenv(IMAGE_ENV) }) {
-				if (value != null && !value.isBlank()) {
-					return value.trim();
-				}
-			}
-			return DEFAULT_IMAGE;
-		}
+        private String resolveImage() {
+            if (image != null) {
+                return image;
+            }
+            for (String value : new String[] { System.getProperty(IMAGE_PROPERTY), System.getenv(IMAGE_ENV) }) {
+                if (value != null && !value.isBlank()) {
+                    return value.trim();
+                }
+            }
+            return DEFAULT_IMAGE;
+        }
 
-	}
+    }
 
 }

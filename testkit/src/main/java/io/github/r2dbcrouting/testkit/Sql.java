@@ -14,55 +14,55 @@ import reactor.core.publisher.Mono;
 /** Blocking one-shot SQL on a fresh connection; blocking is fine in a test kit. */
 final class Sql {
 
-	/** Bound for one whole statement, connection included, so a frozen node cannot hang a test. */
-	static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(10);
+    /** Bound for one whole statement, connection included, so a frozen node cannot hang a test. */
+    static final Duration STATEMENT_TIMEOUT = Duration.ofSeconds(10);
 
-	private Sql() {
-	}
+    private Sql() {
+    }
 
-	static @Nullable String queryString(Endpoint endpoint, String sql) {
-		return queryString(endpoint.connectionFactory(), endpoint, sql);
-	}
+    static @Nullable String queryString(Endpoint endpoint, String sql) {
+        return queryString(endpoint.connectionFactory(), endpoint, sql);
+    }
 
-	/** @param where names the server in error messages (its {@code toString()} must hold no password) */
-	static @Nullable String queryString(ConnectionFactory factory, Object where, String sql) {
-		Optional<String> value = Mono
-			.usingWhen(Mono.from(factory.create()),
-					connection -> Flux.from(connection.createStatement(sql).execute())
-						.concatMap(result -> result.map((row, metadata) -> Optional.ofNullable(firstColumn(row))))
-						.next(),
-					Connection::close)
-			.timeout(STATEMENT_TIMEOUT)
-			.onErrorMap(ex -> new IllegalStateException(
-					"'" + sql + "' failed on " + where + ": " + describe(ex), ex))
-			.block();
-		return value == null ? null : value.orElse(null);
-	}
+    /** @param where names the server in error messages (its {@code toString()} must hold no password) */
+    static @Nullable String queryString(ConnectionFactory factory, Object where, String sql) {
+        Optional<String> value = Mono
+            .usingWhen(Mono.from(factory.create()),
+                    connection -> Flux.from(connection.createStatement(sql).execute())
+                        .concatMap(result -> result.map((row, metadata) -> Optional.ofNullable(firstColumn(row))))
+                        .next(),
+                    Connection::close)
+            .timeout(STATEMENT_TIMEOUT)
+            .onErrorMap(ex -> new IllegalStateException(
+                    "'" + sql + "' failed on " + where + ": " + describe(ex), ex))
+            .block();
+        return value == null ? null : value.orElse(null);
+    }
 
-	static void execute(Endpoint endpoint, String sql) {
-		execute(endpoint.connectionFactory(), endpoint, sql);
-	}
+    static void execute(Endpoint endpoint, String sql) {
+        execute(endpoint.connectionFactory(), endpoint, sql);
+    }
 
-	/** @param where names the server in error messages (its {@code toString()} must hold no password) */
-	static void execute(ConnectionFactory factory, Object where, String sql) {
-		Mono.usingWhen(Mono.from(factory.create()),
-				connection -> Flux.from(connection.createStatement(sql).execute())
-					.concatMap(Result::getRowsUpdated)
-					.then(),
-				Connection::close)
-			.timeout(STATEMENT_TIMEOUT)
-			.onErrorMap(ex -> new IllegalStateException(
-					"'" + sql + "' failed on " + where + ": " + describe(ex), ex))
-			.block();
-	}
+    /** @param where names the server in error messages (its {@code toString()} must hold no password) */
+    static void execute(ConnectionFactory factory, Object where, String sql) {
+        Mono.usingWhen(Mono.from(factory.create()),
+                connection -> Flux.from(connection.createStatement(sql).execute())
+                    .concatMap(Result::getRowsUpdated)
+                    .then(),
+                Connection::close)
+            .timeout(STATEMENT_TIMEOUT)
+            .onErrorMap(ex -> new IllegalStateException(
+                    "'" + sql + "' failed on " + where + ": " + describe(ex), ex))
+            .block();
+    }
 
-	private static @Nullable String firstColumn(Row row) {
-		Object value = row.get(0);
-		return value == null ? null : value.toString();
-	}
+    private static @Nullable String firstColumn(Row row) {
+        Object value = row.get(0);
+        return value == null ? null : value.toString();
+    }
 
-	private static String describe(Throwable ex) {
-		return ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName();
-	}
+    private static String describe(Throwable ex) {
+        return ex.getMessage() != null ? ex.getMessage() : ex.getClass().getSimpleName();
+    }
 
 }

@@ -22,77 +22,77 @@ import reactor.core.publisher.Mono;
  */
 class PostgresClusterExtensionIntegrationTests {
 
-	@RegisterExtension
-	static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
-			.replicas(1)
-			.schema("CREATE TABLE ext_items (id int PRIMARY KEY)", "INSERT INTO ext_items VALUES (1)")
-			.build();
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
+            .replicas(1)
+            .schema("CREATE TABLE ext_items (id int PRIMARY KEY)", "INSERT INTO ext_items VALUES (1)")
+            .build();
 
-	@Test
-	void shouldHandTheClusterToTheTestWithItsSchemaOnEveryNode(PostgresCluster cluster) {
-		assertSame(CLUSTER.cluster(), cluster);
-		assertEquals(1, cluster.replicas().size());
-		for (PostgresNode node : cluster.nodes()) {
-			assertEquals("1", node.queryString("SELECT count(*) FROM ext_items"), "schema on " + node);
-		}
-	}
+    @Test
+    void shouldHandTheClusterToTheTestWithItsSchemaOnEveryNode(PostgresCluster cluster) {
+        assertSame(CLUSTER.cluster(), cluster);
+        assertEquals(1, cluster.replicas().size());
+        for (PostgresNode node : cluster.nodes()) {
+            assertEquals("1", node.queryString("SELECT count(*) FROM ext_items"), "schema on " + node);
+        }
+    }
 
-	@Test
-	void shouldThawANodeThatATestLeftFrozenSoThatTheNextTestFindsItAnswering() {
-		PostgresClusterExtension extension = PostgresClusterExtension.builder().replicas(1).build();
-		extension.beforeAll(null);
-		try {
-			extension.beforeEach(null);
-			PostgresNode replica = extension.replicas().get(0);
-			replica.freeze();
-			extension.afterEach(null);
-			assertFalse(replica.isFrozen(), "thawed after the test");
-			assertEquals("1", replica.queryString("SELECT 1"));
-		}
-		finally {
-			extension.afterAll(null);
-		}
-	}
+    @Test
+    void shouldThawANodeThatATestLeftFrozenSoThatTheNextTestFindsItAnswering() {
+        PostgresClusterExtension extension = PostgresClusterExtension.builder().replicas(1).build();
+        extension.beforeAll(null);
+        try {
+            extension.beforeEach(null);
+            PostgresNode replica = extension.replicas().get(0);
+            replica.freeze();
+            extension.afterEach(null);
+            assertFalse(replica.isFrozen(), "thawed after the test");
+            assertEquals("1", replica.queryString("SELECT 1"));
+        }
+        finally {
+            extension.afterAll(null);
+        }
+    }
 
-	@Test
-	void shouldFailATestThatLeavesASessionOpenAndPassWhenItsCleanupClosesIt() {
-		PostgresClusterExtension extension = PostgresClusterExtension.builder()
-				.replicas(0)
-				.leakTimeout(Duration.ofSeconds(2))
-				.build();
-		extension.beforeAll(null);
-		try {
-			// a test that leaks a session
-			extension.beforeEach(null);
-			Connection leaked = Mono.from(extension.primary().connectionFactory().create()).block(Duration.ofSeconds(10));
-			AssertionError failure = assertThrows(AssertionError.class, () -> extension.afterEach(null));
-			assertTrue(String.valueOf(failure.getMessage()).contains("client sessions"), failure.getMessage());
-			Mono.from(leaked.close()).block(Duration.ofSeconds(10));
+    @Test
+    void shouldFailATestThatLeavesASessionOpenAndPassWhenItsCleanupClosesIt() {
+        PostgresClusterExtension extension = PostgresClusterExtension.builder()
+                .replicas(0)
+                .leakTimeout(Duration.ofSeconds(2))
+                .build();
+        extension.beforeAll(null);
+        try {
+            // a test that leaks a session
+            extension.beforeEach(null);
+            Connection leaked = Mono.from(extension.primary().connectionFactory().create()).block(Duration.ofSeconds(10));
+            AssertionError failure = assertThrows(AssertionError.class, () -> extension.afterEach(null));
+            assertTrue(String.valueOf(failure.getMessage()).contains("client sessions"), failure.getMessage());
+            Mono.from(leaked.close()).block(Duration.ofSeconds(10));
 
-			// the same test with its connection registered for closing
-			extension.beforeEach(null);
-			List<String> order = new ArrayList<>();
-			Connection closed = extension.closeAfterTest(
-					Mono.from(extension.primary().connectionFactory().create()).block(Duration.ofSeconds(10)),
-					c -> {
-						order.add("close");
-						Mono.from(c.close()).block(Duration.ofSeconds(10));
-					});
-			extension.afterTest(() -> order.add("registered last, runs first"));
-			extension.afterEach(null);
-			assertEquals(List.of("registered last, runs first", "close"), order);
-			assertEquals(Boolean.FALSE, Mono.from(closed.validate(ValidationDepth.LOCAL)).block(Duration.ofSeconds(5)), "closed by its cleanup");
-		}
-		finally {
-			extension.afterAll(null);
-		}
-		assertThrows(IllegalStateException.class, extension::cluster);
-	}
+            // the same test with its connection registered for closing
+            extension.beforeEach(null);
+            List<String> order = new ArrayList<>();
+            Connection closed = extension.closeAfterTest(
+                    Mono.from(extension.primary().connectionFactory().create()).block(Duration.ofSeconds(10)),
+                    c -> {
+                        order.add("close");
+                        Mono.from(c.close()).block(Duration.ofSeconds(10));
+                    });
+            extension.afterTest(() -> order.add("registered last, runs first"));
+            extension.afterEach(null);
+            assertEquals(List.of("registered last, runs first", "close"), order);
+            assertEquals(Boolean.FALSE, Mono.from(closed.validate(ValidationDepth.LOCAL)).block(Duration.ofSeconds(5)), "closed by its cleanup");
+        }
+        finally {
+            extension.afterAll(null);
+        }
+        assertThrows(IllegalStateException.class, extension::cluster);
+    }
 
-	@Test
-	void shouldRejectANonPositiveLeakTimeout() {
-		IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
-				() -> PostgresClusterExtension.builder().leakTimeout(Duration.ZERO));
-		assertEquals("leakTimeout must be positive, was PT0S", error.getMessage());
-	}
+    @Test
+    void shouldRejectANonPositiveLeakTimeout() {
+        IllegalArgumentException error = assertThrows(IllegalArgumentException.class,
+                () -> PostgresClusterExtension.builder().leakTimeout(Duration.ZERO));
+        assertEquals("leakTimeout must be positive, was PT0S", error.getMessage());
+    }
 }
