@@ -21,11 +21,23 @@ final class ReadOnlyFallback implements Lender.Step {
     private ReadOnlyFallback() {
     }
 
+    /**
+     * {@code acquisition} (of a pooled connection, not lent yet) with the session made read-only,
+     * lent through {@code lender}. A connection whose session could not be made read-only, or whose
+     * caller left meanwhile (a client timeout racing the acquisition), goes back to its pool.
+     */
+    static Mono<Connection> acquire(Mono<Connection> acquisition, Lender lender) {
+        return Handover.then(acquisition, handover -> enter(handover, lender));
+    }
+
     /** Puts a freshly acquired pooled connection in read-only mode and lends it; releases it if that fails. */
-    static Mono<Connection> enter(Connection pooled, Lender lender) {
+    static Mono<Connection> enter(Handover handover, Lender lender) {
+        Connection pooled = handover.connection();
         return LentConnection.run(pooled, ENTER)
-            .then(Mono.fromSupplier(() -> lender.lend(pooled)))
-            .onErrorResume(error -> Mono.from(pooled.close()).onErrorResume(ignored -> Mono.empty()).then(Mono.error(error)));
+            .then(Mono.defer(() -> handover.take() ? Mono.just(lender.lend(pooled)) : Mono.<Connection>empty()))
+            .onErrorResume(error -> handover.take()
+                ? Mono.from(pooled.close()).onErrorResume(ignored -> Mono.empty()).then(Mono.error(error))
+                : Mono.error(error));
     }
 
     @Override

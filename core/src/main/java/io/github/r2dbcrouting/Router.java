@@ -240,10 +240,13 @@ final class Router {
     private Mono<Connection> awaitReplay(Node node, long needed, Topology topology) {
         long deadline = this.scheduler.now(TimeUnit.NANOSECONDS) + this.sessionWait.toNanos();
         Mono<Connection> primary = Mono.defer(() -> onPrimaryForSession(topology));
-        return node.lease.acquire
-            .flatMap(connection -> caughtUp(connection, needed, deadline, null)
-                .flatMap(ok -> ok ? Mono.just(connection) : Mono.from(connection.close()).then(primary))
-                .onErrorResume(error -> Mono.from(connection.close()).onErrorResume(e -> Mono.empty()).then(primary)))
+        // the connection is the route's until it is handed on or closed: a caller leaving while the
+        // replay is checked must not leave it lent
+        return Handover.then(node.lease.acquire, handover -> caughtUp(handover.connection(), needed, deadline, null)
+                .onErrorReturn(false)
+                .flatMap(ok -> !handover.take() ? Mono.<Connection>empty()
+                    : ok ? Mono.just(handover.connection())
+                    : Mono.from(handover.connection().close()).onErrorResume(e -> Mono.empty()).then(primary)))
             .onErrorResume(error -> {
                 this.cluster.acquisitionFailed(node, error);
                 return primary;
@@ -350,8 +353,8 @@ final class Router {
         Mono<Connection> write = raw.onFailure(error -> Mono.error(writeFailed(node, error)));
         // the read-only fallback lends its own kind of connection, once the session is read-only
         Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE);
-        Mono<Connection> readOnly = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
-            this.scheduler, null).flatMap(connection -> ReadOnlyFallback.enter(connection, readOnlyLender));
+        Mono<Connection> readOnly = ReadOnlyFallback.acquire(new Acquisition(pool.create(), node.name, settings.maxAcquireTime(),
+            settings.maxCreateConnectionTime(), this.scheduler, null), readOnlyLender);
         return new Node.Lease(pool, acquire, read, readOnly, write);
     }
 }
