@@ -4,6 +4,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
 import io.r2dbc.spi.Connection;
+import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.util.Logger;
@@ -27,19 +28,24 @@ final class Handover {
 
     private final Connection connection;
 
+    /** How an abandoned connection goes back: a close, or what undoes the route's work first. */
+    private final Function<Connection, ? extends Publisher<Void>> release;
+
     private final AtomicBoolean settled = new AtomicBoolean();
 
-    private Handover(Connection connection) {
+    private Handover(Connection connection, Function<Connection, ? extends Publisher<Void>> release) {
         this.connection = connection;
+        this.release = release;
     }
 
     /**
      * Runs {@code work} on {@code acquired} before it is handed on: {@code work} gets a handover
      * and must {@link #take()} the connection before it emits it, closes it, or passes it on; a
-     * cancel before that closes it.
+     * cancel before that gives it back through {@code release}.
      */
-    static Mono<Connection> step(Connection acquired, Function<Handover, Mono<Connection>> work) {
-        Handover handover = new Handover(acquired);
+    static Mono<Connection> step(Connection acquired, Function<Connection, ? extends Publisher<Void>> release,
+                                 Function<Handover, Mono<Connection>> work) {
+        Handover handover = new Handover(acquired, release);
         return work.apply(handover).doOnCancel(handover::abandon);
     }
 
@@ -49,8 +55,9 @@ final class Handover {
      * discards, is released. Only lent connections: the pool discards its own pooled ones after
      * it released them itself, and releasing those again could touch a connection lent since.
      */
-    static Mono<Connection> then(Mono<Connection> acquisition, Function<Handover, Mono<Connection>> work) {
-        return acquisition.flatMap(acquired -> step(acquired, work))
+    static Mono<Connection> then(Mono<Connection> acquisition, Function<Connection, ? extends Publisher<Void>> release,
+                                 Function<Handover, Mono<Connection>> work) {
+        return acquisition.flatMap(acquired -> step(acquired, release, work))
             .doOnDiscard(LentConnection.class, Handover::close);
     }
 
@@ -70,7 +77,17 @@ final class Handover {
             if (LOGGER.isDebugEnabled()) {
                 LOGGER.debug("a connection acquired for a caller that left before it was handed over goes back to its pool");
             }
-            close(this.connection);
+            Publisher<Void> back;
+            try {
+                back = this.release.apply(this.connection);
+            } catch (RuntimeException error) {
+                // a connection that cannot be given back cleanly still goes back
+                LOGGER.warn("could not release an abandoned connection cleanly, closing it: {}", error.toString());
+                close(this.connection);
+                return;
+            }
+            Mono.from(back).subscribe(ignored -> {
+            }, error -> Operators.onErrorDropped(error, Context.empty()));
         }
     }
 

@@ -24,10 +24,12 @@ final class ReadOnlyFallback implements Lender.Step {
     /**
      * {@code acquisition} (of a pooled connection, not lent yet) with the session made read-only,
      * lent through {@code lender}. A connection whose session could not be made read-only, or whose
-     * caller left meanwhile (a client timeout racing the acquisition), goes back to its pool.
+     * caller left meanwhile (a client timeout racing the acquisition), goes back to its pool; in
+     * the second case through the lent connection's release, which makes the session read-write
+     * again after the statement it may still be running (or discards it).
      */
     static Mono<Connection> acquire(Mono<Connection> acquisition, Lender lender) {
-        return Handover.then(acquisition, handover -> enter(handover, lender));
+        return Handover.then(acquisition, pooled -> lender.lend(pooled).close(), handover -> enter(handover, lender));
     }
 
     /** Puts a freshly acquired pooled connection in read-only mode and lends it; releases it if that fails. */

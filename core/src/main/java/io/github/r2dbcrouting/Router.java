@@ -242,7 +242,7 @@ final class Router {
         Mono<Connection> primary = Mono.defer(() -> onPrimaryForSession(topology));
         // the connection is the route's until it is handed on or closed: a caller leaving while the
         // replay is checked must not leave it lent
-        return Handover.then(node.lease.acquire, handover -> caughtUp(handover.connection(), needed, deadline, null)
+        return Handover.then(node.lease.acquire, Connection::close, handover -> caughtUp(handover.connection(), needed, deadline, null)
                 .onErrorReturn(false)
                 .flatMap(ok -> !handover.take() ? Mono.<Connection>empty()
                     : ok ? Mono.just(handover.connection())

@@ -3,6 +3,7 @@ package io.github.r2dbcrouting;
 import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -40,7 +41,7 @@ class HandoverTests {
     /** One per statement executed, completed (or not) by the test. */
     private final List<Sinks.Empty<Void>> statements = new ArrayList<>();
 
-    private final List<String> sql = new ArrayList<>();
+    private final List<String> sql = Collections.synchronizedList(new ArrayList<>());
 
     private final AtomicInteger physicalCloses = new AtomicInteger();
 
@@ -81,9 +82,15 @@ class HandoverTests {
 
         caller.dispose(); // the caller's timeout fires while SET SESSION CHARACTERISTICS runs
 
+        // the session may still turn read-only: it is made read-write again before it goes back
+        Await.until("the read-write statement running", WAIT, () -> executed() == 2, () -> "acquired=" + this.metrics.acquiredSize()
+            + ", statements " + this.sql);
+        assertThat(this.sql).containsExactly(ReadOnlyFallback.ENTER, ReadOnlyFallback.LEAVE);
+        statement(1).tryEmitEmpty();
         Await.until("the connection back in its pool", WAIT, () -> this.metrics.acquiredSize() == 0,
             () -> "acquired=" + this.metrics.acquiredSize());
         assertThat(this.metrics.idleSize()).isEqualTo(1);
+        assertThat(this.physicalCloses).hasValue(0);
     }
 
     @Test
