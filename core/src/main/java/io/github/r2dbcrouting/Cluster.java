@@ -10,6 +10,7 @@ import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
+import reactor.pool.PoolShutdownException;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -87,6 +88,11 @@ final class Cluster {
     boolean acquisitionFailed(Node node, Throwable error) {
         if (node.lease.exhausted() && error instanceof io.r2dbc.spi.R2dbcTimeoutException) {
             return false;
+        }
+        if (error instanceof PoolShutdownException) {
+            // the acquisition met a pool retired after the route picked it (an ejection or a
+            // removal): not the node's fault; the caller goes to the node's current pool or elsewhere
+            return true;
         }
         List<RoutingEvent> events = new ArrayList<>();
         List<Node.Lease> retired = new ArrayList<>();

@@ -14,6 +14,7 @@ import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
+import reactor.pool.PoolShutdownException;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 import reactor.util.context.ContextView;
@@ -350,7 +351,10 @@ final class Router {
             this.scheduler, lender::lend);
         Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
         Mono<Connection> read = raw.onFailure(error -> retryRead(node, error));
-        Mono<Connection> write = raw.onFailure(error -> Mono.error(writeFailed(node, error)));
+        // a write that met this pool after an ejection retired it goes through the route again
+        // (the node's new pool, or the node taking writes now) instead of failing
+        Mono<Connection> write = raw.onFailure(error -> error instanceof PoolShutdownException && !this.closed.get() && node.lease.pool != pool
+            ? this.writeRoute : Mono.error(writeFailed(node, error)));
         // the read-only fallback lends its own kind of connection, once the session is read-only
         Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE);
         Mono<Connection> readOnly = ReadOnlyFallback.acquire(new Acquisition(pool.create(), node.name, settings.maxAcquireTime(),

@@ -1,0 +1,106 @@
+package io.github.r2dbcrouting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.lang.reflect.Field;
+import java.lang.reflect.Proxy;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryMetadata;
+import io.r2dbc.spi.IsolationLevel;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Mono;
+import reactor.test.StepVerifier;
+
+/**
+ * An acquisition that meets a pool retired after the route picked it (an ejection renews a node's
+ * pool between the route decision and the subscription to the old pool): the write goes through
+ * the route again and lands on the node's new pool, the read goes elsewhere, and neither takes the
+ * node out of rotation, since the node did nothing wrong.
+ */
+class RetiredPoolRaceTests {
+
+    private static final Duration WAIT = Duration.ofSeconds(5);
+
+    private final List<RoutingEvent> events = new ArrayList<>();
+
+    private final RoutingConnectionFactory factory = RoutingConnectionFactory.builder()
+        .name("race")
+        .primary("primary", new Connecting())
+        .replica("replica-1", new Connecting())
+        .replica("replica-2", new Connecting())
+        .health(h -> h.interval(Duration.ZERO))
+        .listener(this.events::add)
+        .build();
+
+    @AfterEach
+    void close() {
+        this.factory.close().block(WAIT);
+    }
+
+    @Test
+    void shouldSendAWriteThatMetARetiredPoolToTheNodesNewPool() throws Exception {
+        Node primary = node("primary");
+        Node.Lease retired = primary.renewPool();
+        retired.pool.disposeLater().block(WAIT);
+
+        Connection connection = retired.write.block(WAIT);
+        assertThat(connection).isNotNull();
+        assertThat(primary.lease.acquired()).as("served by the node's current pool").isOne();
+        StepVerifier.create(connection.close()).verifyComplete();
+        assertThat(primary.lease.acquired()).isZero();
+        assertThat(this.factory.nodes()).allMatch(node -> node.state() == NodeState.UP);
+        assertThat(this.events).noneMatch(event -> event.type() == RoutingEvent.Type.EJECTED);
+    }
+
+    @Test
+    void shouldSendAReadThatMetARetiredPoolElsewhereWithoutEjectingTheNode() throws Exception {
+        Node replica = node("replica-1");
+        Node.Lease retired = replica.renewPool();
+        retired.pool.disposeLater().block(WAIT);
+
+        Connection connection = retired.read.block(WAIT);
+        assertThat(connection).isNotNull();
+        StepVerifier.create(connection.close()).verifyComplete();
+        assertThat(this.factory.nodes()).allMatch(node -> node.state() == NodeState.UP);
+        assertThat(this.events).noneMatch(event -> event.type() == RoutingEvent.Type.EJECTED);
+    }
+
+    private Node node(String name) throws ReflectiveOperationException {
+        Field field = RoutingConnectionFactory.class.getDeclaredField("cluster");
+        field.setAccessible(true);
+        Node node = ((Cluster) field.get(this.factory)).node(name);
+        assertThat(node).as(name).isNotNull();
+        return node;
+    }
+
+    /** Connections that validate and close and do nothing else. */
+    private static final class Connecting implements ConnectionFactory {
+
+        @Override
+        public Publisher<? extends Connection> create() {
+            return Mono.fromSupplier(() -> (Connection) Proxy.newProxyInstance(RetiredPoolRaceTests.class.getClassLoader(),
+                new Class<?>[] {Connection.class}, (proxy, method, args) -> switch (method.getName()) {
+                    case "validate" -> Mono.just(true);
+                    case "isAutoCommit" -> true;
+                    case "getTransactionIsolationLevel" -> IsolationLevel.READ_COMMITTED;
+                    case "close" -> Mono.empty();
+                    case "toString" -> "stub connection";
+                    case "hashCode" -> System.identityHashCode(proxy);
+                    case "equals" -> proxy == args[0];
+                    default -> throw new UnsupportedOperationException(method.getName());
+                }));
+        }
+
+        @Override
+        public ConnectionFactoryMetadata getMetadata() {
+            return () -> "Stub";
+        }
+    }
+}
