@@ -1,6 +1,7 @@
 package io.github.r2dbcrouting.benchmarks;
 
 import java.lang.management.ManagementFactory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -12,6 +13,11 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.UnaryOperator;
+
+import io.github.r2dbcrouting.RoutingConnectionFactory;
 
 import reactor.core.publisher.Mono;
 
@@ -23,8 +29,16 @@ import reactor.core.publisher.Mono;
  * housekeeping on other threads do not blur it). JMH stays the reference on a quiet machine.
  *
  * <p>{@code java -cp benchmarks/target/benchmarks.jar io.github.r2dbcrouting.benchmarks.AcquireCost [batches] [opsPerBatch] [threads]}
- * (defaults 800, 1000, 1). With two threads both run the same row at once, a batch's time is
+ * (defaults 800, 1000, 1) {@code [variants]}. With two threads both run the same row at once, a batch's time is
  * the slower thread's, and allocation is the calling thread's share.
+ *
+ * <p>With {@code variants}, three more rows say where the routing factory's time goes (each vs
+ * the bare pool): {@code reads()} with probing off and no {@code maxAcquireTime} (what the
+ * defaults' probes and acquisition deadline cost: measured at nothing, the deadline arms no
+ * timer for an acquisition served at once), {@code reads()} over one replica (the balancer's
+ * choice between two pools and {@link io.github.r2dbcrouting.Balancer suspicion} check cost the
+ * difference to the default row), and {@code writes()} (no balancer: the layers every route
+ * pays, the acquisition subscriber, the lent connection and the pool's activity hooks).
  */
 public final class AcquireCost {
 
@@ -42,6 +56,7 @@ public final class AcquireCost {
         });
         AcquireBenchmark bench = new AcquireBenchmark();
         bench.setUp();
+        List<RoutingConnectionFactory> extra = new ArrayList<>();
         try {
             Map<String, Mono<Void>> rows = new LinkedHashMap<>();
             rows.put("bare r2dbc-pool (its defaults)", bench.bareMono());
@@ -49,6 +64,20 @@ public final class AcquireCost {
             rows.put("routing readOnly() (defaults, probes on)", bench.routedMono());
             rows.put("routing reads() (defaults, probes on)", bench.readsMono());
             rows.put("Spring AbstractRoutingConnectionFactory", bench.springMono());
+            if (args.length > 3 && "variants".equals(args[3])) {
+                // where the routing factory's time goes: what the defaults add (probes, the
+                // acquisition deadline), what the read route adds (balancer, suspicion, two pools)
+                RoutingConnectionFactory quiet = variant("quiet", b -> b.health(h -> h.interval(Duration.ZERO))
+                    .pool(p -> p.maxAcquireTime(Duration.ZERO)), 2);
+                RoutingConnectionFactory single = variant("single", b -> b, 1);
+                extra.add(quiet);
+                extra.add(single);
+                rows.put("  reads(), probes off, maxAcquireTime ZERO", AcquireBenchmark.acquireRelease(quiet.reads()));
+                rows.put("  reads(), defaults, one replica", AcquireBenchmark.acquireRelease(single.reads()));
+                rows.put("  writes(), defaults", AcquireBenchmark.acquireRelease(single.writes()));
+                // the variants' first probes
+                LockSupport.parkNanos(TimeUnit.SECONDS.toNanos(3));
+            }
             com.sun.management.ThreadMXBean threads = (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
             long thread = Thread.currentThread().getId();
             Map<String, double[]> times = new LinkedHashMap<>();
@@ -92,9 +121,23 @@ public final class AcquireCost {
                 System.out.printf(Locale.ROOT, "%-50s %10.0f %10.0f %10.0f %13.3fx%n", name, t[0], t[t.length / 2], bytes.get(name), t[0] / r[0]);
             }
         } finally {
+            for (RoutingConnectionFactory factory : extra) {
+                factory.close().block(Duration.ofSeconds(10));
+            }
             helpers.shutdownNow();
             bench.tearDown();
         }
+    }
+
+    /** A routing factory over stub nodes, the defaults changed by {@code settings}. */
+    private static RoutingConnectionFactory variant(String name, UnaryOperator<RoutingConnectionFactory.Builder> settings, int replicas) {
+        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+            .name(name)
+            .primary("primary", new StubConnectionFactory("primary"));
+        for (int i = 1; i <= replicas; i++) {
+            builder.replica("replica-" + i, new StubConnectionFactory("replica-" + i));
+        }
+        return settings.apply(builder).build();
     }
 
     private static long timed(Mono<Void> mono, int ops) {
