@@ -6,14 +6,14 @@ import java.time.Duration;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
 
 /**
@@ -25,41 +25,37 @@ import reactor.core.publisher.Mono;
  */
 class AcquisitionIntegrationTests {
 
-    private PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(1).perTest().build();
 
     private RoutingConnectionFactory factory;
 
     private final EventLog events = new EventLog();
 
     @BeforeEach
-    void startCluster() {
-        this.cluster = PostgresCluster.start(1);
-        this.leaks = SessionLeakCheck.before(this.cluster);
+    void closeFactoryAfterTest() {
+        CLUSTER.afterTest(() -> {
+            if (this.factory != null) {
+                ClusterFixture.closeAndCheckNoPoolLeak(this.factory);
+            }
+        });
     }
 
+    /** Before the factory closes: a frozen node would hold its connections. */
     @AfterEach
-    void closeEverything() {
-        try {
-            for (PostgresNode node : this.cluster.nodes()) {
-                if (node.isFrozen()) {
-                    node.thaw();
-                }
+    void thawFrozenNodes() {
+        for (PostgresNode node : CLUSTER.cluster().nodes()) {
+            if (node.isFrozen()) {
+                node.thaw();
             }
-            if (this.factory != null) {
-                ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
-            }
-        } finally {
-            this.cluster.close();
         }
     }
 
     private RoutingConnectionFactory build(Duration maxAcquireTime, Duration maxCreateConnectionTime, int maxSize) {
         return RoutingConnectionFactory.builder()
             .name("acquisition")
-            .primary("primary", this.cluster.primary().connectionFactory())
-            .replica("replica-1", this.cluster.replicas().get(0).connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
+            .replica("replica-1", CLUSTER.replicas().get(0).connectionFactory())
             .health(h -> h.interval(Duration.ZERO))
             .pool(p -> p.maxSize(maxSize).maxAcquireTime(maxAcquireTime).maxCreateConnectionTime(maxCreateConnectionTime))
             .listener(this.events)
@@ -83,7 +79,7 @@ class AcquisitionIntegrationTests {
     @Test
     void shouldGiveUpOnAPrimaryFrozenWhileOpeningAConnectionWithinMaxCreateConnectionTime() {
         this.factory = build(Duration.ofSeconds(5), Duration.ofSeconds(1), 4);
-        this.cluster.primary().freeze();
+        CLUSTER.primary().freeze();
 
         long[] elapsed = new long[1];
         Throwable error = failure(Mono.from(this.factory.writes().create()), elapsed);
@@ -96,14 +92,14 @@ class AcquisitionIntegrationTests {
     @Test
     void shouldServeAReadOnThePrimaryWhenTheReplicaFreezesWhileOpeningAConnection() {
         this.factory = build(Duration.ofSeconds(5), Duration.ofSeconds(1), 4);
-        PostgresNode replica = this.cluster.replicas().get(0);
+        PostgresNode replica = CLUSTER.replicas().get(0);
         replica.freeze();
 
         long start = System.nanoTime();
         Db.Served served = Db.whoServes(this.factory.reads()).block(Duration.ofSeconds(30));
         Duration took = Duration.ofNanos(System.nanoTime() - start);
 
-        assertThat(served.port()).as("the read fell back to the primary").isEqualTo(this.cluster.primary().port());
+        assertThat(served.port()).as("the read fell back to the primary").isEqualTo(CLUSTER.primary().port());
         assertThat(took).isBetween(Duration.ofMillis(900), Duration.ofMillis(4000));
         assertThat(node("replica-1").state()).isEqualTo(NodeState.EJECTED);
         assertThat(node("replica-1").reason()).contains("opening a connection timed out after 1000ms");
@@ -130,7 +126,7 @@ class AcquisitionIntegrationTests {
     void shouldReturnAConnectionOpenedAfterTheDeadlineToThePool() {
         // no creation timeout: the connection being opened outlives the acquisition that asked for it
         this.factory = build(Duration.ofMillis(500), Duration.ZERO, 4);
-        PostgresNode primary = this.cluster.primary();
+        PostgresNode primary = CLUSTER.primary();
         primary.freeze();
 
         long[] elapsed = new long[1];

@@ -6,9 +6,8 @@ import java.time.Duration;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
-import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.r2dbc.postgresql.PostgresqlConnectionFactoryProvider;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactories;
@@ -16,11 +15,10 @@ import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import io.r2dbc.spi.IsolationLevel;
 import io.r2dbc.spi.Result;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.publisher.Flux;
@@ -37,9 +35,8 @@ class CleanReleaseIntegrationTests {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
-    private static PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.withReplicas(1);
 
     private RoutingConnectionFactory factory;
 
@@ -58,47 +55,30 @@ class CleanReleaseIntegrationTests {
             new Route("writes()", f -> Mono.<Connection>from(f.writes().create())));
     }
 
-    @BeforeAll
-    static void startCluster() {
-        cluster = PostgresCluster.start(1);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
     @BeforeEach
     void build() {
-        this.leaks = SessionLeakCheck.before(cluster);
-        PostgresNode primary = cluster.primary();
+        PostgresNode primary = CLUSTER.primary();
         ConnectionFactory primaryWithTimeouts = ConnectionFactories.get(ConnectionFactoryOptions.builder()
             .from(primary.options())
             .option(PostgresqlConnectionFactoryProvider.STATEMENT_TIMEOUT, Duration.ofSeconds(5))
             .option(PostgresqlConnectionFactoryProvider.LOCK_WAIT_TIMEOUT, Duration.ofSeconds(3))
             .build());
-        this.factory = RoutingConnectionFactory.builder()
+        this.factory = ClusterFixture.closeAfterTest(CLUSTER, RoutingConnectionFactory.builder()
             .name("clean")
             .primary("primary", primaryWithTimeouts)
-            .replica("replica-1", cluster.replicas().get(0).connectionFactory())
+            .replica("replica-1", CLUSTER.replicas().get(0).connectionFactory())
             .pool(p -> p.maxSize(1))
             .health(h -> h.interval(Duration.ZERO))
-            .build();
+            .build());
     }
 
     @AfterEach
     void checkNothingLeft() {
-        try {
-            assertThat(idleInTransaction()).as("sessions idle in transaction on the primary").isZero();
-        } finally {
-            ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
-        }
+        assertThat(idleInTransaction()).as("sessions idle in transaction on the primary").isZero();
     }
 
     private static long idleInTransaction() {
-        return Long.parseLong(cluster.primary().queryString("SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"));
+        return Long.parseLong(CLUSTER.primary().queryString("SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'"));
     }
 
     private static <T> T with(Mono<Connection> acquire, Function<Connection, Mono<T>> body) {
@@ -118,7 +98,7 @@ class CleanReleaseIntegrationTests {
     /** A table of its own per test, holding one row. */
     private static String table(String test) {
         String table = "clean_" + test;
-        cluster.primary().execute("DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " (id int PRIMARY KEY); INSERT INTO " + table + " VALUES (1)");
+        CLUSTER.primary().execute("DROP TABLE IF EXISTS " + table + "; CREATE TABLE " + table + " (id int PRIMARY KEY); INSERT INTO " + table + " VALUES (1)");
         return table;
     }
 
@@ -127,7 +107,7 @@ class CleanReleaseIntegrationTests {
      * connection still holds a lock on the table.
      */
     private static void dropFromAnotherSession(String table) {
-        cluster.primary().execute("SET lock_timeout = '1s'; DROP TABLE " + table);
+        CLUSTER.primary().execute("SET lock_timeout = '1s'; DROP TABLE " + table);
     }
 
     /** The next borrower gets the same session, out of any transaction, and works. */
@@ -149,7 +129,7 @@ class CleanReleaseIntegrationTests {
             .then(string(connection, "SELECT pg_backend_pid()::text")));
         assertThat(idleInTransaction()).isZero();
         assertNextBorrowerClean(route, pid);
-        assertThat(cluster.primary().queryString("SELECT id FROM " + table)).as("the update was rolled back").isEqualTo("1");
+        assertThat(CLUSTER.primary().queryString("SELECT id FROM " + table)).as("the update was rolled back").isEqualTo("1");
         dropFromAnotherSession(table);
     }
 
@@ -162,7 +142,7 @@ class CleanReleaseIntegrationTests {
             .then(string(connection, "SELECT pg_backend_pid()::text")));
         assertThat(idleInTransaction()).isZero();
         assertNextBorrowerClean(route, pid);
-        assertThat(cluster.primary().queryString("SELECT count(*) FROM " + table)).as("the insert was rolled back").isEqualTo("1");
+        assertThat(CLUSTER.primary().queryString("SELECT count(*) FROM " + table)).as("the insert was rolled back").isEqualTo("1");
         dropFromAnotherSession(table);
     }
 
@@ -186,7 +166,7 @@ class CleanReleaseIntegrationTests {
             .then(run(connection, "INSERT INTO " + table + " VALUES (3)"))
             .then(string(connection, "SELECT pg_backend_pid()::text")));
         assertNextBorrowerClean(route, pid);
-        assertThat(cluster.primary().queryString("SELECT count(*) FROM " + table)).isEqualTo("1");
+        assertThat(CLUSTER.primary().queryString("SELECT count(*) FROM " + table)).isEqualTo("1");
         dropFromAnotherSession(table);
     }
 
@@ -197,12 +177,12 @@ class CleanReleaseIntegrationTests {
             .then(run(connection, "INSERT INTO " + table + " VALUES (5)"))
             .then(string(connection, "SELECT pg_backend_pid()::text"))
             // the server ends the session while the transaction is open: the rollback on release fails
-            .flatMap(own -> Mono.fromRunnable(() -> cluster.primary().execute("SELECT pg_terminate_backend(" + own + ")"))
+            .flatMap(own -> Mono.fromRunnable(() -> CLUSTER.primary().execute("SELECT pg_terminate_backend(" + own + ")"))
                 .subscribeOn(reactor.core.scheduler.Schedulers.boundedElastic())
                 .thenReturn(own)));
         String next = with(Mono.from(this.factory.create()), connection -> string(connection, "SELECT pg_backend_pid()::text"));
         assertThat(next).as("the next borrower gets a new session").isNotEqualTo(pid);
-        assertThat(cluster.primary().queryString("SELECT count(*) FROM " + table)).isEqualTo("1");
+        assertThat(CLUSTER.primary().queryString("SELECT count(*) FROM " + table)).isEqualTo("1");
         dropFromAnotherSession(table);
     }
 
@@ -231,7 +211,7 @@ class CleanReleaseIntegrationTests {
     void shouldRestoreReadWriteAfterReadOnlyFallbackLeftTransactionOpen() {
         RoutingConnectionFactory primaryOnly = RoutingConnectionFactory.builder()
             .name("clean-fallback")
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .pool(p -> p.maxSize(1))
             .health(h -> h.interval(Duration.ZERO))
             .build();

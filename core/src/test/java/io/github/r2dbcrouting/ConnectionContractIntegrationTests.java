@@ -10,18 +10,16 @@ import java.util.UUID;
 import java.util.function.Function;
 import java.util.stream.Stream;
 
-import io.github.r2dbcrouting.testkit.PostgresCluster;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.IsolationLevel;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.ValidationDepth;
 import io.r2dbc.spi.Wrapped;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import reactor.core.publisher.Flux;
@@ -39,9 +37,11 @@ class ConnectionContractIntegrationTests {
 
     private static final Duration TIMEOUT = Duration.ofSeconds(30);
 
-    private static PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
+        .replicas(1)
+        .schema("CREATE TABLE contract_items (id serial PRIMARY KEY, name text NOT NULL)")
+        .build();
 
     /** Primary and replica; probes off, so that a session read checks the replica on its connection. */
     private RoutingConnectionFactory factory;
@@ -77,50 +77,30 @@ class ConnectionContractIntegrationTests {
         return write.then(session.settled()).then(read);
     }
 
-    @BeforeAll
-    static void startCluster() {
-        cluster = PostgresCluster.start(1);
-        cluster.primary().execute("CREATE TABLE contract_items (id serial PRIMARY KEY, name text NOT NULL)");
-        cluster.awaitReplication(TIMEOUT);
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
     @BeforeEach
     void build() {
-        this.leaks = SessionLeakCheck.before(cluster);
-        this.factory = RoutingConnectionFactory.builder()
+        this.factory = ClusterFixture.closeAfterTest(CLUSTER, RoutingConnectionFactory.builder()
             .name("contract")
-            .primary("primary", cluster.primary().connectionFactory())
-            .replica("replica-1", cluster.replicas().get(0).connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
+            .replica("replica-1", CLUSTER.replicas().get(0).connectionFactory())
             .health(h -> h.interval(Duration.ZERO))
-            .build();
-        this.primaryOnly = RoutingConnectionFactory.builder()
+            .build());
+        this.primaryOnly = CLUSTER.closeAfterTest(RoutingConnectionFactory.builder()
             .name("contract-fallback")
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .health(h -> h.interval(Duration.ZERO))
-            .build();
+            .build(), f -> f.close().block(TIMEOUT));
     }
 
     @AfterEach
     void checkNothingLeft() {
-        try {
-            for (RoutingConnectionFactory f : List.of(this.factory, this.primaryOnly)) {
-                for (NodeSnapshot node : f.nodes()) {
-                    assertThat(node.acquired()).as("connections acquired on '%s' of '%s'", node.name(), f.name()).isZero();
-                }
+        for (RoutingConnectionFactory f : List.of(this.factory, this.primaryOnly)) {
+            for (NodeSnapshot node : f.nodes()) {
+                assertThat(node.acquired()).as("connections acquired on '%s' of '%s'", node.name(), f.name()).isZero();
             }
-            cluster.nodes().forEach(node -> assertThat(node.queryString(
-                "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")).as("idle in transaction on %s", node).isEqualTo("0"));
-        } finally {
-            this.primaryOnly.close().block(TIMEOUT);
-            ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
         }
+        CLUSTER.cluster().nodes().forEach(node -> assertThat(node.queryString(
+            "SELECT count(*) FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")).as("idle in transaction on %s", node).isEqualTo("0"));
     }
 
     private <T> T with(Route route, Function<Connection, Mono<T>> body) {
@@ -138,7 +118,7 @@ class ConnectionContractIntegrationTests {
     }
 
     private static long count(String name) {
-        return Long.parseLong(Objects.requireNonNull(cluster.primary().queryString("SELECT count(*) FROM contract_items WHERE name = '" + name + "'")));
+        return Long.parseLong(Objects.requireNonNull(CLUSTER.primary().queryString("SELECT count(*) FROM contract_items WHERE name = '" + name + "'")));
     }
 
     private static String unique() {
@@ -291,7 +271,7 @@ class ConnectionContractIntegrationTests {
         });
         if (route.writable) {
             assertThat(id).isPositive();
-            assertThat(cluster.primary().queryString("SELECT name FROM contract_items WHERE id = " + id)).isEqualTo(name);
+            assertThat(CLUSTER.primary().queryString("SELECT name FROM contract_items WHERE id = " + id)).isEqualTo(name);
         } else {
             assertThat(count(name)).isZero();
         }

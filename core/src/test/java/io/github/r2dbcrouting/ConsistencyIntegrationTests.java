@@ -9,15 +9,13 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.r2dbc.spi.Connection;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -32,11 +30,13 @@ class ConsistencyIntegrationTests {
 
     private static final Duration FEW_INTERVALS = Duration.ofSeconds(15);
 
-    private static PostgresCluster cluster;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
+        .replicas(2)
+        .schema("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL)")
+        .build();
 
     private static final AtomicLong IDS = new AtomicLong();
-
-    private SessionLeakCheck leaks;
 
     private RoutingConnectionFactory factory;
 
@@ -44,41 +44,25 @@ class ConsistencyIntegrationTests {
     record Seen(boolean found, boolean onReplica) {
     }
 
-    @BeforeAll
-    static void startCluster() {
-        cluster = PostgresCluster.start(2);
-        cluster.primary().execute("CREATE TABLE notes (id bigint PRIMARY KEY, body text NOT NULL)");
-        cluster.awaitReplication(Duration.ofSeconds(30));
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
     @BeforeEach
     void startFactory() {
-        this.leaks = SessionLeakCheck.before(cluster);
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .health(h -> h.interval(Duration.ofMillis(500)).timeout(Duration.ofMillis(500)).failuresToEject(3))
             .sessionWait(Duration.ofMillis(300));
-        cluster.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
-        this.factory = builder.build();
+        CLUSTER.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
+        this.factory = ClusterFixture.closeAfterTest(CLUSTER, builder.build());
         Await.until("every role observed", FEW_INTERVALS, () -> this.factory.nodes().stream().allMatch(n -> n.role() != NodeRole.UNKNOWN));
     }
 
     @AfterEach
-    void closeFactory() {
-        for (PostgresNode replica : cluster.replicas()) {
+    void resumeReplay() {
+        for (PostgresNode replica : CLUSTER.replicas()) {
             if (replica.isReplayPaused()) {
                 replica.resumeReplay();
             }
         }
-        cluster.awaitReplication(Duration.ofSeconds(30));
-        ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
+        CLUSTER.cluster().awaitReplication(Duration.ofSeconds(30));
     }
 
     private Mono<Long> insert(long id) {
@@ -95,7 +79,7 @@ class ConsistencyIntegrationTests {
 
     @Test
     void shouldReadOwnWriteWhileEveryReplicaLagsAndPlainReadsDoNot() {
-        cluster.replicas().forEach(PostgresNode::pauseReplay);
+        CLUSTER.replicas().forEach(PostgresNode::pauseReplay);
         ConsistencySession session = ConsistencySession.create();
         long id = IDS.incrementAndGet();
         insert(id).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10));
@@ -106,8 +90,8 @@ class ConsistencyIntegrationTests {
         Seen plain = read(id).contextWrite(Routing.readOnly()).block(Duration.ofSeconds(10));
         assertThat(plain).as("a plain read-only read in the same state: stale, proving the lag was real").isEqualTo(new Seen(false, true));
 
-        cluster.replicas().forEach(PostgresNode::resumeReplay);
-        cluster.awaitReplication(Duration.ofSeconds(30));
+        CLUSTER.replicas().forEach(PostgresNode::resumeReplay);
+        CLUSTER.cluster().awaitReplication(Duration.ofSeconds(30));
         Await.until("session reads back on replicas once they caught up", FEW_INTERVALS, () ->
             read(id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10))
                 .equals(new Seen(true, true)));
@@ -115,7 +99,7 @@ class ConsistencyIntegrationTests {
 
     @Test
     void shouldCarryTheSessionAsATokenAcrossIndependentPipelines() {
-        cluster.replicas().forEach(PostgresNode::pauseReplay);
+        CLUSTER.replicas().forEach(PostgresNode::pauseReplay);
         ConsistencySession first = ConsistencySession.create();
         long id = IDS.incrementAndGet();
         insert(id).contextWrite(Routing.session(first)).block(Duration.ofSeconds(10));
@@ -132,18 +116,18 @@ class ConsistencyIntegrationTests {
 
     @Test
     void shouldReadNoPositionWhenASessionWritesAndOneSharedPositionWhenItsReadsNeedOne() {
-        CountingConnectionFactory primary = new CountingConnectionFactory(cluster.primary().connectionFactory(),
+        CountingConnectionFactory primary = new CountingConnectionFactory(CLUSTER.primary().connectionFactory(),
             sql -> sql.equals(WalPositions.POSITION));
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
             .name("counted")
             .primary("primary", primary)
             .health(h -> h.interval(Duration.ofSeconds(30)).timeout(Duration.ofSeconds(2)));
-        cluster.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
+        CLUSTER.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
         RoutingConnectionFactory counted = builder.build();
         try {
             // after the first probes, the next are 30 s away: no probe position serves the reads below
             Await.until("every role observed", FEW_INTERVALS, () -> counted.nodes().stream().allMatch(n -> n.role() != NodeRole.UNKNOWN));
-            cluster.replicas().forEach(PostgresNode::pauseReplay);
+            CLUSTER.replicas().forEach(PostgresNode::pauseReplay);
             int sessions = 8;
             List<ConsistencySession> all = Flux.range(0, sessions).map(i -> ConsistencySession.create()).collectList().block();
             List<Long> ids = Flux.range(0, sessions).map(i -> IDS.incrementAndGet()).collectList().block();
@@ -173,19 +157,19 @@ class ConsistencyIntegrationTests {
     void shouldGoToThePrimaryWellBeforeSessionWaitWhenReplayIsPausedWithTheWriteReceived() {
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
             .name("patient")
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .health(h -> h.interval(Duration.ofSeconds(2)).timeout(Duration.ofSeconds(2)))
             .sessionWait(Duration.ofSeconds(8));
-        cluster.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
+        CLUSTER.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
         RoutingConnectionFactory patient = builder.build();
         try {
-            cluster.replicas().forEach(PostgresNode::pauseReplay);
+            CLUSTER.replicas().forEach(PostgresNode::pauseReplay);
             ConsistencySession session = ConsistencySession.create();
             long id = IDS.incrementAndGet();
             Db.update(patient, "INSERT INTO notes (id, body) VALUES (" + id + ", 'patient')").contextWrite(Routing.session(session))
                 .block(Duration.ofSeconds(10));
             // the replicas receive the write but do not replay it: waiting cannot pay
-            Await.until("the write received by every replica", FEW_INTERVALS, () -> cluster.replicas().stream().allMatch(r ->
+            Await.until("the write received by every replica", FEW_INTERVALS, () -> CLUSTER.replicas().stream().allMatch(r ->
                 "true".equals(r.queryString("SELECT (pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn())::text"))));
             long start = System.nanoTime();
             Seen seen = readOn(patient, id).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)).block(Duration.ofSeconds(20));
@@ -214,8 +198,8 @@ class ConsistencyIntegrationTests {
 
     @Test
     void shouldReadOnAReplicaThatCatchesUpWithinTheWait() {
-        PostgresNode replica = cluster.replicas().get(0);
-        cluster.replicas().get(1).pauseReplay();
+        PostgresNode replica = CLUSTER.replicas().get(0);
+        CLUSTER.replicas().get(1).pauseReplay();
         ConsistencySession session = ConsistencySession.create();
         long id = IDS.incrementAndGet();
         insert(id).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10));
@@ -227,8 +211,8 @@ class ConsistencyIntegrationTests {
 
     @Test
     void shouldKeepALaggingReplicaOutOfBoundedStalenessReadsUntilItCatchesUp() {
-        PostgresNode lagging = cluster.replicas().get(0);
-        PostgresNode fresh = cluster.replicas().get(1);
+        PostgresNode lagging = CLUSTER.replicas().get(0);
+        PostgresNode fresh = CLUSTER.replicas().get(1);
         lagging.pauseReplay();
         Duration bound = Duration.ofMillis(500);
         Await.until("'" + lagging.name() + "' lags past " + bound, FEW_INTERVALS, () -> {
@@ -249,7 +233,7 @@ class ConsistencyIntegrationTests {
         assertThat(unbounded).as("plain reads still use the lagging replica").contains(lagging.port());
 
         lagging.resumeReplay();
-        cluster.awaitReplication(Duration.ofSeconds(30));
+        CLUSTER.cluster().awaitReplication(Duration.ofSeconds(30));
         Await.until("'" + lagging.name() + "' back in bounded reads", FEW_INTERVALS, () -> Flux.range(0, 6)
             .concatMap(i -> Db.whoServes(this.factory).contextWrite(Routing.readOnly(bound)))
             .any(s -> s.port() == lagging.port())
@@ -269,7 +253,7 @@ class ConsistencyIntegrationTests {
             .publishOn(Schedulers.boundedElastic())
             .takeWhile(tick -> toggling.get())
             .concatMap(tick -> Mono.fromRunnable(() -> {
-                PostgresNode replica = cluster.replicas().get((int) (tick % 2));
+                PostgresNode replica = CLUSTER.replicas().get((int) (tick % 2));
                 if (replica.isReplayPaused()) {
                     replica.resumeReplay();
                 } else {

@@ -13,12 +13,12 @@ import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -44,34 +44,30 @@ class FrozenReplicaIntegrationTests {
 
     private static final Duration PATIENCE = Duration.ofSeconds(20);
 
-    private PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(2).perTest().build();
 
     private RoutingConnectionFactory factory;
 
     private final EventLog events = new EventLog();
 
     @BeforeEach
-    void startCluster() {
-        this.cluster = PostgresCluster.start(2);
-        this.cluster.awaitReplication(Duration.ofSeconds(30));
-        this.leaks = SessionLeakCheck.before(this.cluster);
+    void awaitReplicationAndCloseFactoryAfterTest() {
+        CLUSTER.cluster().awaitReplication(Duration.ofSeconds(30));
+        CLUSTER.afterTest(() -> {
+            if (this.factory != null) {
+                ClusterFixture.closeAndCheckNoPoolLeak(this.factory);
+            }
+        });
     }
 
+    /** Before the factory closes: a frozen node would hold its connections. */
     @AfterEach
-    void closeEverything() {
-        try {
-            if (this.factory != null) {
-                for (PostgresNode node : this.cluster.nodes()) {
-                    if (node.isFrozen()) {
-                        node.thaw();
-                    }
-                }
-                ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
+    void thawFrozenNodes() {
+        for (PostgresNode node : CLUSTER.cluster().nodes()) {
+            if (node.isFrozen()) {
+                node.thaw();
             }
-        } finally {
-            this.cluster.close();
         }
     }
 
@@ -87,9 +83,9 @@ class FrozenReplicaIntegrationTests {
     void shouldBoundTheSlowestReadByIntervalPlusTimeoutAndKeepReadsFlowingWhileAReplicaIsFrozen() {
         HealthSettings health = HealthSettings.defaults();
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
-            .primary("primary", this.cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .listener(this.events);
-        for (PostgresNode replica : this.cluster.replicas()) {
+        for (PostgresNode replica : CLUSTER.replicas()) {
             builder.replica(replica.name(), replica.connectionFactory());
         }
         this.factory = builder.build();
@@ -97,8 +93,8 @@ class FrozenReplicaIntegrationTests {
             awaitState(n.name(), NodeState.UP);
         }
         Await.until("every role observed", PATIENCE, () -> this.factory.nodes().stream().allMatch(n -> n.role() != NodeRole.UNKNOWN));
-        PostgresNode victim = this.cluster.replicas().get(0);
-        PostgresNode survivor = this.cluster.replicas().get(1);
+        PostgresNode victim = CLUSTER.replicas().get(0);
+        PostgresNode survivor = CLUSTER.replicas().get(1);
         long origin = System.nanoTime();
         // 16 readers without retryReads() and with a read timeout far beyond the promise, so that
         // a read left hanging shows as such; and 2 on the primary, which the freeze does not touch,

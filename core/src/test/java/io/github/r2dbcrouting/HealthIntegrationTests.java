@@ -10,12 +10,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -39,45 +39,43 @@ class HealthIntegrationTests {
     /** Generous bound for "within a few probe intervals" on a loaded 2-core machine. */
     private static final Duration FEW_INTERVALS = Duration.ofSeconds(15);
 
-    private PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
+        .replicas(2)
+        .schema("CREATE TABLE writes (id bigint PRIMARY KEY, at timestamptz DEFAULT now())")
+        .perTest()
+        .build();
 
     private RoutingConnectionFactory factory;
 
     private final EventLog events = new EventLog();
 
     @BeforeEach
-    void startCluster() {
-        this.cluster = PostgresCluster.start(2);
-        this.cluster.primary().execute("CREATE TABLE writes (id bigint PRIMARY KEY, at timestamptz DEFAULT now())");
-        this.cluster.awaitReplication(Duration.ofSeconds(30));
-        this.leaks = SessionLeakCheck.before(this.cluster);
+    void closeFactoryAfterTest() {
+        CLUSTER.afterTest(() -> {
+            if (this.factory != null) {
+                ClusterFixture.closeAndCheckNoPoolLeak(this.factory);
+            }
+        });
     }
 
+    /** Before the factory closes: a frozen node would hold its connections. */
     @AfterEach
-    void closeEverything() {
-        try {
-            if (this.factory != null) {
-                for (PostgresNode node : this.cluster.nodes()) {
-                    if (node.isFrozen()) {
-                        node.thaw();
-                    }
-                }
-                ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
+    void thawFrozenNodes() {
+        for (PostgresNode node : CLUSTER.cluster().nodes()) {
+            if (node.isFrozen()) {
+                node.thaw();
             }
-        } finally {
-            this.cluster.close();
         }
     }
 
     private RoutingConnectionFactory.Builder builder() {
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
-            .primary("primary", this.cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .health(h -> h.interval(INTERVAL).timeout(TIMEOUT))
             .pool(p -> p.maxSize(10).maxAcquireTime(Duration.ofSeconds(3)).maxCreateConnectionTime(Duration.ofSeconds(1)))
             .listener(this.events);
-        for (PostgresNode replica : this.cluster.replicas()) {
+        for (PostgresNode replica : CLUSTER.replicas()) {
             builder.replica(replica.name(), replica.connectionFactory());
         }
         return builder;
@@ -107,8 +105,8 @@ class HealthIntegrationTests {
     void shouldKeepReadsWorkingWhenAReplicaIsKilledAndTakeItBackAfterRestart() {
         this.factory = builder().build();
         awaitAllUp();
-        PostgresNode victim = this.cluster.replicas().get(0);
-        PostgresNode survivor = this.cluster.replicas().get(1);
+        PostgresNode victim = CLUSTER.replicas().get(0);
+        PostgresNode survivor = CLUSTER.replicas().get(1);
         try (ReadLoad withRetry = new ReadLoad(this.factory, 8, true, Duration.ofSeconds(3));
              ReadLoad withoutRetry = new ReadLoad(this.factory, 8, false, Duration.ofSeconds(3))) {
             Await.until("reads flowing", FEW_INTERVALS, () -> withRetry.servedBy(victim.port()) > 20 && withoutRetry.servedBy(victim.port()) > 20);
@@ -148,8 +146,8 @@ class HealthIntegrationTests {
     void shouldEjectAFrozenReplicaWithinIntervalPlusTimeoutAndReadmitItWhenThawed() {
         this.factory = builder().build();
         awaitAllUp();
-        PostgresNode victim = this.cluster.replicas().get(1);
-        PostgresNode survivor = this.cluster.replicas().get(0);
+        PostgresNode victim = CLUSTER.replicas().get(1);
+        PostgresNode survivor = CLUSTER.replicas().get(0);
         // a read timeout far longer than the ejection: reads hanging on the frozen server must be
         // failed (and retried) by the router when it ejects it, not by their own timeout
         try (ReadLoad load = new ReadLoad(this.factory, 16, true, Duration.ofSeconds(30))) {
@@ -188,7 +186,7 @@ class HealthIntegrationTests {
         long maxLag = 256 * 1024;
         this.factory = builder().health(h -> h.interval(INTERVAL).timeout(TIMEOUT).maxLagBytes(maxLag)).build();
         awaitAllUp();
-        PostgresNode lagging = this.cluster.replicas().get(0);
+        PostgresNode lagging = CLUSTER.replicas().get(0);
         try (ReadLoad load = new ReadLoad(this.factory, 8, true, Duration.ofSeconds(2))) {
             lagging.pauseReplay();
             long pausedAt = System.nanoTime();
@@ -207,7 +205,7 @@ class HealthIntegrationTests {
 
             load.resetServed();
             Await.until("reads only on the other replica while lagging", FEW_INTERVALS,
-                () -> load.servedBy(this.cluster.replicas().get(1).port()) > 100);
+                () -> load.servedBy(CLUSTER.replicas().get(1).port()) > 100);
             assertThat(load.servedBy(lagging.port())).as("reads served by the lagging replica after its ejection").isZero();
 
             lagging.resumeReplay();
@@ -225,12 +223,12 @@ class HealthIntegrationTests {
     void shouldFallBackToPrimaryWhenBothReplicasAreKilled() {
         this.factory = builder().build();
         awaitAllUp();
-        this.cluster.replicas().forEach(PostgresNode::kill);
-        for (PostgresNode replica : this.cluster.replicas()) {
+        CLUSTER.replicas().forEach(PostgresNode::kill);
+        for (PostgresNode replica : CLUSTER.replicas()) {
             awaitState(replica.name(), NodeState.EJECTED, FEW_INTERVALS);
         }
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
-            .expectNext(new Db.Served(this.cluster.primary().port(), false))
+            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
             .verifyComplete();
         assertThat(this.events.has(RoutingEvent.Type.FALLBACK_USED, null, 0)).isTrue();
     }
@@ -239,8 +237,8 @@ class HealthIntegrationTests {
     void shouldFailReadsClearlyWhenBothReplicasAreKilledUnderFallbackFail() {
         this.factory = builder().whenNoReplica(Fallback.FAIL).build();
         awaitAllUp();
-        this.cluster.replicas().forEach(PostgresNode::kill);
-        for (PostgresNode replica : this.cluster.replicas()) {
+        CLUSTER.replicas().forEach(PostgresNode::kill);
+        for (PostgresNode replica : CLUSTER.replicas()) {
             awaitState(replica.name(), NodeState.EJECTED, FEW_INTERVALS);
         }
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
@@ -255,7 +253,7 @@ class HealthIntegrationTests {
         this.factory = builder().build();
         awaitAllUp();
         try (ReadLoad load = new ReadLoad(this.factory, 8, true, Duration.ofSeconds(2))) {
-            this.cluster.primary().kill();
+            CLUSTER.primary().kill();
             awaitState("primary", NodeState.EJECTED, FEW_INTERVALS);
             long before = load.attempts();
             Await.until("reads keep flowing", FEW_INTERVALS, () -> load.attempts() > before + 100);
@@ -266,7 +264,7 @@ class HealthIntegrationTests {
                 .verify(Duration.ofSeconds(5));
             LOGGER.info("write with the primary down failed after {}s; reads {}", seconds(start, System.nanoTime()), load);
             assertThat(load.failures()).isZero();
-            this.cluster.primary().restart();
+            CLUSTER.primary().restart();
             awaitState("primary", NodeState.UP, FEW_INTERVALS);
         }
         StepVerifier.create(Db.update(this.factory, "INSERT INTO writes (id) VALUES (-2)")).expectNext(1L).verifyComplete();
@@ -276,7 +274,7 @@ class HealthIntegrationTests {
     void shouldFollowAFailoverToThePromotedReplica() {
         this.factory = builder().build();
         awaitAllUp();
-        PostgresNode promoted = this.cluster.replicas().get(0);
+        PostgresNode promoted = CLUSTER.replicas().get(0);
         AtomicLong nextId = new AtomicLong();
         List<Long> acknowledged = java.util.Collections.synchronizedList(new ArrayList<>());
         Map<Integer, LongAdder> ackedBy = new java.util.concurrent.ConcurrentHashMap<>();
@@ -303,7 +301,7 @@ class HealthIntegrationTests {
         try {
             Await.until("writes flowing", FEW_INTERVALS, () -> acknowledged.size() > 20);
             long killedAt = System.nanoTime();
-            this.cluster.primary().kill();
+            CLUSTER.primary().kill();
             awaitState("primary", NodeState.EJECTED, FEW_INTERVALS);
             long promotedAt = System.nanoTime(); // taken before: probes may see the promotion before promote() returns
             promoted.promote();
@@ -335,12 +333,12 @@ class HealthIntegrationTests {
             writer.dispose();
         }
         // the old primary comes back as a standby of the promoted node and serves reads
-        this.cluster.primary().rejoinAsReplicaOf(promoted);
+        CLUSTER.primary().rejoinAsReplicaOf(promoted);
         Await.until("old primary serves reads", FEW_INTERVALS,
             () -> node("primary").state() == NodeState.UP && node("primary").role() == NodeRole.REPLICA);
         Await.until("a read lands on the old primary", FEW_INTERVALS, () -> Flux.range(0, 6)
             .concatMap(i -> Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
-            .any(s -> s.port() == this.cluster.primary().port())
+            .any(s -> s.port() == CLUSTER.primary().port())
             .block(Duration.ofSeconds(10)));
     }
 
@@ -348,7 +346,7 @@ class HealthIntegrationTests {
     void shouldSendWritesNowhereWhileTwoNodesClaimToBePrimary() {
         this.factory = builder().build();
         awaitAllUp();
-        PostgresNode rogue = this.cluster.replicas().get(1);
+        PostgresNode rogue = CLUSTER.replicas().get(1);
         long promotedAt = System.nanoTime();
         rogue.promote();
         Await.until("split brain reported", FEW_INTERVALS, () -> this.events.has(RoutingEvent.Type.SPLIT_BRAIN, null, promotedAt),
@@ -362,10 +360,10 @@ class HealthIntegrationTests {
         // the rogue is not used for reads either
         List<Db.Served> reads = Flux.range(0, 6).concatMap(i -> Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
             .collectList().block(Duration.ofSeconds(10));
-        assertThat(reads).allSatisfy(s -> assertThat(s.port()).isEqualTo(this.cluster.replicas().get(0).port()));
+        assertThat(reads).allSatisfy(s -> assertThat(s.port()).isEqualTo(CLUSTER.replicas().get(0).port()));
 
         // the old primary goes away: the one remaining claimant takes writes
-        this.cluster.primary().kill();
+        CLUSTER.primary().kill();
         Await.until("writes go to the promoted node", FEW_INTERVALS, () -> node(rogue.name()).writer(), () -> this.factory.nodes().toString());
         StepVerifier.create(Db.whoServes(this.factory)).expectNext(new Db.Served(rogue.port(), false)).verifyComplete();
     }
@@ -373,7 +371,7 @@ class HealthIntegrationTests {
     @Test
     void shouldReportEveryNodeOnCheckHealth() {
         this.factory = builder().health(h -> h.interval(Duration.ZERO).timeout(TIMEOUT)).build();
-        this.cluster.replicas().get(0).kill();
+        CLUSTER.replicas().get(0).kill();
         List<NodeSnapshot> report = this.factory.checkHealth().block(Duration.ofSeconds(10));
         assertThat(report).extracting(NodeSnapshot::name).containsExactly("primary", "replica-1", "replica-2");
         assertThat(report.get(0)).satisfies(n -> {
@@ -399,7 +397,7 @@ class HealthIntegrationTests {
     void shouldRemoveAndAddReplicasUnderLoadWithoutFailedReads() {
         this.factory = builder().build();
         awaitAllUp();
-        PostgresNode removed = this.cluster.replicas().get(1);
+        PostgresNode removed = CLUSTER.replicas().get(1);
         try (ReadLoad load = new ReadLoad(this.factory, 16, false, Duration.ofSeconds(3))) {
             Await.until("reads flowing", FEW_INTERVALS, () -> load.servedBy(removed.port()) > 20);
             StepVerifier.create(this.factory.removeReplica(removed.name())).verifyComplete();
@@ -409,7 +407,7 @@ class HealthIntegrationTests {
             assertThat(load.servedBy(removed.port())).as("reads on the removed replica").isZero();
             assertThat(this.factory.nodes()).extracting(NodeSnapshot::name).doesNotContain(removed.name());
             Await.until("no session of the removed replica's pool left", FEW_INTERVALS,
-                () -> removed.clientSessions() <= this.leaks.sessionsBefore(removed));
+                () -> removed.clientSessions() <= CLUSTER.sessionsBefore(removed));
 
             this.factory.addReplica("replica-2-again", removed.connectionFactory());
             Await.until("reads on the added replica", FEW_INTERVALS, () -> load.servedBy(removed.port()) > 20);

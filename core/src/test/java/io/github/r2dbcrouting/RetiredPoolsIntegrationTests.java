@@ -5,12 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.r2dbc.spi.Connection;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Mono;
 
 /**
@@ -22,31 +21,19 @@ class RetiredPoolsIntegrationTests {
 
     private static final Duration FEW_INTERVALS = Duration.ofSeconds(15);
 
-    private PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(2).perTest().build();
 
     private RoutingConnectionFactory factory;
 
     @BeforeEach
-    void startCluster() {
-        this.cluster = PostgresCluster.start(2);
-        this.leaks = SessionLeakCheck.before(this.cluster);
-        this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", this.cluster.primary().connectionFactory())
-            .replica("replica-1", this.cluster.replicas().get(0).connectionFactory())
-            .replica("replica-2", this.cluster.replicas().get(1).connectionFactory())
+    void startFactory() {
+        this.factory = ClusterFixture.closeAfterTest(CLUSTER, RoutingConnectionFactory.builder()
+            .primary("primary", CLUSTER.primary().connectionFactory())
+            .replica("replica-1", CLUSTER.replicas().get(0).connectionFactory())
+            .replica("replica-2", CLUSTER.replicas().get(1).connectionFactory())
             .health(h -> h.interval(Duration.ofMillis(300)).timeout(Duration.ofMillis(300)))
-            .build();
-    }
-
-    @AfterEach
-    void closeEverything() {
-        try {
-            ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
-        } finally {
-            this.cluster.close();
-        }
+            .build());
     }
 
     private NodeSnapshot node(String name) {
@@ -56,7 +43,7 @@ class RetiredPoolsIntegrationTests {
     /** A connection of {@code name}'s pool, taken through the writes view or the replica route. */
     private Connection holdOn(String name) {
         Await.until("'" + name + "' up", FEW_INTERVALS, () -> node(name).state() == NodeState.UP && node(name).role() != NodeRole.UNKNOWN);
-        int port = this.cluster.node(name).port();
+        int port = CLUSTER.cluster().node(name).port();
         for (int attempt = 0; attempt < 10; attempt++) {
             Connection connection = Mono.from(this.factory.reads().create()).block(Duration.ofSeconds(5));
             if (Db.whoServes(connection).block(Duration.ofSeconds(5)).port() == port) {
@@ -73,7 +60,7 @@ class RetiredPoolsIntegrationTests {
         assertThat(node("replica-1").acquired()).isEqualTo(1);
         assertThat(this.factory.retiredPools()).isEmpty();
 
-        this.cluster.replicas().get(0).kill();
+        CLUSTER.replicas().get(0).kill();
         Await.until("'replica-1' ejected", FEW_INTERVALS, () -> node("replica-1").state() == NodeState.EJECTED,
             () -> this.factory.nodes().toString());
 
@@ -87,7 +74,7 @@ class RetiredPoolsIntegrationTests {
         Mono.from(held.close()).onErrorResume(error -> Mono.empty()).block(Duration.ofSeconds(5));
         Await.until("the retired pool forgotten", FEW_INTERVALS, () -> this.factory.retiredPools().isEmpty(),
             () -> this.factory.retiredPools().toString());
-        this.cluster.replicas().get(0).restart();
+        CLUSTER.replicas().get(0).restart();
     }
 
     @Test

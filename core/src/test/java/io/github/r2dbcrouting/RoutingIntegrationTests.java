@@ -7,16 +7,13 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 
-import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcException;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
@@ -24,42 +21,27 @@ import reactor.test.StepVerifier;
 /** Routing against a real primary with two streaming replicas. */
 class RoutingIntegrationTests {
 
-    private static PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
+        .replicas(2)
+        .schema("CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL)")
+        .build();
 
     private RoutingConnectionFactory factory;
 
-    @BeforeAll
-    static void startCluster() {
-        cluster = PostgresCluster.start(2);
-        cluster.primary().execute("CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL)");
-        cluster.awaitReplication(Duration.ofSeconds(30));
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
     @BeforeEach
-    void recordSessions() {
-        this.leaks = SessionLeakCheck.before(cluster);
-    }
-
-    @AfterEach
-    void closeFactory() {
-        if (this.factory != null) {
-            ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
-        }
+    void closeFactoryAfterTest() {
+        CLUSTER.afterTest(() -> {
+            if (this.factory != null) {
+                ClusterFixture.closeAndCheckNoPoolLeak(this.factory);
+            }
+        });
     }
 
     private RoutingConnectionFactory.Builder builder() {
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
-            .primary("primary", cluster.primary().connectionFactory());
-        for (PostgresNode replica : cluster.replicas()) {
+            .primary("primary", CLUSTER.primary().connectionFactory());
+        for (PostgresNode replica : CLUSTER.replicas()) {
             builder.replica(replica.name(), replica.connectionFactory());
         }
         return builder;
@@ -69,7 +51,7 @@ class RoutingIntegrationTests {
     void shouldRoutePipelineWithoutKeyToPrimary() {
         this.factory = builder().build();
         StepVerifier.create(Db.whoServes(this.factory))
-            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
             .verifyComplete();
     }
 
@@ -85,7 +67,7 @@ class RoutingIntegrationTests {
             assertThat(s.inRecovery()).as("read served by a replica: %s", s).isTrue();
             ports.add(s.port());
         });
-        assertThat(ports).containsExactlyInAnyOrder(cluster.replicas().get(0).port(), cluster.replicas().get(1).port());
+        assertThat(ports).containsExactlyInAnyOrder(CLUSTER.replicas().get(0).port(), CLUSTER.replicas().get(1).port());
     }
 
     @Test
@@ -95,7 +77,7 @@ class RoutingIntegrationTests {
             .assertNext(s -> assertThat(s.inRecovery()).isTrue())
             .verifyComplete();
         StepVerifier.create(Db.whoServes(this.factory.writes()).contextWrite(Routing.readOnly()))
-            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
             .verifyComplete();
     }
 
@@ -106,7 +88,7 @@ class RoutingIntegrationTests {
             .contextWrite(Routing.primary())
             .contextWrite(Routing.readOnly());
         StepVerifier.create(primaryInsideReadOnly)
-            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
             .verifyComplete();
         Mono<Db.Served> readOnlyInsidePrimary = Db.whoServes(this.factory)
             .contextWrite(Routing.readOnly())
@@ -149,24 +131,24 @@ class RoutingIntegrationTests {
             .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(R2dbcException.class)
                 .hasMessageContaining("read-only transaction"))
             .verify(Duration.ofSeconds(30));
-        assertThat(cluster.primary().queryString("SELECT count(*) FROM items WHERE name = 'on a replica'")).isEqualTo("0");
+        assertThat(CLUSTER.primary().queryString("SELECT count(*) FROM items WHERE name = 'on a replica'")).isEqualTo("0");
     }
 
     @Test
     void shouldFailWriteInsideReadOnlyPipelineOnFallbackPrimaryAndLeaveConnectionWritable() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .pool(pool -> pool.maxSize(1))
             .whenNoReplica(Fallback.PRIMARY)
             .build();
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
-            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
             .verifyComplete();
         StepVerifier.create(Db.update(this.factory, "INSERT INTO items (name) VALUES ('slipped in')").contextWrite(Routing.readOnly()))
             .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(R2dbcException.class)
                 .hasMessageContaining("read-only transaction"))
             .verify(Duration.ofSeconds(30));
-        assertThat(cluster.primary().queryString("SELECT count(*) FROM items WHERE name = 'slipped in'")).isEqualTo("0");
+        assertThat(CLUSTER.primary().queryString("SELECT count(*) FROM items WHERE name = 'slipped in'")).isEqualTo("0");
 
         // the pool has one connection: the write below gets the very connection the read used
         StepVerifier.create(Db.update(this.factory, "INSERT INTO items (name) VALUES ('a real write')"))
@@ -180,7 +162,7 @@ class RoutingIntegrationTests {
     @Test
     void shouldFailReadAtOnceWithReasonsUnderFallbackFail() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .whenNoReplica(Fallback.FAIL)
             .build();
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
@@ -191,9 +173,9 @@ class RoutingIntegrationTests {
 
     @Test
     void shouldNameEveryReplicaAndWhyItIsOutUnderFallbackFail() {
-        PostgresNode replica = cluster.replicas().get(0);
+        PostgresNode replica = CLUSTER.replicas().get(0);
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .replica("dead", deadServer())
             .replica(replica.name(), replica.connectionFactory())
             .whenNoReplica(Fallback.FAIL)
@@ -217,13 +199,13 @@ class RoutingIntegrationTests {
     @Test
     void shouldFallBackToPrimaryWhenEveryReplicaFails() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .replica("dead-1", deadServer())
             .replica("dead-2", deadServer())
             .health(h -> h.interval(Duration.ZERO))
             .build();
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
-            .expectNext(new Db.Served(cluster.primary().port(), false))
+            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
             .verifyComplete();
         assertThat(this.factory.nodes()).filteredOn(n -> n.configuredRole() == NodeRole.REPLICA)
             .allSatisfy(n -> assertThat(n.state()).isEqualTo(NodeState.EJECTED));
@@ -232,7 +214,7 @@ class RoutingIntegrationTests {
     @Test
     void shouldFailReadWithEveryReplicaNamedWhenAllAreDownUnderFallbackFail() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", cluster.primary().connectionFactory())
+            .primary("primary", CLUSTER.primary().connectionFactory())
             .replica("dead-1", deadServer())
             .replica("dead-2", deadServer())
             .health(h -> h.interval(Duration.ZERO))
@@ -265,7 +247,7 @@ class RoutingIntegrationTests {
         Flux.range(0, 20)
             .flatMap(i -> Db.whoServes(this.factory).contextWrite(i % 2 == 0 ? Routing.readOnly() : Routing.primary()), 8)
             .blockLast(Duration.ofSeconds(30));
-        assertThat(cluster.primary().clientSessions()).isGreaterThan(this.leaks.sessionsBefore(cluster.primary()));
+        assertThat(CLUSTER.primary().clientSessions()).isGreaterThan(CLUSTER.sessionsBefore(CLUSTER.primary()));
         // closeFactory() closes it and checks sessions and pools
     }
 
@@ -277,7 +259,7 @@ class RoutingIntegrationTests {
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-        return io.r2dbc.spi.ConnectionFactories.get(cluster.primary().options().mutate()
+        return io.r2dbc.spi.ConnectionFactories.get(CLUSTER.primary().options().mutate()
             .option(io.r2dbc.spi.ConnectionFactoryOptions.PORT, port)
             .build());
     }

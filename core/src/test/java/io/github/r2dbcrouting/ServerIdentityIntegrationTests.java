@@ -15,15 +15,15 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.Backend;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.r2dbc.postgresql.PostgresqlConnectionConfiguration;
 import io.r2dbc.postgresql.PostgresqlConnectionFactory;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.R2dbcException;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.test.StepVerifier;
 import reactor.util.Logger;
 import reactor.util.Loggers;
@@ -50,9 +50,15 @@ class ServerIdentityIntegrationTests {
 
     private static final String PLAIN_PASSWORD = "plain-app-S3cret!";
 
-    private PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    /** One replica for the split-brain test to promote; the other tests leave it alone. */
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
+        .replicas(1)
+        .schema("CREATE TABLE writes (id bigint PRIMARY KEY);"
+            + "CREATE ROLE " + PLAIN_USER + " LOGIN PASSWORD '" + PLAIN_PASSWORD + "';"
+            + "GRANT SELECT, INSERT ON writes TO " + PLAIN_USER)
+        .perTest()
+        .build();
 
     private RoutingConnectionFactory factory;
 
@@ -60,26 +66,13 @@ class ServerIdentityIntegrationTests {
 
     private final List<RoutingEvent> all = new CopyOnWriteArrayList<>();
 
-    @AfterEach
-    void closeEverything() {
-        try {
+    @BeforeEach
+    void closeFactoryAfterTest() {
+        CLUSTER.afterTest(() -> {
             if (this.factory != null) {
-                ClusterFixture.closeAndCheckNoLeak(this.factory, this.leaks);
+                ClusterFixture.closeAndCheckNoPoolLeak(this.factory);
             }
-        } finally {
-            if (this.cluster != null) {
-                this.cluster.close();
-            }
-        }
-    }
-
-    private void start(int replicas) {
-        this.cluster = PostgresCluster.start(replicas);
-        this.cluster.primary().execute("CREATE TABLE writes (id bigint PRIMARY KEY);"
-            + "CREATE ROLE " + PLAIN_USER + " LOGIN PASSWORD '" + PLAIN_PASSWORD + "';"
-            + "GRANT SELECT, INSERT ON writes TO " + PLAIN_USER);
-        this.cluster.awaitReplication(Duration.ofSeconds(30));
-        this.leaks = SessionLeakCheck.before(this.cluster);
+        });
     }
 
     /** A factory for {@code node} that logs in as the unprivileged role. */
@@ -120,8 +113,7 @@ class ServerIdentityIntegrationTests {
 
     @Test
     void shouldWriteOnThePrimaryAndReadOnTheAliasWhenTheReplicaUrlReachesThePrimary() {
-        start(0);
-        PostgresNode server = this.cluster.primary();
+        PostgresNode server = CLUSTER.primary();
         // one database, two names, as on a laptop: the "replica" is the primary's own URL
         this.factory = builder()
             .primary("primary", plain(server))
@@ -172,8 +164,7 @@ class ServerIdentityIntegrationTests {
 
     @Test
     void shouldNoticeARestartOfTheAliasedServerWithoutCallingItASplitBrain() {
-        start(0);
-        PostgresNode server = this.cluster.primary();
+        PostgresNode server = CLUSTER.primary();
         this.factory = builder()
             .primary("primary", server.connectionFactory())
             .replica("reader", server.connectionFactory())
@@ -205,9 +196,8 @@ class ServerIdentityIntegrationTests {
 
     @Test
     void shouldRefuseWritesWhenAnOldPrimaryComesBackBesideThePromotedReplica() {
-        start(1);
-        PostgresNode old = this.cluster.primary();
-        PostgresNode promoted = this.cluster.replicas().get(0);
+        PostgresNode old = CLUSTER.primary();
+        PostgresNode promoted = CLUSTER.replicas().get(0);
         this.factory = builder()
             .primary("primary", old.connectionFactory())
             .replica(promoted.name(), promoted.connectionFactory())
@@ -250,12 +240,11 @@ class ServerIdentityIntegrationTests {
 
     @Test
     void shouldReadTheIdentityOncePerProbeConnectionNotOnEveryProbe() throws Exception {
-        start(0);
-        assumeTrue(this.cluster.backend() == Backend.LOCAL, "reads the local server's log");
-        PostgresNode server = this.cluster.primary();
+        assumeTrue(CLUSTER.cluster().backend() == Backend.LOCAL, "reads the local server's log");
+        PostgresNode server = CLUSTER.primary();
         server.execute("ALTER SYSTEM SET log_statement = 'all'");
         server.execute("SELECT pg_reload_conf()");
-        Path log = this.cluster.directory().resolve(server.name()).resolve("postgresql.log");
+        Path log = CLUSTER.cluster().directory().resolve(server.name()).resolve("postgresql.log");
         long from = Files.size(log);
         this.factory = builder().primary("primary", plain(server)).build();
         Await.until("the server identified", FEW_INTERVALS, () -> node("primary").server() != null);

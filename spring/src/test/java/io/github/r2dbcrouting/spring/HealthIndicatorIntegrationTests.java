@@ -6,13 +6,11 @@ import java.time.Duration;
 import java.util.Map;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.health.contributor.Health;
 import org.springframework.boot.health.contributor.Status;
@@ -22,32 +20,16 @@ import org.springframework.boot.test.context.runner.ApplicationContextRunner;
 /** The health indicator and event metrics while a real replica dies. The cluster is this test's own: it kills a node. */
 class HealthIndicatorIntegrationTests {
 
-    private PostgresCluster cluster;
-
-    private SessionLeakCheck leaks;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(2).perTest().build();
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
         .withConfiguration(AutoConfigurations.of(RoutingAutoConfiguration.class, RoutingHealthContributorAutoConfiguration.class,
             R2dbcAutoConfiguration.class));
 
-    @BeforeEach
-    void startCluster() {
-        this.cluster = PostgresCluster.start(2);
-        this.leaks = SessionLeakCheck.before(this.cluster);
-    }
-
-    @AfterEach
-    void stopCluster() {
-        try {
-            this.leaks.assertNoSessionLeft(Duration.ofSeconds(15));
-        } finally {
-            this.cluster.close();
-        }
-    }
-
     @Test
     void shouldReportAKilledReplicaDownWhileTheServiceStaysUp() {
-        String[] properties = ClusterContext.properties(this.cluster, "r2dbc.routing.health.interval=300ms",
+        String[] properties = ClusterContext.properties(CLUSTER.cluster(), "r2dbc.routing.health.interval=300ms",
             "r2dbc.routing.health.timeout=300ms");
         this.runner.withPropertyValues(properties).withBean(MeterRegistry.class, SimpleMeterRegistry::new).run(context -> {
             assertThat(context).hasNotFailed();
@@ -64,7 +46,7 @@ class HealthIndicatorIntegrationTests {
             assertThat(node(healthy, "replica-1").get("server")).isNotEqualTo(node(healthy, "primary").get("server"));
             assertThat(node(healthy, "replica-1")).doesNotContainKey("aliasOf");
 
-            this.cluster.node("replica-1").kill();
+            CLUSTER.cluster().node("replica-1").kill();
 
             Await.until("replica-1 EJECTED in the health details", Duration.ofSeconds(15),
                 () -> "EJECTED".equals(node(indicator.health().block(), "replica-1").get("state")),
@@ -73,7 +55,7 @@ class HealthIndicatorIntegrationTests {
             assertThat(degraded.getStatus()).isEqualTo(Status.UP);
             assertThat(node(degraded, "replica-1")).containsEntry("status", "DOWN").containsKey("reason");
             assertThat(node(degraded, "replica-2")).containsEntry("status", "UP");
-            assertThat(degraded.toString()).doesNotContain(this.cluster.primary().password());
+            assertThat(degraded.toString()).doesNotContain(CLUSTER.primary().password());
 
             MeterRegistry registry = context.getBean(MeterRegistry.class);
             assertThat(registry.get("r2dbc.routing.events").tags("node", "replica-1", "type", "ejected").counter().count()).isEqualTo(1.0);
@@ -83,11 +65,11 @@ class HealthIndicatorIntegrationTests {
 
     @Test
     void shouldReportDownWhenThePrimaryIsGone() {
-        String[] properties = ClusterContext.properties(this.cluster, "r2dbc.routing.health.interval=300ms",
+        String[] properties = ClusterContext.properties(CLUSTER.cluster(), "r2dbc.routing.health.interval=300ms",
             "r2dbc.routing.health.timeout=300ms");
         this.runner.withPropertyValues(properties).run(context -> {
             RoutingHealthIndicator indicator = context.getBean(RoutingHealthIndicator.class);
-            this.cluster.primary().kill();
+            CLUSTER.primary().kill();
             Await.until("overall DOWN without a writer", Duration.ofSeconds(15),
                 () -> Status.DOWN.equals(indicator.health().block().getStatus()), () -> String.valueOf(indicator.health().block()));
             Health health = indicator.health().block();

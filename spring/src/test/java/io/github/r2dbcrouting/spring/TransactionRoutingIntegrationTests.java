@@ -8,17 +8,14 @@ import java.util.function.Consumer;
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
+import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import io.github.r2dbcrouting.testkit.SessionLeakCheck;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.search.Search;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.data.r2dbc.autoconfigure.DataR2dbcAutoConfiguration;
 import org.springframework.boot.data.r2dbc.autoconfigure.DataR2dbcRepositoriesAutoConfiguration;
@@ -48,7 +45,11 @@ class TransactionRoutingIntegrationTests {
 
     static final String WHERE = "SELECT inet_server_port() AS port, pg_is_in_recovery() AS in_recovery";
 
-    private static PostgresCluster cluster;
+    @RegisterExtension
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
+        .replicas(2)
+        .schema("CREATE TABLE notes (id bigserial PRIMARY KEY, text text NOT NULL)", "INSERT INTO notes (text) VALUES ('first')")
+        .build();
 
     private static long noteId;
 
@@ -58,31 +59,9 @@ class TransactionRoutingIntegrationTests {
             DataR2dbcAutoConfiguration.class, DataR2dbcRepositoriesAutoConfiguration.class))
         .withUserConfiguration(NotesConfiguration.class);
 
-    private SessionLeakCheck leaks;
-
     @BeforeAll
-    static void startCluster() {
-        cluster = PostgresCluster.start(2);
-        cluster.primary().execute("CREATE TABLE notes (id bigserial PRIMARY KEY, text text NOT NULL)");
-        noteId = Long.parseLong(cluster.primary().queryString("INSERT INTO notes (text) VALUES ('first') RETURNING id"));
-        cluster.awaitReplication(Duration.ofSeconds(30));
-    }
-
-    @AfterAll
-    static void stopCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
-    @BeforeEach
-    void recordSessions() {
-        this.leaks = SessionLeakCheck.before(cluster);
-    }
-
-    @AfterEach
-    void checkNoSessionLeft() {
-        this.leaks.assertNoSessionLeft(Duration.ofSeconds(15));
+    static void findNote() {
+        noteId = Long.parseLong(CLUSTER.primary().queryString("SELECT id FROM notes WHERE text = 'first'"));
     }
 
     @Test
@@ -100,7 +79,7 @@ class TransactionRoutingIntegrationTests {
         run(context -> {
             NoteSeen seen = context.getBean(NoteService.class).readWrite(noteId).block(Duration.ofSeconds(10));
             assertThat(seen.inRecovery()).isFalse();
-            assertThat(seen.port()).isEqualTo(cluster.primary().port());
+            assertThat(seen.port()).isEqualTo(CLUSTER.primary().port());
         });
     }
 
@@ -108,7 +87,7 @@ class TransactionRoutingIntegrationTests {
     void shouldRunReadsWithoutTransactionOnThePrimary() {
         run(context -> {
             NoteSeen seen = context.getBean(NoteRepository.class).findSeenById(noteId).block(Duration.ofSeconds(10));
-            assertThat(seen.port()).isEqualTo(cluster.primary().port());
+            assertThat(seen.port()).isEqualTo(CLUSTER.primary().port());
         });
     }
 
@@ -117,7 +96,7 @@ class TransactionRoutingIntegrationTests {
         run(context -> {
             NoteSeen seen = context.getBean(NoteService.class).readOnly(noteId).contextWrite(Routing.primary())
                 .block(Duration.ofSeconds(10));
-            assertThat(seen.port()).isEqualTo(cluster.primary().port());
+            assertThat(seen.port()).isEqualTo(CLUSTER.primary().port());
         });
     }
 
@@ -132,7 +111,7 @@ class TransactionRoutingIntegrationTests {
     void shouldCommitReadWriteTransactionsOnThePrimary() {
         run(context -> {
             Note saved = context.getBean(NoteService.class).write("second").block(Duration.ofSeconds(10));
-            assertThat(cluster.primary().queryString("SELECT text FROM notes WHERE id = " + saved.id())).isEqualTo("second");
+            assertThat(CLUSTER.primary().queryString("SELECT text FROM notes WHERE id = " + saved.id())).isEqualTo("second");
         });
     }
 
@@ -149,13 +128,13 @@ class TransactionRoutingIntegrationTests {
             Integer writePort = TransactionalOperator.create(manager).transactional(where).block(Duration.ofSeconds(10));
 
             assertThat(replicaPorts()).contains(readPort);
-            assertThat(writePort).isEqualTo(cluster.primary().port());
+            assertThat(writePort).isEqualTo(CLUSTER.primary().port());
         });
     }
 
     @Test
     void shouldCountRoutedAcquisitionsPerRoute() {
-        this.runner.withPropertyValues(ClusterContext.properties(cluster, "r2dbc.routing.name=metered"))
+        this.runner.withPropertyValues(ClusterContext.properties(CLUSTER.cluster(), "r2dbc.routing.name=metered"))
             .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
             .run(context -> {
                 assertThat(context).hasNotFailed();
@@ -176,7 +155,7 @@ class TransactionRoutingIntegrationTests {
     }
 
     private void run(Consumer<AssertableApplicationContext> test) {
-        this.runner.withPropertyValues(ClusterContext.properties(cluster)).run(context -> {
+        this.runner.withPropertyValues(ClusterContext.properties(CLUSTER.cluster())).run(context -> {
             assertThat(context).hasNotFailed();
             test.accept(context);
             RoutingConnectionFactory factory = context.getBean(RoutingConnectionFactory.class);
@@ -186,7 +165,7 @@ class TransactionRoutingIntegrationTests {
     }
 
     private static java.util.List<Integer> replicaPorts() {
-        return cluster.replicas().stream().map(PostgresNode::port).toList();
+        return CLUSTER.replicas().stream().map(PostgresNode::port).toList();
     }
 
     @Table("notes")

@@ -109,6 +109,20 @@ public final class PostgresClusterExtension implements BeforeAllCallback, AfterA
     }
 
     /**
+     * The client sessions {@code node} had when the current test began: the count the leak check
+     * after the test compares with.
+     *
+     * @throws IllegalStateException outside a test
+     */
+    public int sessionsBefore(PostgresNode node) {
+        SessionLeakCheck check = this.leaks;
+        if (check == null) {
+            throw new IllegalStateException("PostgresClusterExtension: sessionsBefore(..) is known only while a test runs");
+        }
+        return check.sessionsBefore(node);
+    }
+
+    /**
      * Runs {@code cleanup} after the current test, before the session leak check; cleanups run
      * last registered first, and one that throws fails the test after the others have run.
      */

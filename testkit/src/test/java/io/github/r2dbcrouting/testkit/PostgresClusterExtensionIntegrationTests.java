@@ -38,6 +38,20 @@ class PostgresClusterExtensionIntegrationTests {
     }
 
     @Test
+    void shouldTellTheSessionsANodeHadWhenTheTestBegan(PostgresCluster cluster) {
+        int before = CLUSTER.sessionsBefore(cluster.primary());
+        assertEquals(cluster.primary().clientSessions(), before);
+        CLUSTER.closeAfterTest(Mono.from(cluster.primary().connectionFactory().create()).block(Duration.ofSeconds(10)),
+                c -> Mono.from(c.close()).block(Duration.ofSeconds(10)));
+        assertEquals(before + 1, cluster.primary().clientSessions());
+        assertEquals(before, CLUSTER.sessionsBefore(cluster.primary()), "the count of when the test began");
+
+        PostgresClusterExtension idle = PostgresClusterExtension.withReplicas(0);
+        IllegalStateException error = assertThrows(IllegalStateException.class, () -> idle.sessionsBefore(cluster.primary()));
+        assertEquals("PostgresClusterExtension: sessionsBefore(..) is known only while a test runs", error.getMessage());
+    }
+
+    @Test
     void shouldThawANodeThatATestLeftFrozenSoThatTheNextTestFindsItAnswering() {
         PostgresClusterExtension extension = PostgresClusterExtension.builder().replicas(1).build();
         extension.beforeAll(null);
