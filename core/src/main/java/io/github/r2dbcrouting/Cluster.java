@@ -213,8 +213,10 @@ final class Cluster {
                     : failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
                 next = next.withState(NodeState.EJECTED, reason);
                 retired.add(this.retiredPools.retire(node, node.renewPool(), "ejected"));
-                if (stalled) {
-                    // the reads hanging on it will never finish: fail them now, so that they can go elsewhere
+                if (stalled || timedOut && node.effectiveRole() == NodeRole.REPLICA) {
+                    // a replica that stopped answering probes in time: the reads hanging on it may never
+                    // finish; fail them now, so that they can go elsewhere (also when the ejection came
+                    // from failuresToEject timeouts rather than the stall rule)
                     aborted = node;
                 }
                 events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.PROBE, "node '" + node.name + "' is ejected: " + reason));
@@ -224,7 +226,7 @@ final class Cluster {
         }
         if (aborted != null) {
             int closed = aborted.activity.abortConnections();
-            LOGGER.warn("[{}] closed {} connection(s) of stalled node '{}' and failed its connection attempts, so that the queries "
+            LOGGER.warn("[{}] closed {} connection(s) of unresponsive node '{}' and failed its connection attempts, so that the queries "
                 + "hanging on it fail now", this.name, closed, aborted.name);
         }
         finish(events, retired);
