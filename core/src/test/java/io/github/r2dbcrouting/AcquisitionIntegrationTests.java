@@ -10,7 +10,6 @@ import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcTimeoutException;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -41,15 +40,6 @@ class AcquisitionIntegrationTests {
         });
     }
 
-    /** Before the factory closes: a frozen node would hold its connections. */
-    @AfterEach
-    void thawFrozenNodes() {
-        for (PostgresNode node : CLUSTER.cluster().nodes()) {
-            if (node.isFrozen()) {
-                node.thaw();
-            }
-        }
-    }
 
     private RoutingConnectionFactory build(Duration maxAcquireTime, Duration maxCreateConnectionTime, int maxSize) {
         return RoutingConnectionFactory.builder()

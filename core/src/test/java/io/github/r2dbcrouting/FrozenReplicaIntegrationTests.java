@@ -15,7 +15,6 @@ import java.util.concurrent.atomic.LongAdder;
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -61,15 +60,6 @@ class FrozenReplicaIntegrationTests {
         });
     }
 
-    /** Before the factory closes: a frozen node would hold its connections. */
-    @AfterEach
-    void thawFrozenNodes() {
-        for (PostgresNode node : CLUSTER.cluster().nodes()) {
-            if (node.isFrozen()) {
-                node.thaw();
-            }
-        }
-    }
 
     private NodeSnapshot node(String name) {
         return this.factory.nodes().stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();

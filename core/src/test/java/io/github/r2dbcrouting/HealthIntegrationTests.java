@@ -12,7 +12,6 @@ import java.util.concurrent.atomic.LongAdder;
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
-import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -59,15 +58,6 @@ class HealthIntegrationTests {
         });
     }
 
-    /** Before the factory closes: a frozen node would hold its connections. */
-    @AfterEach
-    void thawFrozenNodes() {
-        for (PostgresNode node : CLUSTER.cluster().nodes()) {
-            if (node.isFrozen()) {
-                node.thaw();
-            }
-        }
-    }
 
     private RoutingConnectionFactory.Builder builder() {
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()

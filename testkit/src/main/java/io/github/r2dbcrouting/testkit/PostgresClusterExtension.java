@@ -41,7 +41,7 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  *
  * <p>Registered on a {@code static} field, one cluster serves the whole class ({@link Builder#perTest()}
  * gives each test a fresh one, for tests that break nodes for good or change the topology). A node
- * that a test left frozen is thawed after it, so that one failed fault test does not hang the next
+ * that a test left frozen is thawed after it (before its cleanups run), so that one failed fault test does not hang the next
  * ones; a stopped node is left as it is (restarting an old primary could make a second one). After each test, what the test registered with
  * {@link #afterTest(Runnable)} or {@link #closeAfterTest(Object, Consumer)} runs (last registered
  * first), then the leak check waits until every node has no more client sessions than before the
@@ -175,6 +175,15 @@ public final class PostgresClusterExtension implements BeforeAllCallback, AfterA
     public void afterEach(ExtensionContext context) {
         AssertionError failure = null;
         try {
+            // thawed first: a frozen node would hold the connections the cleanups give back
+            PostgresCluster running = this.cluster;
+            if (running != null) {
+                for (PostgresNode node : running.nodes()) {
+                    if (node.isFrozen()) {
+                        node.thaw();
+                    }
+                }
+            }
             while (!this.cleanups.isEmpty()) {
                 try {
                     this.cleanups.pop().run();
@@ -190,11 +199,6 @@ public final class PostgresClusterExtension implements BeforeAllCallback, AfterA
             }
             SessionLeakCheck check = this.leaks;
             if (check != null && this.cluster != null) {
-                for (PostgresNode node : this.cluster.nodes()) {
-                    if (node.isFrozen()) {
-                        node.thaw();
-                    }
-                }
                 try {
                     check.assertNoSessionLeft(this.leakTimeout);
                 }
