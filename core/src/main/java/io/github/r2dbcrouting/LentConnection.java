@@ -7,6 +7,7 @@ import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionMetadata;
 import io.r2dbc.spi.IsolationLevel;
+import io.r2dbc.spi.R2dbcTimeoutException;
 import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Statement;
 import io.r2dbc.spi.TransactionDefinition;
@@ -17,6 +18,7 @@ import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
+import reactor.core.publisher.Sinks;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -160,7 +162,23 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
             this.delegate.close().subscribe(actual);
             return;
         }
-        cleanThenRelease(s).subscribe(actual);
+        releaseDirty(s).subscribe(actual);
+    }
+
+    /**
+     * The release of a connection that needs cleaning, which always ends with the pooled
+     * connection back in its pool (or invalidated there) in bounded time, whatever the server
+     * does: the cleaning gets {@link Lender#cleanWithin} (a frozen server never answers the
+     * {@code ROLLBACK}), a connection it fails or times out on is discarded, and the pooled close
+     * runs after that in every case. It runs to its end even if its subscriber cancels (the
+     * pool's own release cannot be cancelled either): cancelling it halfway would leave the
+     * pool counting the connection as acquired for ever, and a pool retired since never
+     * forgotten.
+     */
+    private Mono<Void> releaseDirty(int s) {
+        Sinks.Empty<Void> done = Sinks.empty();
+        cleanThenRelease(s).subscribe(null, done::tryEmitError, done::tryEmitEmpty);
+        return done.asMono();
     }
 
     /** Whether the driver says no transaction is open; one that cannot say counts as open. */
@@ -175,15 +193,23 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     private Mono<Void> cleanThenRelease(int s) {
         Lender.Step step = this.lender.step;
         if (step == null) {
-            return reset(s).onErrorResume(this::discardPhysical).then(Mono.defer(() -> Mono.from(this.delegate.close())));
+            return bounded(Mono.defer(() -> reset(s))).onErrorResume(this::discardPhysical)
+                .then(Mono.defer(() -> Mono.from(this.delegate.close())));
         }
         boolean wrote = (s & WROTE) != 0;
-        return Mono.defer(() -> step.beforeReset(this.delegate, wrote))
-            .then(Mono.defer(() -> reset(s)))
-            .then(Mono.defer(() -> step.afterReset(this.delegate)))
+        return bounded(Mono.defer(() -> step.beforeReset(this.delegate, wrote))
+                .then(Mono.defer(() -> reset(s)))
+                .then(Mono.defer(() -> step.afterReset(this.delegate))))
             .onErrorResume(this::discardPhysical)
             .then(Mono.defer(() -> Mono.from(this.delegate.close())))
             .doFinally(signal -> step.released());
+    }
+
+    /** {@code work} on this connection's server, failing with a timeout naming the node past {@link Lender#cleanWithin}. */
+    private Mono<Void> bounded(Mono<Void> work) {
+        Duration within = this.lender.cleanWithin;
+        return work.timeout(within, Mono.error(() -> new R2dbcTimeoutException("node '" + this.lender.node
+            + "': cleaning a released connection took longer than " + within.toMillis() + "ms")), this.lender.timer);
     }
 
     /** Rolls back what is open and restores what the holder changed, in that order. */
@@ -223,7 +249,9 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
                 physical = (Connection) unwrapped;
             }
         }
-        return Mono.from(physical.close()).onErrorResume(ignored -> Mono.empty());
+        // bounded too: the pooled close that follows must run whatever the physical close does (the
+        // driver's local validation already fails once the close began, so the pool invalidates it)
+        return bounded(Mono.from(physical.close())).onErrorResume(ignored -> Mono.empty());
     }
 
     @Override

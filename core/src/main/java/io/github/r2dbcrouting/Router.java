@@ -52,6 +52,9 @@ final class Router {
 
     private final Scheduler scheduler;
 
+    /** How long a released connection's cleaning may take before it is discarded: the health timeout. */
+    private final Duration cleanWithin;
+
     private final WalPositions positions;
 
     /** What a session that wrote through this router asks for its position. */
@@ -63,7 +66,7 @@ final class Router {
 
     @SuppressWarnings("NullAway.Init")
     Router(String name, Balancer balancer, Fallback fallback, RoutingMetricsRecorder metrics, AtomicBoolean closed,
-           Duration sessionWait, Scheduler scheduler, WalPositions positions) {
+           Duration sessionWait, Scheduler scheduler, Duration cleanWithin, WalPositions positions) {
         this.name = name;
         this.balancer = balancer;
         this.fallback = fallback;
@@ -71,6 +74,7 @@ final class Router {
         this.closed = closed;
         this.sessionWait = sessionWait;
         this.scheduler = scheduler;
+        this.cleanWithin = cleanWithin;
         this.positions = positions;
     }
 
@@ -115,7 +119,8 @@ final class Router {
         if (session == null) {
             return writer.lease.write;
         }
-        Lender lender = new Lender(this.name, writer.name, writer.postgres, new SessionRecording(session, this.sessionPositions));
+        Lender lender = new Lender(this.name, writer.name, writer.postgres, new SessionRecording(session, this.sessionPositions), this.cleanWithin,
+            this.scheduler);
         return writer.lease.write.map(connection -> ((LentConnection) connection).relend(lender));
     }
 
@@ -346,7 +351,7 @@ final class Router {
         // one subscriber per acquisition on top of the pool's: the deadline (armed only for an
         // acquisition left waiting), errors naming the node, lending the connection, and the
         // route's answer to a failure; the hot path allocates no more
-        Lender lender = new Lender(this.name, node.name, node.postgres, null);
+        Lender lender = new Lender(this.name, node.name, node.postgres, null, this.cleanWithin, this.scheduler);
         Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
             this.scheduler, lender::lend);
         Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
@@ -356,7 +361,8 @@ final class Router {
         Mono<Connection> write = raw.onFailure(error -> error instanceof PoolShutdownException && !this.closed.get() && node.lease.pool != pool
             ? this.writeRoute : Mono.error(writeFailed(node, error)));
         // the read-only fallback lends its own kind of connection, once the session is read-only
-        Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE);
+        Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE, this.cleanWithin,
+            this.scheduler);
         Mono<Connection> readOnly = ReadOnlyFallback.acquire(new Acquisition(pool.create(), node.name, settings.maxAcquireTime(),
             settings.maxCreateConnectionTime(), this.scheduler, null), readOnlyLender);
         return new Node.Lease(pool, acquire, read, readOnly, write);

@@ -91,7 +91,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.scheduler = builder.scheduler;
         WalPositions positions = new WalPositions(WalPositions::onPool, builder.healthSettings.timeout(), builder.scheduler);
         this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler,
-            positions);
+            builder.healthSettings.timeout(), positions);
         List<Node> nodes = new ArrayList<>();
         builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role, spec.factory)));
         this.metadata = nodes.get(0).target.getMetadata();
