@@ -56,12 +56,17 @@ final class NodeActivity implements PoolMetricsRecorder {
         this.lastReturn = nanoTime.getAsLong();
     }
 
-    /** The factory the node's pools allocate through: the user's, with each new connection noted. */
+    /**
+     * The factory a new pool of the node allocates through: the user's, with each new connection
+     * noted. Called once per pool, when it is made, so that the pools it made before count as
+     * retired when {@link #abortConnections()} comes.
+     */
     ConnectionFactory tracking(ConnectionFactory target) {
+        long pool = this.pending.newPool();
         return new ConnectionFactory() {
             @Override
             public Mono<Connection> create() {
-                return NodeActivity.this.pending.abortable(
+                return NodeActivity.this.pending.abortable(pool,
                     Mono.<Connection>from(target.create()).doOnNext(connection -> NodeActivity.this.opened.put(connection, Boolean.TRUE)));
             }
 
@@ -82,7 +87,8 @@ final class NodeActivity implements PoolMetricsRecorder {
      * hanging on a frozen server then fail at once with a closed connection (which
      * {@link Routing#retryReads()} retries elsewhere) instead of waiting for their own timeout.
      * Connection attempts still waiting fail too, so that the reads that made a pool open one
-     * go elsewhere instead of waiting for {@code maxCreateConnectionTime}.
+     * go elsewhere instead of waiting for {@code maxCreateConnectionTime}, and so does every
+     * later attempt of the pools retired before this call (all but the node's current one).
      *
      * @return how many connections were closed
      */
