@@ -136,6 +136,14 @@ final class Node implements Balancer.Candidate {
             return this.pool.isDisposed() ? this.metrics.allocatedSize() : this.metrics.acquiredSize();
         }
 
+        /**
+         * Acquisitions still waiting on this pool: none once it is closed (closing fails them all,
+         * and reactor-pool's pending count can then be off by one like its acquired count).
+         */
+        int waiting() {
+            return this.pool.isDisposed() ? 0 : pending();
+        }
+
         int idle() {
             return this.metrics == null ? 0 : this.metrics.idleSize();
         }

@@ -50,6 +50,6 @@ final class RetiredPools {
     }
 
     private void prune() {
-        this.leases.keySet().removeIf(lease -> lease.lent() + lease.pending() == 0);
+        this.leases.keySet().removeIf(lease -> lease.lent() + lease.waiting() == 0);
     }
 }

@@ -106,8 +106,9 @@ class RetiredPoolRaceTests {
                 waiting.block(WAIT);
 
                 int round0 = round;
-                Await.until("round " + round0 + ": nothing lent from the retired pool", WAIT, () -> lease.lent() == 0 && lease.pending() == 0,
-                    () -> "acquired " + lease.acquired() + ", allocated " + lease.pool.getMetrics().orElseThrow().allocatedSize());
+                Await.until("round " + round0 + ": nothing lent from the retired pool", WAIT, () -> lease.lent() == 0 && lease.waiting() == 0,
+                    () -> "acquired " + lease.acquired() + ", allocated " + lease.pool.getMetrics().orElseThrow().allocatedSize()
+                        + ", pending " + lease.pending() + ", disposed " + lease.pool.isDisposed());
             }
         } finally {
             single.close().block(WAIT);
