@@ -348,7 +348,7 @@ final class Router {
         // route's answer to a failure; the hot path allocates no more
         Lender lender = new Lender(this.name, node.name, node.postgres, null);
         Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
-            this.scheduler, lender::lend);
+            this.scheduler, lender);
         Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
         Mono<Connection> read = raw.onFailure(error -> retryRead(node, error));
         // a write that met this pool after an ejection retired it goes through the route again
