@@ -16,6 +16,9 @@ import reactor.core.scheduler.Scheduler;
  */
 final class Lender {
 
+    /** What an {@link Acquisition} that lends nothing gives its subscriber object: it hands out the pooled connection. */
+    static final Lender NONE = new Lender("", "", false, null);
+
     /** The routing factory's name, for the message a released connection fails with. */
     final String factory;
 
@@ -59,6 +62,12 @@ final class Lender {
 
     /** Lends a connection the pool just handed out. */
     Connection lend(Connection pooled) {
+        lent(pooled);
+        return new LentConnection(pooled, this);
+    }
+
+    /** Notes that {@code pooled}, which the pool just handed out, is lent through this lender. */
+    void lent(Connection pooled) {
         if (this.start == null) {
             this.start = new Start(pooled.isAutoCommit(), pooled.getTransactionIsolationLevel());
         }
@@ -66,7 +75,6 @@ final class Lender {
         if (step != null) {
             step.lent();
         }
-        return new LentConnection(pooled, this);
     }
 
     /** The state to restore; set by the first {@link #lend}, so always there for a release. */

@@ -2,6 +2,7 @@ package io.github.r2dbcrouting;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
+import java.util.function.Function;
 
 import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
@@ -12,8 +13,11 @@ import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Statement;
 import io.r2dbc.spi.TransactionDefinition;
 import io.r2dbc.spi.ValidationDepth;
+import io.r2dbc.spi.R2dbcTimeoutException;
 import io.r2dbc.spi.Wrapped;
+import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
+import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -21,6 +25,7 @@ import reactor.core.publisher.Operators;
 import reactor.core.publisher.Sinks;
 import reactor.util.Logger;
 import reactor.util.Loggers;
+import reactor.util.context.Context;
 
 /**
  * A pooled connection as the routing factory lends it, on every route: the driver's connection
@@ -39,8 +44,15 @@ import reactor.util.Loggers;
  * </ul>
  * It is also the {@code Mono} its {@link #close()} returns, so that releasing allocates nothing
  * when there is nothing to undo; the release starts when that {@code Mono} is subscribed.
+ *
+ * <p>And it is its own acquisition: the one subscriber an {@link Acquisition} puts on the pool,
+ * the subscription its caller holds, and what the node's {@link Deadlines} sweep times out, so
+ * that an acquisition served at once allocates this one object on top of the pool's own. Its
+ * acquisition state is one atomic int apart from the connection's: the acquisition served at
+ * once pays a single compare-and-set for it. A connection lent by {@link Lender#lend} (a route
+ * that works on the pooled connection before it lends it) skips that part.
  */
-final class LentConnection extends Mono<Void> implements Connection, Wrapped<Connection> {
+final class LentConnection extends Mono<Void> implements Connection, Wrapped<Connection>, CoreSubscriber<Connection>, Subscription {
 
     private static final Logger LOGGER = Loggers.getLogger(LentConnection.class);
 
@@ -68,15 +80,64 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
 
     private static final Mono<Boolean> INVALID = Mono.just(Boolean.FALSE);
 
-    final Connection delegate;
+    private static final AtomicIntegerFieldUpdater<LentConnection> ACQUIRING = AtomicIntegerFieldUpdater.newUpdater(LentConnection.class,
+        "acquiring");
+
+    /** Waiting for the pool. */
+    private static final int WAITING = 0;
+
+    /** Waiting, and watched by the deadline sweep. */
+    private static final int ARMED = 1;
+
+    /** Delivered, failed, timed out or cancelled: a connection arriving now goes back to the pool. */
+    private static final int DONE = 2;
+
+    /** Failed, and the route's answer to the failure now serves the caller. */
+    private static final int RESUMED = 3;
+
+    /** The pooled connection; set once, before the holder gets it. */
+    @SuppressWarnings("NullAway.Init")
+    Connection delegate;
 
     final Lender lender;
 
+    /** The connection's state bits ({@link #RELEASED}, what a release must undo). */
     private volatile int state;
 
+    /** The acquisition this connection comes from, or {@code null} when it was lent by {@link Lender#lend}. */
+    private final @Nullable Acquisition acquisition;
+
+    /** The acquisition's caller; an empty subscriber when lent by {@link Lender#lend}. */
+    final CoreSubscriber<? super Connection> actual;
+
+    @SuppressWarnings("NullAway.Init")
+    private Subscription upstream;
+
+    /** When the sweep times the acquisition out, in the scheduler's nanoseconds; written before it turns {@link #ARMED}. */
+    long deadline;
+
+    /** {@link #WAITING}, {@link #ARMED}, {@link #DONE} or {@link #RESUMED}. */
+    private volatile int acquiring;
+
+    /** The subscription of the route's answer to a failure, once {@link #RESUMED}. */
+    volatile @Nullable Subscription resumed;
+
+    volatile boolean cancelled;
+
+    /** A pooled connection lent at once (its acquisition is over). */
     LentConnection(Connection delegate, Lender lender) {
         this.delegate = delegate;
         this.lender = lender;
+        this.acquisition = null;
+        this.actual = Operators.emptySubscriber();
+        this.acquiring = DONE;
+    }
+
+    /** The acquisition, subscribed to the pool next, of a connection lent to {@code actual}. */
+    LentConnection(CoreSubscriber<? super Connection> actual, Acquisition acquisition, Lender lender) {
+        this.lender = lender;
+        this.acquisition = acquisition;
+        this.actual = actual;
     }
 
     /** Runs one statement and drops its results. */
@@ -101,6 +162,163 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     Connection relend(Lender other) {
         return other.lend(this.delegate);
     }
+
+    // ---------------------------------------------------------------- the acquisition
+
+    private Acquisition acquisition() {
+        Acquisition acquisition = this.acquisition;
+        if (acquisition == null) {
+            throw new IllegalStateException("a connection lent at once has no acquisition");
+        }
+        return acquisition;
+    }
+
+    /** Called once {@code subscribe} returned: an acquisition still waiting now gets its deadline. */
+    void armIfPending(Deadlines deadlines) {
+        if (this.acquiring != WAITING) {
+            return;
+        }
+        this.deadline = deadlines.deadline();
+        if (ACQUIRING.compareAndSet(this, WAITING, ARMED)) {
+            deadlines.watch(this);
+        }
+    }
+
+    /** For the sweep: still waiting for the pool. */
+    boolean waiting() {
+        int current = this.acquiring;
+        return current == WAITING || current == ARMED;
+    }
+
+    /** Ends the wait; true if this call ended it (the sweep then drops it). */
+    private boolean finish() {
+        for (;;) {
+            int current = this.acquiring;
+            if (current != WAITING && current != ARMED) {
+                return false;
+            }
+            if (ACQUIRING.compareAndSet(this, current, DONE)) {
+                return true;
+            }
+        }
+    }
+
+    @Override
+    public Context currentContext() {
+        return this.actual.currentContext();
+    }
+
+    @Override
+    public void onSubscribe(Subscription subscription) {
+        if (Operators.validate(this.upstream, subscription)) {
+            this.upstream = subscription;
+            this.actual.onSubscribe(this);
+        }
+    }
+
+    /** The pool's connection: lent to the caller (this object), or passed on as it is by an acquisition that lends nothing. */
+    @Override
+    public void onNext(Connection pooled) {
+        if (finish()) {
+            this.delegate = pooled;
+            if (this.lender == Lender.NONE) {
+                this.actual.onNext(pooled);
+            } else {
+                this.lender.lent(pooled);
+                this.actual.onNext(this);
+            }
+            this.actual.onComplete();
+        } else {
+            // the deadline passed or the caller left while the pool was handing it out
+            Mono.from(pooled.close()).subscribe(released -> { }, error -> Operators.onErrorDropped(error, this.actual.currentContext()));
+        }
+    }
+
+    @Override
+    public void onError(Throwable error) {
+        Acquisition acquisition = acquisition();
+        int target = acquisition.resume == null ? DONE : RESUMED;
+        for (;;) {
+            int current = this.acquiring;
+            if (current == DONE || current == RESUMED) {
+                Operators.onErrorDropped(error, this.actual.currentContext());
+                return;
+            }
+            if (ACQUIRING.compareAndSet(this, current, target)) {
+                break;
+            }
+        }
+        fail(acquisition.naming(error));
+    }
+
+    /** Hands a failure, naming the node, to the caller or to the route's answer. */
+    private void fail(Throwable named) {
+        Function<Throwable, Mono<Connection>> resume = acquisition().resume;
+        if (resume == null) {
+            this.actual.onError(named);
+            return;
+        }
+        Mono<Connection> answer;
+        try {
+            answer = resume.apply(named);
+        } catch (Throwable e) {
+            this.actual.onError(Operators.onOperatorError(e, this.actual.currentContext()));
+            return;
+        }
+        answer.subscribe(new Acquisition.Resumed(this));
+    }
+
+    @Override
+    public void onComplete() {
+        if (finish()) {
+            this.actual.onComplete();
+        }
+    }
+
+    @Override
+    public void request(long n) {
+        this.upstream.request(n);
+    }
+
+    @Override
+    public void cancel() {
+        this.cancelled = true;
+        for (;;) {
+            int current = this.acquiring;
+            if (current == RESUMED) {
+                Subscription answer = this.resumed;
+                if (answer != null) {
+                    answer.cancel();
+                }
+                return;
+            }
+            if (current == DONE) {
+                return;
+            }
+            if (ACQUIRING.compareAndSet(this, current, DONE)) {
+                this.upstream.cancel();
+                return;
+            }
+        }
+    }
+
+    /** The deadline passed (called by the sweep). */
+    void expire() {
+        Acquisition acquisition = acquisition();
+        for (;;) {
+            int current = this.acquiring;
+            if (current != WAITING && current != ARMED) {
+                return;
+            }
+            if (ACQUIRING.compareAndSet(this, current, acquisition.resume == null ? DONE : RESUMED)) {
+                this.upstream.cancel();
+                fail(new R2dbcTimeoutException(acquisition.acquireTimeoutMessage));
+                return;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- the connection
 
     /** The node the connection came from. */
     String node() {
@@ -141,6 +359,8 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
             }
         } while (!STATE.compareAndSet(this, s, s & ~bits));
     }
+
+    // ---------------------------------------------------------------- the release
 
     @Override
     public Publisher<Void> close() {
@@ -253,6 +473,8 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         // driver's local validation already fails once the close began, so the pool invalidates it)
         return bounded(Mono.from(physical.close())).onErrorResume(ignored -> Mono.empty());
     }
+
+    // ---------------------------------------------------------------- the driver's connection, tracked
 
     @Override
     public Connection unwrap() {

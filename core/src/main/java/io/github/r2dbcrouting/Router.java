@@ -82,19 +82,22 @@ final class Router {
         this.cluster = cluster;
     }
 
-    /** Called at subscription with the subscriber's context. */
+    /**
+     * Called at subscription with the subscriber's context: the route is decided here, so each
+     * branch picks its node at once instead of through another {@code Mono.defer}.
+     */
     Mono<Connection> route(ContextView context) {
         Object key = context.getOrDefault(Routing.KEY, null);
         ConsistencySession session = context.getOrDefault(Routing.SESSION_KEY, null);
         if (key == null || key == Routing.Route.PRIMARY) {
-            return session == null ? this.writeRoute : Mono.defer(() -> onWriter(session));
+            return onWriter(session);
         }
         ReadRetry retry = context.getOrDefault(ReadRetry.KEY, null);
         Duration maxLag = key instanceof Routing.Bounded ? ((Routing.Bounded) key).maxLag : null;
         if (retry == null && maxLag == null && (session == null || session.blank())) {
-            return this.readRoute;
+            return read();
         }
-        return Mono.defer(() -> readWith(retry, maxLag, session));
+        return readWith(retry, maxLag, session);
     }
 
 
@@ -353,7 +356,7 @@ final class Router {
         // route's answer to a failure; the hot path allocates no more
         Lender lender = new Lender(this.name, node.name, node.postgres, null, this.cleanWithin, this.scheduler);
         Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
-            this.scheduler, lender::lend);
+            this.scheduler, lender);
         Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
         Mono<Connection> read = raw.onFailure(error -> retryRead(node, error));
         // a write that met this pool after an ejection retired it goes through the route again

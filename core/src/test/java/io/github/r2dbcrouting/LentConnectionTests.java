@@ -266,6 +266,6 @@ class LentConnectionTests {
 
     /** The routes' acquisition operator over {@code pool}, lending what it emits, with no deadline. */
     private Acquisition acquisition(Mono<Connection> pool) {
-        return new Acquisition(pool, "node", Duration.ZERO, Duration.ZERO, Schedulers.immediate(), this.lender::lend);
+        return new Acquisition(pool, "node", Duration.ZERO, Duration.ZERO, Schedulers.immediate(), this.lender);
     }
 }
