@@ -7,6 +7,7 @@ import io.r2dbc.spi.IsolationLevel;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
+import reactor.core.scheduler.Schedulers;
 
 /**
  * Where lent connections come from (the factory, the node) and what their release does besides
@@ -17,7 +18,7 @@ import reactor.core.scheduler.Scheduler;
 final class Lender {
 
     /** What an {@link Acquisition} that lends nothing gives its subscriber object: it hands out the pooled connection. */
-    static final Lender NONE = new Lender("", "", false, null);
+    static final Lender NONE = new Lender("", "", false, null, Duration.ofSeconds(5), Schedulers.parallel());
 
     /** The routing factory's name, for the message a released connection fails with. */
     final String factory;
