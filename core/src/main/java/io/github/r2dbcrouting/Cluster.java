@@ -152,7 +152,7 @@ final class Cluster {
                 RoutingEvent mismatch = event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
                     + "' (configured as " + lower(node.configuredRole) + ") reports it is " + lower(role)
                     + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : ""));
-                if (role == NodeRole.PRIMARY && node.postgres) {
+                if (role == NodeRole.PRIMARY && node.dialect.identifies()) {
                     // announced once it is known whether this is another primary or another name for one
                     this.identities.deferMismatch(node, mismatch);
                 } else {

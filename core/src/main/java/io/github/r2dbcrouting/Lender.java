@@ -18,8 +18,8 @@ final class Lender {
 
     final String node;
 
-    /** Whether the node speaks PostgreSQL, whose timeouts a {@code RESET} restores. */
-    final boolean postgres;
+    /** The node's database family: how a changed timeout is restored, how a session is made read-only. */
+    final Dialect dialect;
 
     /** What the release does after the reset, or {@code null}: nothing. */
     final @Nullable Step step;
@@ -34,10 +34,10 @@ final class Lender {
      */
     private volatile @Nullable Start start;
 
-    Lender(String factory, String node, boolean postgres, @Nullable Step step) {
+    Lender(String factory, String node, Dialect dialect, @Nullable Step step) {
         this.factory = factory;
         this.node = node;
-        this.postgres = postgres;
+        this.dialect = dialect;
         this.step = step;
         this.recordsWrites = step != null && step.recordsWrites();
     }

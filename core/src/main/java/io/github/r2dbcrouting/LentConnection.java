@@ -198,12 +198,8 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         }
         int timeouts = s & (STATEMENT_TIMEOUT | LOCK_TIMEOUT);
         if (timeouts != 0) {
-            if (!this.lender.postgres) {
-                return reset.then(Mono.error(new IllegalStateException("a timeout was changed and this driver has no way to restore it")));
-            }
-            String sql = timeouts == STATEMENT_TIMEOUT ? "RESET statement_timeout"
-                : timeouts == LOCK_TIMEOUT ? "RESET lock_timeout" : "RESET statement_timeout; RESET lock_timeout";
-            reset = reset.then(Mono.defer(() -> run(this.delegate, sql)));
+            reset = reset.then(Mono.defer(() -> this.lender.dialect.resetTimeouts(this.delegate, (timeouts & STATEMENT_TIMEOUT) != 0,
+                (timeouts & LOCK_TIMEOUT) != 0)));
         }
         return reset;
     }

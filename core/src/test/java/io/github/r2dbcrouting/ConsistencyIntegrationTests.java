@@ -117,7 +117,7 @@ class ConsistencyIntegrationTests {
     @Test
     void shouldReadNoPositionWhenASessionWritesAndOneSharedPositionWhenItsReadsNeedOne() {
         CountingConnectionFactory primary = new CountingConnectionFactory(CLUSTER.primary().connectionFactory(),
-            sql -> sql.equals(WalPositions.POSITION));
+            sql -> sql.equals(PostgresDialect.WRITE_POSITION));
         RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
             .name("counted")
             .primary("primary", primary)

@@ -52,7 +52,7 @@ class HandoverTests {
 
     private final PoolMetrics metrics = this.pool.getMetrics().orElseThrow();
 
-    private final Lender lender = new Lender("handover-tests", "primary", true, ReadOnlyFallback.INSTANCE);
+    private final Lender lender = new Lender("handover-tests", "primary", PostgresDialect.INSTANCE, new ReadOnlyFallback(PostgresDialect.INSTANCE));
 
     @AfterEach
     void tearDown() {
@@ -77,7 +77,7 @@ class HandoverTests {
     void shouldReturnTheConnectionToItsPoolWhenTheCallerLeavesWhileTheSessionIsMadeReadOnly() {
         Disposable caller = readOnly().subscribe();
         Await.until("the read-only statement running", WAIT, () -> executed() == 1);
-        assertThat(this.sql).containsExactly(ReadOnlyFallback.ENTER);
+        assertThat(this.sql).containsExactly(PostgresDialect.READ_ONLY);
         assertThat(this.metrics.acquiredSize()).isEqualTo(1);
 
         caller.dispose(); // the caller's timeout fires while SET SESSION CHARACTERISTICS runs
@@ -85,7 +85,7 @@ class HandoverTests {
         // the session may still turn read-only: it is made read-write again before it goes back
         Await.until("the read-write statement running", WAIT, () -> executed() == 2, () -> "acquired=" + this.metrics.acquiredSize()
             + ", statements " + this.sql);
-        assertThat(this.sql).containsExactly(ReadOnlyFallback.ENTER, ReadOnlyFallback.LEAVE);
+        assertThat(this.sql).containsExactly(PostgresDialect.READ_ONLY, PostgresDialect.READ_WRITE);
         statement(1).tryEmitEmpty();
         Await.until("the connection back in its pool", WAIT, () -> this.metrics.acquiredSize() == 0,
             () -> "acquired=" + this.metrics.acquiredSize());
@@ -104,7 +104,7 @@ class HandoverTests {
                 statement(1).tryEmitEmpty();
             })
             .verifyComplete();
-        assertThat(this.sql).containsExactly(ReadOnlyFallback.ENTER, ReadOnlyFallback.LEAVE);
+        assertThat(this.sql).containsExactly(PostgresDialect.READ_ONLY, PostgresDialect.READ_WRITE);
         assertThat(this.metrics.acquiredSize()).isZero();
         assertThat(this.physicalCloses).hasValue(0);
     }

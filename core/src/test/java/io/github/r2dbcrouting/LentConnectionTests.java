@@ -153,7 +153,7 @@ class LentConnectionTests {
 
     private final Recording pooled = new Recording("pooled", this.calls);
 
-    private final Lender lender = new Lender("stub", "node-1", false, null);
+    private final Lender lender = new Lender("stub", "node-1", PlainDialect.INSTANCE, null);
 
     LentConnectionTests() {
         this.pooled.physical = new Recording("physical", this.calls);
