@@ -82,6 +82,25 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
     private final ConnectionFactory writes;
 
+    /** What the metrics recorder is bound to: the name and the nodes, nothing to route or close with. */
+    private final RoutingView view = new RoutingView() {
+
+        @Override
+        public String name() {
+            return RoutingConnectionFactory.this.name;
+        }
+
+        @Override
+        public List<NodeSnapshot> nodes() {
+            return RoutingConnectionFactory.this.nodes();
+        }
+
+        @Override
+        public String toString() {
+            return RoutingConnectionFactory.this.toString();
+        }
+    };
+
     private RoutingConnectionFactory(Builder builder) {
         this.name = builder.name;
         this.balancer = builder.balancer;
@@ -103,7 +122,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.writes = new View(this, this.router.writeRoute, "writes");
         this.closing = Mono.defer(this::doClose).cache();
         try {
-            this.metrics.bind(this);
+            this.metrics.bind(this.view);
         } catch (RuntimeException error) {
             // nothing else will ever close the pools just made
             nodes.forEach(node -> node.lease.pool.disposeLater().subscribe(null, ignored -> { }));
@@ -308,7 +327,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
                 .then())
             .then(Mono.<Void>fromRunnable(() -> {
                 try {
-                    this.metrics.unbind(this);
+                    this.metrics.unbind(this.view);
                 } catch (RuntimeException error) {
                     LOGGER.warn("[" + this.name + "] the metrics recorder failed to unbind", error);
                 }
