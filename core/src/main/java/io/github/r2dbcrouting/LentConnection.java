@@ -38,7 +38,7 @@ import reactor.util.Loggers;
  * It is also the {@code Mono} its {@link #close()} returns, so that releasing allocates nothing
  * when there is nothing to undo; the release starts when that {@code Mono} is subscribed.
  */
-final class LentConnection extends Mono<Void> implements Connection, Wrapped<Connection> {
+final class LentConnection extends Mono<Void> implements Connection, Wrapped<Connection>, RoutedConnection {
 
     private static final Logger LOGGER = Loggers.getLogger(LentConnection.class);
 
@@ -101,7 +101,8 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     }
 
     /** The node the connection came from. */
-    String node() {
+    @Override
+    public String node() {
         return this.lender.node;
     }
 
