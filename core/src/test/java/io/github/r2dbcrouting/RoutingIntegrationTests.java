@@ -40,8 +40,8 @@ class RoutingIntegrationTests {
         });
     }
 
-    private RoutingConnectionFactory.Builder builder() {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+    private RoutingConnectionFactoryBuilder builder() {
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .primary("primary", CLUSTER.primary().connectionFactory());
         for (PostgresNode replica : CLUSTER.replicas()) {
             builder.replica(replica.name(), replica.connectionFactory());
