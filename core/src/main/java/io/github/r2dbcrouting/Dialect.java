@@ -23,7 +23,12 @@ import reactor.core.scheduler.Scheduler;
  */
 interface Dialect {
 
-    /** The dialect of the family {@code target}'s driver speaks; {@link PlainDialect} for any other. */
+    /**
+     * The dialect of the family {@code target}'s driver speaks; {@link PlainDialect} for any other.
+     * Decided from the driver's metadata when the node is built (a driver that serves several
+     * server families, such as r2dbc-mariadb for MariaDB and MySQL, will need the first probe
+     * connection's product name instead).
+     */
     static Dialect of(ConnectionFactory target) {
         return PostgresDialect.speaks(target.getMetadata()) ? PostgresDialect.INSTANCE : PlainDialect.INSTANCE;
     }
@@ -65,7 +70,9 @@ interface Dialect {
 
     /**
      * A position at or past every write that was released on {@code primary}'s node before this
-     * is called (read on any of its connections).
+     * is called (read on any of its connections). PostgreSQL's insert position is such a position;
+     * a family whose only such figure is per session (MariaDB's {@code @@last_gtid}) has to read
+     * it on the writing connection before its release instead, in the session's release step.
      */
     Mono<Long> writePosition(Connection primary);
 
