@@ -29,9 +29,8 @@ final class Cluster {
 
     private final Clock clock;
 
-    private final List<RoutingListener> listeners;
-
-    private final RoutingMetricsRecorder metrics;
+    /** Logs each event and hands it to the metrics recorder and the listeners. */
+    private final EventDelivery delivery;
 
     private final Object lock = new Object();
 
@@ -51,12 +50,11 @@ final class Cluster {
 
     Cluster(String name, List<Node> nodes, HealthSettings settings, Clock clock, List<RoutingListener> listeners,
             RoutingMetricsRecorder metrics) {
-        this.metrics = metrics;
+        this.delivery = new EventDelivery(name, metrics, listeners);
         this.name = name;
         this.settings = settings;
         this.clock = clock;
         this.retiredPools = new RetiredPools(clock);
-        this.listeners = List.copyOf(listeners);
         this.nodes = new ArrayList<>(nodes);
         this.topology = compute(new ArrayList<>(), null);
     }
@@ -121,42 +119,23 @@ final class Cluster {
             }
             NodeHealth old = node.health;
             NodeRole role = result.role();
-            long lagBytes = -1;
-            Duration lagTime = result.replayLag();
-            if (role == NodeRole.REPLICA && result.lsn() >= 0) {
-                Node writer = this.topology.writer;
-                long primaryLsn = writer != null && writer != node ? writer.health.lsn() : -1;
-                if (primaryLsn >= 0) {
-                    lagBytes = Math.max(0, primaryLsn - result.lsn());
-                }
+            Node writer = this.topology.writer;
+            long writerLsn = writer != null && writer != node ? writer.health.lsn() : -1;
+            HealthRules.Outcome outcome = HealthRules.probeSucceeded(node.name, old, result, writerLsn, soleWriter(node, role), this.settings,
+                this.clock.instant());
+            NodeHealth next = outcome.next();
+            HealthRules.Change change = outcome.change();
+            if (change != null) {
+                events.add(event(change.type(), node, change.cause(), change.message()));
             }
-            int successes = old.successes() + 1;
-            NodeHealth next = new NodeHealth(old.state(), role, old.reason(), 0, successes, result.lsn(), lagBytes, lagTime,
-                this.clock.instant(), result.latency(), null);
-            String lagProblem = role == NodeRole.REPLICA ? lagProblem(lagBytes, lagTime) : null;
-            if (old.state() == NodeState.UP && lagProblem != null) {
-                next = next.withState(NodeState.EJECTED, lagProblem);
-                events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.LAG, "node '" + node.name + "' is ejected: " + lagProblem));
-            } else if (old.state() == NodeState.EJECTED && lagProblem == null
-                && (successes >= this.settings.successesToReadmit() || soleWriter(node, role))) {
-                next = next.withState(NodeState.UP, null);
-                RoutingEvent.Cause cause = old.reason() != null && old.reason().startsWith("lag") ? RoutingEvent.Cause.LAG : RoutingEvent.Cause.PROBE;
-                events.add(event(RoutingEvent.Type.READMITTED, node, cause, "node '" + node.name + "' is readmitted after "
-                    + successes + " good probe" + (successes == 1 ? "" : "s") + " (was out: " + old.reason() + ")"));
-            } else if (old.state() == NodeState.EJECTED && lagProblem != null && !lagProblem.equals(old.reason()) && old.reason() != null
-                && old.reason().startsWith("lag")) {
-                next = next.withState(NodeState.EJECTED, lagProblem);
-            }
-            if (old.observedRole() != role && role != NodeRole.UNKNOWN && old.observedRole() != NodeRole.UNKNOWN
-                || old.observedRole() == NodeRole.UNKNOWN && role != NodeRole.UNKNOWN && role != node.configuredRole) {
-                RoutingEvent mismatch = event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
-                    + "' (configured as " + lower(node.configuredRole) + ") reports it is " + lower(role)
-                    + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : ""));
-                if (role == NodeRole.PRIMARY && node.postgres) {
+            String mismatch = HealthRules.roleMismatch(node.name, node.configuredRole, old.observedRole(), role);
+            if (mismatch != null) {
+                RoutingEvent event = event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, mismatch);
+                if (role == NodeRole.PRIMARY && node.dialect.identifies()) {
                     // announced once it is known whether this is another primary or another name for one
-                    this.identities.deferMismatch(node, mismatch);
+                    this.identities.deferMismatch(node, event);
                 } else {
-                    events.add(mismatch);
+                    events.add(event);
                 }
             }
             node.health = next;
@@ -297,18 +276,6 @@ final class Cluster {
         return names.toString();
     }
 
-    private @Nullable String lagProblem(long lagBytes, @Nullable Duration lagTime) {
-        long maxBytes = this.settings.maxLagBytes();
-        if (maxBytes > 0 && lagBytes > maxBytes) {
-            return "lag " + lagBytes + " bytes exceeds health.maxLagBytes " + maxBytes;
-        }
-        Duration maxTime = this.settings.maxLagTime();
-        if (!maxTime.isZero() && lagTime != null && lagTime.compareTo(maxTime) > 0) {
-            return "lag " + lagTime.toMillis() + "ms exceeds health.maxLagTime " + maxTime.toMillis() + "ms";
-        }
-        return null;
-    }
-
     /** Recomputes the topology under the lock and adds the events its change implies. */
     private void publish(List<RoutingEvent> events) {
         Topology old = this.topology;
@@ -421,7 +388,7 @@ final class Cluster {
         return new RoutingEvent(type, node != null ? node.name : null, cause, "[" + this.name + "] " + message, this.clock.instant());
     }
 
-    /** Outside the lock: close retired pools, log, and tell the listeners. */
+    /** Outside the lock: close retired pools, then deliver the events. */
     private void finish(List<RoutingEvent> events, List<Node.Lease> retired) {
         for (Node.Lease lease : retired) {
             lease.pool.disposeLater()
@@ -431,24 +398,7 @@ final class Cluster {
                 })
                 .subscribe();
         }
-        for (RoutingEvent event : events) {
-            switch (event.type()) {
-                case READMITTED, ADDED, REMOVED -> LOGGER.info(event.message());
-                default -> LOGGER.warn(event.message());
-            }
-            try {
-                this.metrics.recordEvent(event);
-            } catch (RuntimeException error) {
-                LOGGER.warn("[" + this.name + "] the metrics recorder threw on " + event.type() + "; ignored", error);
-            }
-            for (RoutingListener listener : this.listeners) {
-                try {
-                    listener.onEvent(event);
-                } catch (RuntimeException error) {
-                    LOGGER.warn("[" + this.name + "] a RoutingListener threw on " + event.type() + "; ignored", error);
-                }
-            }
-        }
+        this.delivery.deliver(events);
     }
 
     static String describe(Throwable error) {

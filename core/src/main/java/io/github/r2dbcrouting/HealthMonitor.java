@@ -16,7 +16,6 @@ import java.util.function.Consumer;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcTimeoutException;
-import io.r2dbc.spi.Result;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -43,27 +42,6 @@ final class HealthMonitor {
 
     /** How long closing a probe connection may take when the factory closes. */
     private static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(5);
-
-    /**
-     * Role, WAL position in bytes (on a primary the insert position: past every commit that has
-     * returned, even with {@code synchronous_commit = off}, so that sessions can use it), and
-     * replay lag in milliseconds (0 when the replica has replayed all it received, so that an
-     * idle primary does not look like lag).
-     */
-    static final String POSTGRES_PROBE = "SELECT pg_is_in_recovery(), "
-        + "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END - '0/0'::pg_lsn)::bigint, "
-        + "CASE WHEN NOT pg_is_in_recovery() THEN NULL "
-        + "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 "
-        + "ELSE (EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())) * 1000)::bigint END";
-
-    /**
-     * Who the server is (see {@link ServerIdentity}): its system identifier and its postmaster's
-     * start time in microseconds. Both functions are executable by any login role (PostgreSQL
-     * 10 and later); neither value can change while a connection lives, so it is read once per
-     * probe connection, not on every probe.
-     */
-    static final String POSTGRES_IDENTITY = "SELECT system_identifier, "
-        + "(EXTRACT(EPOCH FROM pg_postmaster_start_time()) * 1000000)::bigint FROM pg_control_system()";
 
     private final String name;
 
@@ -168,20 +146,11 @@ final class HealthMonitor {
     }
 
     /**
-     * Who the server behind {@code connection} is; empty for other databases, and for a server
-     * that refuses to tell (an error it answers with, not a broken connection, which fails the probe).
+     * Who the server behind {@code connection} is; empty when its family cannot tell, and for a
+     * server that refuses to (an error it answers with, not a broken connection, which fails the probe).
      */
     private Mono<Optional<ServerIdentity>> identify(Node node, Connection connection) {
-        if (!node.postgres) {
-            return Mono.just(Optional.empty());
-        }
-        return Flux.from(connection.createStatement(POSTGRES_IDENTITY).execute())
-            .flatMap(result -> result.map((row, metadata) -> {
-                Long system = row.get(0, Long.class);
-                Long started = row.get(1, Long.class);
-                return system == null || started == null ? Optional.<ServerIdentity>empty() : Optional.of(new ServerIdentity(system, started));
-            }))
-            .last(Optional.empty())
+        return node.dialect.identify(connection)
             .onErrorResume(error -> error instanceof R2dbcException && ((R2dbcException) error).getSqlState() != null, error -> {
                 LOGGER.warn("[{}] node '{}' does not say which server it is ({}); two names for its server would look like two servers",
                     this.name, node.name, Cluster.describe(error));
@@ -190,21 +159,9 @@ final class HealthMonitor {
     }
 
     private Mono<ProbeResult> query(Node node, Connection connection, long start, @Nullable ServerIdentity server) {
-        if (!node.postgres) {
-            return Flux.from(connection.createStatement(this.settings.validationQuery()).execute())
-                .flatMap(Result::getRowsUpdated)
-                .then(Mono.fromSupplier(() -> new ProbeResult(NodeRole.UNKNOWN, -1, null, elapsed(start))));
-        }
         long started = WalPositions.nextTick();
-        return Flux.from(connection.createStatement(POSTGRES_PROBE).execute())
-            .flatMap(result -> result.map((row, metadata) -> {
-                Boolean inRecovery = row.get(0, Boolean.class);
-                Long lsn = row.get(1, Long.class);
-                Long lagMillis = row.get(2, Long.class);
-                return new ProbeResult(Boolean.TRUE.equals(inRecovery) ? NodeRole.REPLICA : NodeRole.PRIMARY,
-                    lsn == null ? -1 : lsn, lagMillis == null ? null : Duration.ofMillis(lagMillis), elapsed(start), server, started);
-            }))
-            .last();
+        return node.dialect.probe(connection, this.settings.validationQuery())
+            .map(status -> new ProbeResult(status.role(), status.position(), status.lag(), elapsed(start), server, started));
     }
 
     private void succeeded(Node node, ProbeResult result) {

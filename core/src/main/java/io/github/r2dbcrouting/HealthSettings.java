@@ -7,7 +7,7 @@ import org.jspecify.annotations.Nullable;
 
 /**
  * How the routing factory probes its nodes. Immutable; build one through
- * {@link RoutingConnectionFactory.Builder#health(java.util.function.Consumer)}.
+ * {@link RoutingConnectionFactoryBuilder#health(java.util.function.Consumer)}.
  *
  * <p>Defaults, and why:
  * <ul>

@@ -18,15 +18,15 @@ import reactor.core.scheduler.Schedulers;
 final class Lender {
 
     /** What an {@link Acquisition} that lends nothing gives its subscriber object: it hands out the pooled connection. */
-    static final Lender NONE = new Lender("", "", false, null, Duration.ofSeconds(5), Schedulers.parallel());
+    static final Lender NONE = new Lender("", "", PlainDialect.INSTANCE, null, Duration.ofSeconds(5), Schedulers.parallel());
 
     /** The routing factory's name, for the message a released connection fails with. */
     final String factory;
 
     final String node;
 
-    /** Whether the node speaks PostgreSQL, whose timeouts a {@code RESET} restores. */
-    final boolean postgres;
+    /** The node's database family: how a changed timeout is restored, how a session is made read-only. */
+    final Dialect dialect;
 
     /** What the release does after the reset, or {@code null}: nothing. */
     final @Nullable Step step;
@@ -51,10 +51,10 @@ final class Lender {
      */
     private volatile @Nullable Start start;
 
-    Lender(String factory, String node, boolean postgres, @Nullable Step step, Duration cleanWithin, Scheduler timer) {
+    Lender(String factory, String node, Dialect dialect, @Nullable Step step, Duration cleanWithin, Scheduler timer) {
         this.factory = factory;
         this.node = node;
-        this.postgres = postgres;
+        this.dialect = dialect;
         this.step = step;
         this.recordsWrites = step != null && step.recordsWrites();
         this.cleanWithin = cleanWithin;

@@ -52,7 +52,7 @@ import reactor.util.context.Context;
  * once pays a single compare-and-set for it. A connection lent by {@link Lender#lend} (a route
  * that works on the pooled connection before it lends it) skips that part.
  */
-final class LentConnection extends Mono<Void> implements Connection, Wrapped<Connection>, CoreSubscriber<Connection>, Subscription {
+final class LentConnection extends Mono<Void> implements Connection, Wrapped<Connection>, RoutedConnection, CoreSubscriber<Connection>, Subscription {
 
     private static final Logger LOGGER = Loggers.getLogger(LentConnection.class);
 
@@ -321,7 +321,8 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     // ---------------------------------------------------------------- the connection
 
     /** The node the connection came from. */
-    String node() {
+    @Override
+    public String node() {
         return this.lender.node;
     }
 
@@ -444,12 +445,8 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         }
         int timeouts = s & (STATEMENT_TIMEOUT | LOCK_TIMEOUT);
         if (timeouts != 0) {
-            if (!this.lender.postgres) {
-                return reset.then(Mono.error(new IllegalStateException("a timeout was changed and this driver has no way to restore it")));
-            }
-            String sql = timeouts == STATEMENT_TIMEOUT ? "RESET statement_timeout"
-                : timeouts == LOCK_TIMEOUT ? "RESET lock_timeout" : "RESET statement_timeout; RESET lock_timeout";
-            reset = reset.then(Mono.defer(() -> run(this.delegate, sql)));
+            reset = reset.then(Mono.defer(() -> this.lender.dialect.resetTimeouts(this.delegate, (timeouts & STATEMENT_TIMEOUT) != 0,
+                (timeouts & LOCK_TIMEOUT) != 0)));
         }
         return reset;
     }

@@ -25,8 +25,8 @@ final class Node implements Balancer.Candidate {
     /** The user's factory; probes open their own connection through it. */
     final ConnectionFactory target;
 
-    /** Whether the target speaks PostgreSQL, so that probes can read role and WAL position. */
-    final boolean postgres;
+    /** The target's database family: what probes read beyond "it answers", and how. */
+    final Dialect dialect;
 
     /** When a connection last came back to the node's pool: a frozen server keeps them all. */
     final NodeActivity activity;
@@ -42,7 +42,7 @@ final class Node implements Balancer.Candidate {
         this.name = name;
         this.configuredRole = configuredRole;
         this.target = target;
-        this.postgres = target.getMetadata().getName().toLowerCase(java.util.Locale.ROOT).contains("postgres");
+        this.dialect = Dialect.of(target);
         this.leases = leases;
         this.health = NodeHealth.initial();
         this.lease = leases.apply(this);

@@ -214,7 +214,7 @@ final class OptionTable {
             return this.health == null ? HealthSettings.defaults() : build("health", this.health::build);
         }
 
-        void applyTo(RoutingConnectionFactory.Builder builder) {
+        void applyTo(RoutingConnectionFactoryBuilder builder) {
             String name = this.name;
             if (name != null) {
                 guard(RoutingOptions.NAME.name(), () -> builder.name(name));

@@ -11,7 +11,7 @@ import org.jspecify.annotations.Nullable;
 /**
  * Settings of the r2dbc-pool {@code ConnectionPool} that the routing factory puts in front of
  * every node. Immutable; build one with {@link #builder()} or through
- * {@link RoutingConnectionFactory.Builder#pool(java.util.function.Consumer)}.
+ * {@link RoutingConnectionFactoryBuilder#pool(java.util.function.Consumer)}.
  *
  * <p>Durations: {@link Duration#ZERO} means "no limit" wherever a limit can be switched off.
  * The defaults differ from r2dbc-pool's where r2dbc-pool's would hurt a router: acquisition

@@ -7,18 +7,15 @@ import reactor.core.publisher.Mono;
  * A primary connection lent to a read-only pipeline under {@link Fallback#PRIMARY}: the session
  * is read-only while the pipeline holds it, so a write fails with the database's read-only
  * error instead of landing, and it is made read-write again before it goes back to the pool
- * (a connection that cannot be is discarded). The SQL is the standard's
- * {@code SET SESSION CHARACTERISTICS}, which PostgreSQL, MySQL and MariaDB understand.
+ * (a connection that cannot be is discarded). The statements are the node's {@link Dialect}'s.
  */
 final class ReadOnlyFallback implements Lender.Step {
 
-    static final String ENTER = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
+    private final Dialect dialect;
 
-    static final String LEAVE = "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE";
-
-    static final ReadOnlyFallback INSTANCE = new ReadOnlyFallback();
-
-    private ReadOnlyFallback() {
+    /** The fallback's release step on a node of {@code dialect}'s family. */
+    ReadOnlyFallback(Dialect dialect) {
+        this.dialect = dialect;
     }
 
     /**
@@ -35,7 +32,7 @@ final class ReadOnlyFallback implements Lender.Step {
     /** Puts a freshly acquired pooled connection in read-only mode and lends it; releases it if that fails. */
     static Mono<Connection> enter(Handover handover, Lender lender) {
         Connection pooled = handover.connection();
-        return LentConnection.run(pooled, ENTER)
+        return lender.dialect.enterReadOnly(pooled)
             .then(Mono.defer(() -> handover.take() ? Mono.just(lender.lend(pooled)) : Mono.<Connection>empty()))
             .onErrorResume(error -> handover.take()
                 ? Mono.from(pooled.close()).onErrorResume(ignored -> Mono.empty()).then(Mono.error(error))
@@ -44,7 +41,7 @@ final class ReadOnlyFallback implements Lender.Step {
 
     @Override
     public Mono<Void> afterReset(Connection pooled) {
-        return LentConnection.run(pooled, LEAVE);
+        return this.dialect.leaveReadOnly(pooled);
     }
 
     @Override

@@ -11,7 +11,6 @@ import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcTimeoutException;
 import org.jspecify.annotations.Nullable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.pool.PoolShutdownException;
@@ -28,12 +27,6 @@ import reactor.util.context.ContextView;
 final class Router {
 
     private static final Logger LOGGER = Loggers.getLogger(Router.class);
-
-    /** A replica's current replay and receive positions, checked on a connection when its last probe is too old. */
-    static final String REPLAY_POSITION = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, "
-        + "(pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::bigint";
-
-    private static final Duration CATCH_UP_POLL = Duration.ofMillis(10);
 
     private final String name;
 
@@ -122,7 +115,7 @@ final class Router {
         if (session == null) {
             return writer.lease.write;
         }
-        Lender lender = new Lender(this.name, writer.name, writer.postgres, new SessionRecording(session, this.sessionPositions), this.cleanWithin,
+        Lender lender = new Lender(this.name, writer.name, writer.dialect, new SessionRecording(session, this.sessionPositions), this.cleanWithin,
             this.scheduler);
         return writer.lease.write.map(connection -> ((LentConnection) connection).relend(lender));
     }
@@ -243,7 +236,7 @@ final class Router {
 
     /**
      * Acquires on {@code node} and waits, at most {@code sessionWait} and only while its replay
-     * rate says it gets there in time (see {@link ReplayWait}), for its replay to reach
+     * rate says it gets there in time (see {@link Dialect#awaitApplied}), for its replay to reach
      * {@code needed}; releases it and reads on the primary when it does not.
      */
     private Mono<Connection> awaitReplay(Node node, long needed, Topology topology) {
@@ -251,7 +244,7 @@ final class Router {
         Mono<Connection> primary = Mono.defer(() -> onPrimaryForSession(topology));
         // the connection is the route's until it is handed on or closed: a caller leaving while the
         // replay is checked must not leave it lent
-        return Handover.then(node.lease.acquire, Connection::close, handover -> caughtUp(handover.connection(), needed, deadline, null)
+        return Handover.then(node.lease.acquire, Connection::close, handover -> node.dialect.awaitApplied(handover.connection(), needed, deadline, this.scheduler)
                 .onErrorReturn(false)
                 .flatMap(ok -> !handover.take() ? Mono.<Connection>empty()
                     : ok ? Mono.just(handover.connection())
@@ -259,22 +252,6 @@ final class Router {
             .onErrorResume(error -> {
                 this.cluster.acquisitionFailed(node, error);
                 return primary;
-            });
-    }
-
-    private Mono<Boolean> caughtUp(Connection connection, long needed, long deadline, ReplayWait.@Nullable Look previous) {
-        return Flux.from(connection.createStatement(REPLAY_POSITION).execute())
-            .flatMap(result -> result.map((row, metadata) -> {
-                Long replay = row.get(0, Long.class);
-                Long receive = row.get(1, Long.class);
-                return new ReplayWait.Look(replay == null ? -1 : replay, receive == null ? -1 : receive,
-                    this.scheduler.now(TimeUnit.NANOSECONDS));
-            }))
-            .last()
-            .flatMap(look -> switch (ReplayWait.next(needed, look, previous, deadline)) {
-                case READ_HERE -> Mono.just(true);
-                case GIVE_UP -> Mono.just(false);
-                case LOOK_AGAIN -> Mono.delay(CATCH_UP_POLL, this.scheduler).then(caughtUp(connection, needed, deadline, look));
             });
     }
 
@@ -354,7 +331,7 @@ final class Router {
         // one subscriber per acquisition on top of the pool's: the deadline (armed only for an
         // acquisition left waiting), errors naming the node, lending the connection, and the
         // route's answer to a failure; the hot path allocates no more
-        Lender lender = new Lender(this.name, node.name, node.postgres, null, this.cleanWithin, this.scheduler);
+        Lender lender = new Lender(this.name, node.name, node.dialect, null, this.cleanWithin, this.scheduler);
         Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
             this.scheduler, lender);
         Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
@@ -364,7 +341,7 @@ final class Router {
         Mono<Connection> write = raw.onFailure(error -> error instanceof PoolShutdownException && !this.closed.get() && node.lease.pool != pool
             ? this.writeRoute : Mono.error(writeFailed(node, error)));
         // the read-only fallback lends its own kind of connection, once the session is read-only
-        Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE, this.cleanWithin,
+        Lender readOnlyLender = new Lender(this.name, node.name, node.dialect, new ReadOnlyFallback(node.dialect), this.cleanWithin,
             this.scheduler);
         Mono<Connection> readOnly = ReadOnlyFallback.acquire(new Acquisition(pool.create(), node.name, settings.maxAcquireTime(),
             settings.maxCreateConnectionTime(), this.scheduler, null), readOnlyLender);

@@ -1,29 +1,17 @@
 package io.github.r2dbcrouting;
 
-import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
-import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.function.Consumer;
 
-import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.Closeable;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
-import org.jspecify.annotations.Nullable;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
-import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -68,8 +56,8 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
     private final Scheduler scheduler;
 
-    /** Removed replicas whose pools have not closed yet. */
-    private final Set<Node> draining = ConcurrentHashMap.newKeySet();
+    /** Closes removed replicas' pools once drained, and every pool at close. */
+    private final PoolDrain drain;
 
     private final Mono<Void> closing;
 
@@ -82,7 +70,26 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
     private final ConnectionFactory writes;
 
-    private RoutingConnectionFactory(Builder builder) {
+    /** What the metrics recorder is bound to: the name and the nodes, nothing to route or close with. */
+    private final RoutingView view = new RoutingView() {
+
+        @Override
+        public String name() {
+            return RoutingConnectionFactory.this.name;
+        }
+
+        @Override
+        public List<NodeSnapshot> nodes() {
+            return RoutingConnectionFactory.this.nodes();
+        }
+
+        @Override
+        public String toString() {
+            return RoutingConnectionFactory.this.toString();
+        }
+    };
+
+    RoutingConnectionFactory(RoutingConnectionFactoryBuilder builder) {
         this.name = builder.name;
         this.balancer = builder.balancer;
         this.fallback = builder.fallback;
@@ -93,7 +100,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler,
             builder.healthSettings.timeout(), positions);
         List<Node> nodes = new ArrayList<>();
-        builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role, spec.factory)));
+        builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role(), spec.factory())));
         this.metadata = nodes.get(0).target.getMetadata();
         this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
         this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics, positions);
@@ -101,9 +108,13 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.routed = Mono.deferContextual(this.router::route);
         this.reads = new View(this, this.router.readRoute, "reads");
         this.writes = new View(this, this.router.writeRoute, "writes");
-        this.closing = Mono.defer(this::doClose).cache();
+        this.drain = new PoolDrain(this.name, this.cluster, this.monitor, this.metrics, this.view, builder.scheduler,
+            this.poolSettings.maxAcquireTime().plusSeconds(30));
+        this.closing = Mono.defer(this.drain::closeAll)
+            .doOnSuccess(ignored -> LOGGER.info("Closed RoutingConnectionFactory '{}'", this.name))
+            .cache();
         try {
-            this.metrics.bind(this);
+            this.metrics.bind(this.view);
         } catch (RuntimeException error) {
             // nothing else will ever close the pools just made
             nodes.forEach(node -> node.lease.pool.disposeLater().subscribe(null, ignored -> { }));
@@ -120,8 +131,8 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
      *
      * @return a new builder
      */
-    public static Builder builder() {
-        return new Builder();
+    public static RoutingConnectionFactoryBuilder builder() {
+        return new RoutingConnectionFactoryBuilder();
     }
 
     /**
@@ -245,33 +256,12 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
      * @throws IllegalArgumentException if no replica has that name, or it is the configured primary
      */
     public Mono<Void> removeReplica(String name) {
-        Node node = this.cluster.remove(name);
-        this.draining.add(node);
-        this.cluster.retiredPools.retire(node, node.lease, "removed");
-        Duration patience = this.poolSettings.maxAcquireTime().plusSeconds(30);
-        return this.monitor.stop(node)
-            .then(Flux.interval(Duration.ofMillis(50), this.scheduler)
-                .filter(tick -> node.lease.acquired() + node.lease.pending() == 0)
-                .next()
-                .timeout(patience, this.scheduler)
-                .onErrorResume(error -> {
-                    LOGGER.warn("[{}] replica '{}' still had {} connection(s) in use after {}; closing its pool anyway", this.name, name,
-                        node.lease.acquired(), patience);
-                    return Mono.empty();
-                }))
-            .then(Mono.defer(() -> node.lease.pool.disposeLater()))
-            .doFinally(signal -> this.draining.remove(node))
-            .cache();
+        return this.drain.remove(name);
     }
-
 
     private Node newNode(String nodeName, NodeRole role, ConnectionFactory factory) {
-        return new Node(nodeName, role, unwrapPool(factory), () -> this.scheduler.now(TimeUnit.NANOSECONDS),
+        return new Node(nodeName, role, RoutingConnectionFactoryBuilder.unwrapPool(factory), () -> this.scheduler.now(TimeUnit.NANOSECONDS),
             node -> this.router.newLease(node, this.poolSettings));
-    }
-
-    private static ConnectionFactory unwrapPool(ConnectionFactory factory) {
-        return factory instanceof ConnectionPool ? ((ConnectionPool) factory).unwrap() : factory;
     }
 
     /**
@@ -296,24 +286,6 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
      */
     public boolean isClosed() {
         return this.closed.get();
-    }
-
-    private Mono<Void> doClose() {
-        return this.monitor.stop()
-            .then(Flux.concat(Flux.fromIterable(this.cluster.topology().nodes), Flux.fromIterable(this.draining))
-                .flatMap(node -> node.lease.pool.disposeLater().onErrorResume(error -> {
-                    LOGGER.warn("[{}] closing the pool of '{}' failed: {}", this.name, node.name, error.toString());
-                    return Mono.empty();
-                }))
-                .then())
-            .then(Mono.<Void>fromRunnable(() -> {
-                try {
-                    this.metrics.unbind(this);
-                } catch (RuntimeException error) {
-                    LOGGER.warn("[" + this.name + "] the metrics recorder failed to unbind", error);
-                }
-            }))
-            .doOnSuccess(ignored -> LOGGER.info("Closed RoutingConnectionFactory '{}'", this.name));
     }
 
     @Override
@@ -360,241 +332,6 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         @Override
         public String toString() {
             return this.owner.name + "." + this.kind + "()";
-        }
-    }
-
-    /** What the builder knows of a node before the factory exists. */
-    private static final class NodeSpec {
-
-        final NodeRole role;
-
-        final ConnectionFactory factory;
-
-        NodeSpec(NodeRole role, ConnectionFactory factory) {
-            this.role = role;
-            this.factory = factory;
-        }
-    }
-
-    /**
-     * Collects the nodes and settings of a {@link RoutingConnectionFactory}. Each setter checks
-     * its argument; {@link #build()} checks what involves several.
-     */
-    public static final class Builder {
-
-        private String name = "routing";
-
-        private @Nullable String primaryName;
-
-        private final Map<String, NodeSpec> nodes = new LinkedHashMap<>();
-
-        private PoolSettings poolSettings = PoolSettings.defaults();
-
-        private HealthSettings healthSettings = HealthSettings.defaults();
-
-        private Balancer balancer = Balancer.roundRobin();
-
-        private Fallback fallback = Fallback.PRIMARY;
-
-        private final List<RoutingListener> listeners = new ArrayList<>();
-
-        private Scheduler scheduler = Schedulers.parallel();
-
-        private Clock clock = Clock.systemUTC();
-
-        private RoutingMetricsRecorder metrics = RoutingMetricsRecorder.noop();
-
-        private Duration sessionWait = Duration.ofSeconds(1);
-
-        private Builder() {
-        }
-
-        /**
-         * @param name the factory's name in logs, events and pool names (default {@code routing})
-         * @return this builder
-         */
-        public Builder name(String name) {
-            this.name = Checks.name("name", name);
-            return this;
-        }
-
-        /**
-         * Sets the primary: the node that takes writes and every pipeline without a routing key.
-         *
-         * @param name    the node's name, unique in this factory
-         * @param factory the node's unpooled factory (a pool is put in front of it); an
-         *                r2dbc-pool {@code ConnectionPool} is unwrapped and replaced by ours
-         * @return this builder
-         */
-        public Builder primary(String name, ConnectionFactory factory) {
-            Checks.name("primary name", name);
-            Objects.requireNonNull(factory, "primary connectionFactory must not be null");
-            if (this.primaryName != null) {
-                throw new IllegalStateException("primary is already set to '" + this.primaryName + "'; a factory has one primary, was given '" + name + "' too");
-            }
-            addNode(name, new NodeSpec(NodeRole.PRIMARY, factory));
-            this.primaryName = name;
-            return this;
-        }
-
-        /**
-         * Adds a read replica.
-         *
-         * @param name    the node's name, unique in this factory
-         * @param factory the node's unpooled factory
-         * @return this builder
-         */
-        public Builder replica(String name, ConnectionFactory factory) {
-            Checks.name("replica name", name);
-            Objects.requireNonNull(factory, "connectionFactory of replica '" + name + "' must not be null");
-            addNode(name, new NodeSpec(NodeRole.REPLICA, factory));
-            return this;
-        }
-
-        private void addNode(String name, NodeSpec spec) {
-            if (this.nodes.containsKey(name)) {
-                throw new IllegalArgumentException("duplicate node name '" + name + "': node names must be unique");
-            }
-            this.nodes.put(name, spec);
-        }
-
-        /**
-         * @param customizer adjusts the pool settings, starting from the defaults (see {@link PoolSettings})
-         * @return this builder
-         */
-        public Builder pool(Consumer<PoolSettings.Builder> customizer) {
-            PoolSettings.Builder builder = PoolSettings.builder();
-            customizer.accept(builder);
-            this.poolSettings = builder.build();
-            return this;
-        }
-
-        /**
-         * @param settings the pool settings of every node
-         * @return this builder
-         */
-        public Builder pool(PoolSettings settings) {
-            this.poolSettings = Objects.requireNonNull(settings, "pool settings must not be null");
-            return this;
-        }
-
-        /**
-         * @param customizer adjusts the health settings, starting from the defaults (see {@link HealthSettings})
-         * @return this builder
-         */
-        public Builder health(Consumer<HealthSettings.Builder> customizer) {
-            HealthSettings.Builder builder = HealthSettings.builder();
-            customizer.accept(builder);
-            this.healthSettings = builder.build();
-            return this;
-        }
-
-        /**
-         * @param settings the health settings
-         * @return this builder
-         */
-        public Builder health(HealthSettings settings) {
-            this.healthSettings = Objects.requireNonNull(settings, "health settings must not be null");
-            return this;
-        }
-
-        /**
-         * @param balancer picks the replica for each read (default {@link Balancer#roundRobin()})
-         * @return this builder
-         */
-        public Builder balancer(Balancer balancer) {
-            this.balancer = Objects.requireNonNull(balancer, "balancer must not be null");
-            return this;
-        }
-
-        /**
-         * @param fallback what reads get when no replica can serve them (default {@link Fallback#PRIMARY})
-         * @return this builder
-         */
-        public Builder whenNoReplica(Fallback fallback) {
-            this.fallback = Objects.requireNonNull(fallback, "whenNoReplica must not be null");
-            return this;
-        }
-
-        /**
-         * @param listener receives every {@link RoutingEvent}
-         * @return this builder
-         */
-        public Builder listener(RoutingListener listener) {
-            this.listeners.add(Objects.requireNonNull(listener, "listener must not be null"));
-            return this;
-        }
-
-        /**
-         * @param scheduler runs the probe loops (default {@code Schedulers.parallel()}); probes never block it
-         * @return this builder
-         */
-        public Builder scheduler(Scheduler scheduler) {
-            this.scheduler = Objects.requireNonNull(scheduler, "scheduler must not be null");
-            return this;
-        }
-
-        /**
-         * @param metrics receives measurements (default {@link RoutingMetricsRecorder#noop()})
-         * @return this builder
-         */
-        public Builder metrics(RoutingMetricsRecorder metrics) {
-            this.metrics = Objects.requireNonNull(metrics, "metrics must not be null");
-            return this;
-        }
-
-        /**
-         * @param sessionWait how long at most a read under a {@link ConsistencySession} waits for a
-         *                    replica to replay the session's writes before it reads on the primary,
-         *                    not negative (default 1s; {@code ZERO}: one look at the replica, then the
-         *                    primary). The read stops waiting early when the replica has received
-         *                    WAL it does not replay (paused, or held by a conflicting query), or its
-         *                    replay rate will not get there in time.
-         * @return this builder
-         */
-        public Builder sessionWait(Duration sessionWait) {
-            this.sessionWait = Checks.notNegative("sessionWait", sessionWait);
-            return this;
-        }
-
-        /**
-         * @param clock stamps events and probes (default UTC system clock)
-         * @return this builder
-         */
-        public Builder clock(Clock clock) {
-            this.clock = Objects.requireNonNull(clock, "clock must not be null");
-            return this;
-        }
-
-        /**
-         * Checks the configuration as a whole and starts the factory: pools are created (empty
-         * unless {@code initialSize} says otherwise) and probe loops start.
-         *
-         * @return the factory
-         * @throws IllegalStateException    if no primary is set
-         * @throws IllegalArgumentException if one factory instance is given for two nodes
-         */
-        public RoutingConnectionFactory build() {
-            if (this.primaryName == null) {
-                throw new IllegalStateException("primary must be set: call primary(name, connectionFactory) before build()"
-                    + (this.nodes.isEmpty() ? "" : "; replicas given: " + this.nodes.keySet()));
-            }
-            Map<ConnectionFactory, String> seen = new IdentityHashMap<>();
-            for (Map.Entry<String, NodeSpec> entry : this.nodes.entrySet()) {
-                ConnectionFactory target = unwrapPool(entry.getValue().factory);
-                String previous = seen.putIfAbsent(target, entry.getKey());
-                if (previous != null) {
-                    throw new IllegalArgumentException("node '" + entry.getKey() + "' uses the same ConnectionFactory instance as node '"
-                        + previous + "': each node needs its own factory pointing at its own server");
-                }
-            }
-            // the primary first, then replicas in the order given
-            Map<String, NodeSpec> ordered = new LinkedHashMap<>();
-            ordered.put(this.primaryName, this.nodes.get(this.primaryName));
-            this.nodes.forEach(ordered::putIfAbsent);
-            this.nodes.clear();
-            this.nodes.putAll(ordered);
-            return new RoutingConnectionFactory(this);
         }
     }
 }

@@ -15,18 +15,18 @@ public interface RoutingMetricsRecorder {
      * Called once when the factory is built, so that gauges (pool use per node) can be
      * registered against it.
      *
-     * @param factory the factory whose measurements follow
+     * @param factory a read-only view of the factory whose measurements follow: its name and nodes
      */
-    default void bind(RoutingConnectionFactory factory) {
+    default void bind(RoutingView factory) {
     }
 
     /**
      * Called once when the factory has closed, so that gauges registered in {@link #bind} can
      * be removed.
      *
-     * @param factory the closed factory
+     * @param factory the view {@link #bind} was given, of the closed factory
      */
-    default void unbind(RoutingConnectionFactory factory) {
+    default void unbind(RoutingView factory) {
     }
 
     /**

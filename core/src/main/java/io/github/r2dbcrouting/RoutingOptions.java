@@ -15,7 +15,7 @@ import org.jspecify.annotations.Nullable;
  * {@code r2dbc:routing:} URL, for Spring Boot's {@code r2dbc.routing.*} properties (where
  * {@code pool.maxSize} is spelled {@code pool.max-size}) and for any other configuration source.
  * Each option applies onto the builder method of the same name ({@link PoolSettings.Builder},
- * {@link HealthSettings.Builder}, {@link RoutingConnectionFactory.Builder}), which checks the
+ * {@link HealthSettings.Builder}, {@link RoutingConnectionFactoryBuilder}), which checks the
  * value as usual.
  *
  * <p>A value may be the typed value or its text: durations as {@code 500ms}, {@code 1s},
@@ -156,7 +156,7 @@ public final class RoutingOptions {
      * @return {@code builder}
      * @throws InvalidOptionException if a value cannot be read or the builder refuses it; it names the option
      */
-    public static RoutingConnectionFactory.Builder apply(RoutingConnectionFactory.Builder builder,
+    public static RoutingConnectionFactoryBuilder apply(RoutingConnectionFactoryBuilder builder,
                                                          Function<Option<?>, @Nullable Object> values) {
         Objects.requireNonNull(builder, "builder must not be null");
         Objects.requireNonNull(values, "values must not be null");
@@ -173,7 +173,7 @@ public final class RoutingOptions {
      * @return {@code builder}
      * @throws InvalidOptionException if a value cannot be read or the builder refuses it; it names the option
      */
-    public static RoutingConnectionFactory.Builder apply(RoutingConnectionFactory.Builder builder, ConnectionFactoryOptions options) {
+    public static RoutingConnectionFactoryBuilder apply(RoutingConnectionFactoryBuilder builder, ConnectionFactoryOptions options) {
         Objects.requireNonNull(options, "options must not be null");
         return apply(builder, options::getValue);
     }

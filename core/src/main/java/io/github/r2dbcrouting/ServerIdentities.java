@@ -16,8 +16,8 @@ import org.jspecify.annotations.Nullable;
  * reports: two names for one server are one server (an alias), never a split brain. Only the
  * {@link Cluster} uses it, under its lock.
  *
- * <p>A node's identity is what its last good probe said. A node that speaks PostgreSQL and has
- * not said yet is <em>pending</em>: whether it is another server is not known, so it can neither
+ * <p>A node's identity is what its last good probe said. A node whose family tells
+ * ({@link Dialect#identifies()}) and has not said yet is <em>pending</em>: whether it is another server is not known, so it can neither
  * make a split brain nor an alias. A node of another family, or a server that would not tell,
  * counts as a server of its own, as every node did before identities.
  */
@@ -100,7 +100,7 @@ final class ServerIdentities {
 
     /** Whether {@code node} will tell which server it is but has not yet. */
     boolean pending(Node node) {
-        return node.postgres && !this.seen.containsKey(node);
+        return node.dialect.identifies() && !this.seen.containsKey(node);
     }
 
     /**

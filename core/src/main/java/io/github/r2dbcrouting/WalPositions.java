@@ -19,7 +19,7 @@ import reactor.core.scheduler.Scheduler;
  * <p>A connection that wrote records only when it was released, as a {@link #tick()}: its commit
  * is in the primary's WAL by then, so any position read on the primary after that release is at
  * or past it. A position is read when a read or a token needs one: the primary's last probe, if
- * that probe was sent after the release, else one {@code pg_current_wal_insert_lsn()} shared by
+ * that probe was sent after the release, else one position query ({@link Dialect#writePosition}) shared by
  * every session asking at that moment. One query is under way at a time: it serves only requesters
  * whose writes were released before it was sent; those that come later share the next query, sent
  * when it is done. Under load a requester waits at most for the end of the query under way and one
@@ -30,13 +30,6 @@ import reactor.core.scheduler.Scheduler;
  * clock resolution or clock step to reason about.
  */
 final class WalPositions {
-
-    /**
-     * The insert position rather than {@code pg_current_wal_lsn()}: with
-     * {@code synchronous_commit = off} a commit returns before its record is written, and only
-     * the insert position is sure to be past it.
-     */
-    static final String POSITION = "SELECT (pg_current_wal_insert_lsn() - '0/0'::pg_lsn)::bigint";
 
     private static final AtomicLong TICKS = new AtomicLong();
 
@@ -66,7 +59,7 @@ final class WalPositions {
 
     /** The position query on one of {@code node}'s pooled connections. */
     static Mono<Long> onPool(Node node) {
-        return Mono.usingWhen(node.lease.acquire, connection -> LentConnection.queryLong(connection, POSITION), Connection::close);
+        return Mono.usingWhen(node.lease.acquire, node.dialect::writePosition, Connection::close);
     }
 
     /** Now, for a release: a position read later gets a higher tick. */

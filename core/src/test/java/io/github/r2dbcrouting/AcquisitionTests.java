@@ -189,7 +189,7 @@ class AcquisitionTests {
     @Test
     void shouldHandOutTheConnectionLentThroughItsLender() {
         Connection pooled = new FakeConnection().proxy();
-        Lender lender = new Lender("acquisition-tests", "replica-1", false, null, Duration.ofSeconds(5), reactor.core.scheduler.Schedulers.parallel());
+        Lender lender = new Lender("acquisition-tests", "replica-1", PlainDialect.INSTANCE, null, Duration.ofSeconds(5), reactor.core.scheduler.Schedulers.parallel());
         Acquisition acquisition = new Acquisition(Mono.just(pooled), "replica-1", MAX_ACQUIRE, Duration.ofSeconds(3), this.timer, lender);
 
         StepVerifier.create(acquisition)

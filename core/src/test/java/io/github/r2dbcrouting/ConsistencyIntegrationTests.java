@@ -46,7 +46,7 @@ class ConsistencyIntegrationTests {
 
     @BeforeEach
     void startFactory() {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .primary("primary", CLUSTER.primary().connectionFactory())
             .health(h -> h.interval(Duration.ofMillis(500)).timeout(Duration.ofMillis(500)).failuresToEject(3))
             .sessionWait(Duration.ofMillis(300));
@@ -117,8 +117,8 @@ class ConsistencyIntegrationTests {
     @Test
     void shouldReadNoPositionWhenASessionWritesAndOneSharedPositionWhenItsReadsNeedOne() {
         CountingConnectionFactory primary = new CountingConnectionFactory(CLUSTER.primary().connectionFactory(),
-            sql -> sql.equals(WalPositions.POSITION));
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+            sql -> sql.equals(PostgresDialect.WRITE_POSITION));
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .name("counted")
             .primary("primary", primary)
             .health(h -> h.interval(Duration.ofSeconds(30)).timeout(Duration.ofSeconds(2)));
@@ -155,7 +155,7 @@ class ConsistencyIntegrationTests {
 
     @Test
     void shouldGoToThePrimaryWellBeforeSessionWaitWhenReplayIsPausedWithTheWriteReceived() {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .name("patient")
             .primary("primary", CLUSTER.primary().connectionFactory())
             .health(h -> h.interval(Duration.ofSeconds(2)).timeout(Duration.ofSeconds(2)))

@@ -101,7 +101,7 @@ class FrozenReplicaIntegrationTests {
     @Test
     void shouldBoundTheSlowestReadByIntervalPlusTimeoutAndKeepReadsFlowingWhileAReplicaIsFrozen() {
         HealthSettings health = HealthSettings.defaults();
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .primary("primary", CLUSTER.primary().connectionFactory())
             .listener(this.events);
         for (PostgresNode replica : CLUSTER.replicas()) {

@@ -52,8 +52,8 @@ class HandoverTests {
 
     private final PoolMetrics metrics = this.pool.getMetrics().orElseThrow();
 
-    private final Lender lender = new Lender("handover-tests", "primary", true, ReadOnlyFallback.INSTANCE, Duration.ofSeconds(5),
-        Schedulers.parallel());
+    private final Lender lender = new Lender("handover-tests", "primary", PostgresDialect.INSTANCE, new ReadOnlyFallback(PostgresDialect.INSTANCE),
+        Duration.ofSeconds(5), Schedulers.parallel());
 
     @AfterEach
     void tearDown() {
@@ -78,7 +78,7 @@ class HandoverTests {
     void shouldReturnTheConnectionToItsPoolWhenTheCallerLeavesWhileTheSessionIsMadeReadOnly() {
         Disposable caller = readOnly().subscribe();
         Await.until("the read-only statement running", WAIT, () -> executed() == 1);
-        assertThat(this.sql).containsExactly(ReadOnlyFallback.ENTER);
+        assertThat(this.sql).containsExactly(PostgresDialect.READ_ONLY);
         assertThat(this.metrics.acquiredSize()).isEqualTo(1);
 
         caller.dispose(); // the caller's timeout fires while SET SESSION CHARACTERISTICS runs
@@ -86,7 +86,7 @@ class HandoverTests {
         // the session may still turn read-only: it is made read-write again before it goes back
         Await.until("the read-write statement running", WAIT, () -> executed() == 2, () -> "acquired=" + this.metrics.acquiredSize()
             + ", statements " + this.sql);
-        assertThat(this.sql).containsExactly(ReadOnlyFallback.ENTER, ReadOnlyFallback.LEAVE);
+        assertThat(this.sql).containsExactly(PostgresDialect.READ_ONLY, PostgresDialect.READ_WRITE);
         statement(1).tryEmitEmpty();
         Await.until("the connection back in its pool", WAIT, () -> this.metrics.acquiredSize() == 0,
             () -> "acquired=" + this.metrics.acquiredSize());
@@ -105,7 +105,7 @@ class HandoverTests {
                 statement(1).tryEmitEmpty();
             })
             .verifyComplete();
-        assertThat(this.sql).containsExactly(ReadOnlyFallback.ENTER, ReadOnlyFallback.LEAVE);
+        assertThat(this.sql).containsExactly(PostgresDialect.READ_ONLY, PostgresDialect.READ_WRITE);
         assertThat(this.metrics.acquiredSize()).isZero();
         assertThat(this.physicalCloses).hasValue(0);
     }

@@ -59,8 +59,8 @@ class HealthIntegrationTests {
     }
 
 
-    private RoutingConnectionFactory.Builder builder() {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+    private RoutingConnectionFactoryBuilder builder() {
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .primary("primary", CLUSTER.primary().connectionFactory())
             .health(h -> h.interval(INTERVAL).timeout(TIMEOUT))
             .pool(p -> p.maxSize(10).maxAcquireTime(Duration.ofSeconds(3)).maxCreateConnectionTime(Duration.ofSeconds(1)))

@@ -153,7 +153,7 @@ class LentConnectionTests {
 
     private final Recording pooled = new Recording("pooled", this.calls);
 
-    private final Lender lender = new Lender("stub", "node-1", false, null, Duration.ofSeconds(5), Schedulers.parallel());
+    private final Lender lender = new Lender("stub", "node-1", PlainDialect.INSTANCE, null, Duration.ofSeconds(5), Schedulers.parallel());
 
     LentConnectionTests() {
         this.pooled.physical = new Recording("physical", this.calls);

@@ -5,12 +5,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 
 import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcException;
+import io.r2dbc.spi.Wrapped;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -38,8 +40,8 @@ class RoutingIntegrationTests {
         });
     }
 
-    private RoutingConnectionFactory.Builder builder() {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+    private RoutingConnectionFactoryBuilder builder() {
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .primary("primary", CLUSTER.primary().connectionFactory());
         for (PostgresNode replica : CLUSTER.replicas()) {
             builder.replica(replica.name(), replica.connectionFactory());
@@ -249,6 +251,71 @@ class RoutingIntegrationTests {
             .blockLast(Duration.ofSeconds(30));
         assertThat(CLUSTER.primary().clientSessions()).isGreaterThan(CLUSTER.sessionsBefore(CLUSTER.primary()));
         // closeFactory() closes it and checks sessions and pools
+    }
+
+    @Test
+    void shouldSayOnEveryRouteWhichNodeALentConnectionCameFrom() {
+        this.factory = builder().build();
+        ConsistencySession session = ConsistencySession.create();
+        assertThat(lentFrom(this.factory).block(Duration.ofSeconds(10))).as("no key").containsExactly("primary", "primary");
+        assertThat(lentFrom(this.factory.writes()).block(Duration.ofSeconds(10))).as("writes()").containsExactly("primary", "primary");
+        assertThat(lentFrom(this.factory).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10)))
+            .as("a session's write").containsExactly("primary", "primary");
+        for (int i = 0; i < 4; i++) {
+            List<String> read = lentFrom(this.factory).contextWrite(Routing.readOnly()).block(Duration.ofSeconds(10));
+            assertThat(read.get(0)).as("readOnly() served by a replica").startsWith("replica");
+            assertThat(read.get(1)).as("what the connection says, readOnly()").isEqualTo(read.get(0));
+            List<String> view = lentFrom(this.factory.reads()).block(Duration.ofSeconds(10));
+            assertThat(view.get(0)).as("reads() served by a replica").startsWith("replica");
+            assertThat(view.get(1)).as("what the connection says, reads()").isEqualTo(view.get(0));
+            List<String> sessionRead = lentFrom(this.factory).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session))
+                .block(Duration.ofSeconds(10));
+            assertThat(sessionRead.get(1)).as("what the connection says, a session's read").isEqualTo(sessionRead.get(0));
+        }
+    }
+
+    @Test
+    void shouldSayAFallbackReadCameFromThePrimaryThroughWrappers() {
+        this.factory = RoutingConnectionFactory.builder()
+            .primary("primary", CLUSTER.primary().connectionFactory())
+            .whenNoReplica(Fallback.PRIMARY)
+            .build();
+        assertThat(lentFrom(this.factory).contextWrite(Routing.readOnly()).block(Duration.ofSeconds(10)))
+            .as("the read-only fallback").containsExactly("primary", "primary");
+        Optional<String> wrapped = Mono.usingWhen(Mono.from(this.factory.create()),
+                connection -> Mono.just(RoutedConnection.nodeOf(wrap(wrap(connection)))), Connection::close)
+            .block(Duration.ofSeconds(10));
+        assertThat(wrapped).as("looked up through two wrappers").contains("primary");
+        assertThat(RoutedConnection.nodeOf(wrap(new Object()))).as("nothing a routing factory lent").isEmpty();
+    }
+
+    /** The node that served a connection, by its server's port, and the node the connection says it came from. */
+    private static Mono<List<String>> lentFrom(io.r2dbc.spi.ConnectionFactory factory) {
+        return Mono.usingWhen(Mono.from(factory.create()),
+            connection -> Db.whoServes(connection).map(served -> List.of(nodeAt(served.port()), RoutedConnection.nodeOf(connection).orElse("none"))),
+            Connection::close);
+    }
+
+    private static String nodeAt(int port) {
+        if (CLUSTER.primary().port() == port) {
+            return "primary";
+        }
+        for (PostgresNode replica : CLUSTER.replicas()) {
+            if (replica.port() == port) {
+                return replica.name();
+            }
+        }
+        return "port " + port;
+    }
+
+    /** What a framework hands out instead of the connection itself. */
+    private static <T> Wrapped<T> wrap(T inner) {
+        return new Wrapped<>() {
+            @Override
+            public T unwrap() {
+                return inner;
+            }
+        };
     }
 
     /** A replica whose server is gone: nothing listens on its port. */

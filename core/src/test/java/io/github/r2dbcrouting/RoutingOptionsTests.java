@@ -65,7 +65,7 @@ class RoutingOptionsTests {
         Set<String> settings = new TreeSet<>();
         settings.addAll(setters(PoolSettings.Builder.class, "pool."));
         settings.addAll(setters(HealthSettings.Builder.class, "health."));
-        settings.addAll(setters(RoutingConnectionFactory.Builder.class, ""));
+        settings.addAll(setters(RoutingConnectionFactoryBuilder.class, ""));
         settings.add("weights"); // the argument of Balancer.weightedRandom(Map)
         Set<String> options = RoutingOptions.all().stream().map(Option::name).collect(Collectors.toCollection(TreeSet::new));
         assertThat(options).as("RoutingOptions (add a row to OptionTable for each new builder setting)").isEqualTo(settings);
@@ -119,7 +119,7 @@ class RoutingOptionsTests {
     /** The factory builder has no getters: its fields are read so that a changed default fails here until the row says it. */
     @Test
     void shouldDocumentTheFactoryBuildersOwnDefaults() throws ReflectiveOperationException {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder();
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder();
         assertThat(field(builder, "name")).isEqualTo(RoutingOptions.defaultValue(RoutingOptions.NAME));
         assertThat(field(builder, "sessionWait"))
             .isEqualTo(RoutingOptions.read(RoutingOptions.SESSION_WAIT, String.valueOf(RoutingOptions.defaultValue(RoutingOptions.SESSION_WAIT))));
@@ -227,7 +227,7 @@ class RoutingOptionsTests {
 
     @Test
     void shouldKeepTheBuildersSettingsForOptionsNotGiven() {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .pool(pool -> pool.maxSize(3))
             .balancer(Balancer.leastInUse())
             .health(health -> health.interval(Duration.ZERO));

@@ -87,7 +87,7 @@ class ServerIdentityIntegrationTests {
             .build());
     }
 
-    private RoutingConnectionFactory.Builder builder() {
+    private RoutingConnectionFactoryBuilder builder() {
         return RoutingConnectionFactory.builder()
             .health(h -> h.interval(INTERVAL).timeout(TIMEOUT))
             .pool(p -> p.maxSize(5).maxAcquireTime(Duration.ofSeconds(3)).maxCreateConnectionTime(Duration.ofSeconds(1)))

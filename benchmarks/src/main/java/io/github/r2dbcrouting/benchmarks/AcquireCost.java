@@ -18,6 +18,7 @@ import java.util.concurrent.locks.LockSupport;
 import java.util.function.UnaryOperator;
 
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
 
 import reactor.core.publisher.Mono;
 
@@ -130,8 +131,8 @@ public final class AcquireCost {
     }
 
     /** A routing factory over stub nodes, the defaults changed by {@code settings}. */
-    private static RoutingConnectionFactory variant(String name, UnaryOperator<RoutingConnectionFactory.Builder> settings, int replicas) {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+    private static RoutingConnectionFactory variant(String name, UnaryOperator<RoutingConnectionFactoryBuilder> settings, int replicas) {
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .name(name)
             .primary("primary", new StubConnectionFactory("primary"));
         for (int i = 1; i <= replicas; i++) {

@@ -9,6 +9,7 @@ import java.util.function.Supplier;
 
 import io.github.r2dbcrouting.ConsistencySession;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.testkit.PostgresCluster;
 import io.github.r2dbcrouting.testkit.PostgresNode;
@@ -41,7 +42,7 @@ public final class ConsistencyOverhead {
         try (PostgresCluster cluster = PostgresCluster.start(2)) {
             cluster.primary().execute("CREATE TABLE rw (id bigint PRIMARY KEY)");
             cluster.awaitReplication(Duration.ofSeconds(30));
-            RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+            RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
                 .primary("primary", cluster.primary().connectionFactory())
                 .pool(p -> p.maxSize(concurrency));
             for (PostgresNode replica : cluster.replicas()) {

@@ -14,6 +14,7 @@ import java.util.concurrent.locks.LockSupport;
 import io.github.r2dbcrouting.ConsistencySession;
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
 import io.github.r2dbcrouting.testkit.PostgresCluster;
 import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.r2dbc.spi.Connection;
@@ -63,7 +64,7 @@ public final class SessionReadLag {
     }
 
     private static RoutingConnectionFactory factory(PostgresCluster cluster, int concurrency, Duration sessionWait) {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .primary("primary", cluster.primary().connectionFactory())
             .pool(p -> p.maxSize(concurrency))
             .sessionWait(sessionWait);

@@ -29,6 +29,7 @@ import io.github.r2dbcrouting.NodeState;
 import io.github.r2dbcrouting.PoolSettings;
 import io.github.r2dbcrouting.RetiredPool;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
 import io.github.r2dbcrouting.RoutingEvent;
 import io.github.r2dbcrouting.testkit.PostgresCluster;
 import io.github.r2dbcrouting.testkit.PostgresNode;
@@ -425,7 +426,7 @@ final class Soak {
     }
 
     private RoutingConnectionFactory factory(String name) {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder()
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .name(name)
             .pool(PoolSettings.builder().maxSize(this.options.readers()).maxAcquireTime(Duration.ofSeconds(2))
                 .maxCreateConnectionTime(Duration.ofSeconds(1)).build())

@@ -12,9 +12,9 @@ import java.util.function.ToIntFunction;
 
 import io.github.r2dbcrouting.Fallback;
 import io.github.r2dbcrouting.NodeSnapshot;
-import io.github.r2dbcrouting.RoutingConnectionFactory;
 import io.github.r2dbcrouting.RoutingEvent;
 import io.github.r2dbcrouting.RoutingMetricsRecorder;
+import io.github.r2dbcrouting.RoutingView;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Meter;
@@ -82,7 +82,7 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
 
     private volatile @Nullable Map<Fallback, Counter> fallbacks;
 
-    private volatile @Nullable RoutingConnectionFactory factory;
+    private volatile @Nullable RoutingView factory;
 
     private volatile Tags factoryTags = Tags.empty();
 
@@ -100,9 +100,9 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
      * @throws IllegalStateException if this recorder is bound to another factory already
      */
     @Override
-    public synchronized void bind(RoutingConnectionFactory factory) {
+    public synchronized void bind(RoutingView factory) {
         Objects.requireNonNull(factory, "factory must not be null");
-        RoutingConnectionFactory bound = this.factory;
+        RoutingView bound = this.factory;
         if (bound != null && bound != factory) {
             throw new IllegalStateException("this MicrometerMetricsRecorder is bound to factory '" + bound.name()
                 + "' already; give factory '" + factory.name() + "' its own recorder");
@@ -159,7 +159,7 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
             .tag("type", lower(event.type()))
             .register(this.registry)
             .increment();
-        RoutingConnectionFactory bound = this.factory;
+        RoutingView bound = this.factory;
         if (event.type() == RoutingEvent.Type.ADDED && node != null && bound != null) {
             registerGauges(bound, node);
         }
@@ -190,7 +190,7 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
             .register(this.registry);
     }
 
-    private void registerGauges(RoutingConnectionFactory factory, String node) {
+    private void registerGauges(RoutingView factory, String node) {
         if (this.gauged.putIfAbsent(node, Boolean.TRUE) != null) {
             return;
         }
@@ -199,7 +199,7 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
         gauge(factory, node, POOL_PENDING, "Acquisitions waiting for a pooled connection", NodeSnapshot::pending);
     }
 
-    private void gauge(RoutingConnectionFactory factory, String node, String name, String description, ToIntFunction<NodeSnapshot> value) {
+    private void gauge(RoutingView factory, String node, String name, String description, ToIntFunction<NodeSnapshot> value) {
         Gauge gauge = Gauge.builder(name, factory, f -> read(f, node, value))
             .description(description)
             .tags(this.factoryTags).tag("node", node)
@@ -212,7 +212,7 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
      * counters and timers stay, as their totals remain true.
      */
     @Override
-    public synchronized void unbind(RoutingConnectionFactory factory) {
+    public synchronized void unbind(RoutingView factory) {
         if (this.factory != factory) {
             return;
         }
@@ -224,7 +224,7 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
     }
 
     /** Runs when a gauge is read (a scrape), not per request. A removed node reads NaN. */
-    private static double read(RoutingConnectionFactory factory, String node, ToIntFunction<NodeSnapshot> value) {
+    private static double read(RoutingView factory, String node, ToIntFunction<NodeSnapshot> value) {
         List<NodeSnapshot> nodes = factory.nodes();
         for (NodeSnapshot snapshot : nodes) {
             if (snapshot.name().equals(node)) {
@@ -240,7 +240,7 @@ public final class MicrometerMetricsRecorder implements RoutingMetricsRecorder {
 
     @Override
     public String toString() {
-        RoutingConnectionFactory bound = this.factory;
+        RoutingView bound = this.factory;
         return "MicrometerMetricsRecorder{" + (bound == null ? "unbound" : "factory=" + bound.name()) + "}";
     }
 }

@@ -3,16 +3,19 @@ package io.github.r2dbcrouting.example;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
+import io.github.r2dbcrouting.RoutedConnection;
 import io.github.r2dbcrouting.spring.RoutingProperties;
+import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import org.jspecify.annotations.Nullable;
 import org.springframework.stereotype.Component;
 
-/** Maps a server port back to the routing node name configured with it, for readable answers and logs. */
+/**
+ * Which routing node served a connection (the connection says so: {@link RoutedConnection}), and
+ * each node's address for the start-up report.
+ */
 @Component
 public class NodeNames {
-
-    private final Map<Integer, String> byPort = new LinkedHashMap<>();
 
     private final Map<String, String> addresses = new LinkedHashMap<>();
 
@@ -29,16 +32,18 @@ public class NodeNames {
         Object host = options.getValue(ConnectionFactoryOptions.HOST);
         Object port = options.getValue(ConnectionFactoryOptions.PORT);
         Object database = options.getValue(ConnectionFactoryOptions.DATABASE);
-        if (port instanceof Integer number) {
-            this.byPort.putIfAbsent(number, name);
-        }
         // host, port and database only: never the credentials a URL may carry
         this.addresses.put(name, host + ":" + (port != null ? port : 5432) + "/" + (database != null ? database : ""));
     }
 
-    ServedBy servedBy(@Nullable Integer port, @Nullable Boolean inRecovery) {
-        int number = port != null ? port : -1;
-        return new ServedBy(this.byPort.getOrDefault(number, "?"), number, Boolean.TRUE.equals(inRecovery));
+    /**
+     * @param connection the connection (or the framework's wrapper of it) the query ran on
+     * @param port       what the server says its port is
+     * @param inRecovery what the server says of its recovery
+     * @return the node the routing factory lent {@code connection} from, and what the server said
+     */
+    static ServedBy servedBy(Connection connection, @Nullable Integer port, @Nullable Boolean inRecovery) {
+        return new ServedBy(RoutedConnection.nodeOf(connection).orElse("?"), port != null ? port : -1, Boolean.TRUE.equals(inRecovery));
     }
 
     /**

@@ -7,6 +7,7 @@ import io.github.r2dbcrouting.Routing;
 import org.springframework.r2dbc.core.DatabaseClient;
 import org.springframework.stereotype.Service;
 import org.springframework.transaction.annotation.Transactional;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
@@ -22,12 +23,9 @@ public class NoteService {
 
     private final DatabaseClient client;
 
-    private final NodeNames nodeNames;
-
-    NoteService(NoteRepository notes, DatabaseClient client, NodeNames nodeNames) {
+    NoteService(NoteRepository notes, DatabaseClient client) {
         this.notes = notes;
         this.client = client;
-        this.nodeNames = nodeNames;
     }
 
     /** A write: a read-write transaction, so the primary. */
@@ -44,15 +42,20 @@ public class NoteService {
         return this.notes.findTop20ByOrderByIdDesc().collectList().zipWith(servedBy(), Served::new);
     }
 
-    /** A read with DatabaseClient and an explicit routing key, no transaction. */
+    /**
+     * A read with an explicit routing key, no transaction: on one connection, so that the node
+     * it names is the one that read the note.
+     */
     public Mono<Served<Note>> find(long id) {
-        return this.client.sql("SELECT id, text, created_at, inet_server_port() AS port, pg_is_in_recovery() AS in_recovery"
-                + " FROM notes WHERE id = :id")
-            .bind("id", id)
-            .map(row -> new Served<>(
-                new Note(row.get("id", Long.class), row.get("text", String.class), row.get("created_at", OffsetDateTime.class)),
-                this.nodeNames.servedBy(row.get("port", Integer.class), row.get("in_recovery", Boolean.class))))
-            .one()
+        return this.client.inConnection(connection -> Flux.from(connection
+                    .createStatement("SELECT id, text, created_at, inet_server_port() AS port, pg_is_in_recovery() AS in_recovery"
+                        + " FROM notes WHERE id = $1")
+                    .bind("$1", id)
+                    .execute())
+                .flatMap(result -> result.map(row -> new Served<>(
+                    new Note(row.get("id", Long.class), row.get("text", String.class), row.get("created_at", OffsetDateTime.class)),
+                    NodeNames.servedBy(connection, row.get("port", Integer.class), row.get("in_recovery", Boolean.class)))))
+                .singleOrEmpty())
             .contextWrite(Routing.readOnly());
     }
 
@@ -66,11 +69,12 @@ public class NoteService {
         return readOnly ? query.contextWrite(Routing.readOnly()) : query;
     }
 
-    /** Runs on the connection of the surrounding transaction, if any. */
+    /** Runs on the connection of the surrounding transaction, if any: the node it names is the transaction's. */
     private Mono<ServedBy> servedBy() {
-        return this.client.sql(SERVED_BY)
-            .map(row -> this.nodeNames.servedBy(row.get("port", Integer.class), row.get("in_recovery", Boolean.class)))
-            .one();
+        return this.client.inConnection(connection -> Flux.from(connection.createStatement(SERVED_BY).execute())
+            .flatMap(result -> result.map(row -> NodeNames.servedBy(connection, row.get("port", Integer.class),
+                row.get("in_recovery", Boolean.class))))
+            .single());
     }
 
     /**

@@ -2,7 +2,6 @@ package io.github.r2dbcrouting.example;
 
 import java.util.List;
 
-import io.github.r2dbcrouting.NodeSnapshot;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -59,8 +58,8 @@ public class NotesController {
 
     /** {@code GET /db/nodes}: the routing factory's view of every node. */
     @GetMapping("/db/nodes")
-    public List<NodeSnapshot> nodes() {
-        return this.routing.nodes();
+    public List<NodeJson> nodes() {
+        return this.routing.nodes().stream().map(NodeJson::of).toList();
     }
 
     /**

@@ -69,6 +69,7 @@ class NotesApplicationIntegrationTests {
             .returnResult().getResponseBody();
         assertThat(latest.value()).extracting(Note::text).contains("routed");
         assertThat(latest.servedBy().inRecovery()).as("the read-only transaction ran on a replica").isTrue();
+        assertThat(latest.servedBy().node()).as("the transaction's connection says it came from a replica").startsWith("replica-");
     }
 
     @Test
@@ -79,6 +80,7 @@ class NotesApplicationIntegrationTests {
         ServedBy read = client.get().uri("/db/served-by?readOnly=true").exchange().expectStatus().isOk()
             .expectBody(ServedBy.class).returnResult().getResponseBody();
         assertThat(read.inRecovery()).isTrue();
+        assertThat(read.node()).as("the connection says which node it came from").startsWith("replica-");
     }
 
     @Test
@@ -119,6 +121,7 @@ class NotesApplicationIntegrationTests {
                 .returnResult().getResponseBody();
             assertThat(mine.value().text()).isEqualTo("mine");
             assertThat(mine.servedBy().inRecovery()).isFalse();
+            assertThat(mine.servedBy().node()).isEqualTo("primary");
 
             // without the token a read goes to a lagging replica and does not find it: the lag is real
             client.get().uri("/notes/{id}", id).exchange().expectStatus().isNotFound();

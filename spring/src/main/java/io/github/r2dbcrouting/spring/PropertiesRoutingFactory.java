@@ -5,6 +5,7 @@ import java.util.Map;
 
 import io.github.r2dbcrouting.InvalidOptionException;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
 import io.github.r2dbcrouting.RoutingOptions;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
@@ -18,7 +19,7 @@ import org.springframework.boot.context.properties.source.InvalidConfigurationPr
 /**
  * Turns {@link RoutingProperties} (the nodes) and the {@code r2dbc.routing.*} properties named
  * after core's {@link RoutingOptions} (every other setting) into a
- * {@link RoutingConnectionFactory.Builder}. Every bad
+ * {@link RoutingConnectionFactoryBuilder}. Every bad
  * value becomes an {@link InvalidConfigurationPropertyValueException} that names the full
  * property ({@code r2dbc.routing.health.interval}), which Boot's failure analyzer reports at
  * start-up. Passwords are never put in a message.
@@ -30,8 +31,8 @@ final class PropertiesRoutingFactory {
     private PropertiesRoutingFactory() {
     }
 
-    static RoutingConnectionFactory.Builder builder(RoutingProperties properties, Binder binder) {
-        RoutingConnectionFactory.Builder builder = RoutingConnectionFactory.builder();
+    static RoutingConnectionFactoryBuilder builder(RoutingProperties properties, Binder binder) {
+        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder();
         RoutingProperties.Primary primary = properties.getPrimary();
         set("primary.name", primary.getName(), () -> builder.primary(primary.getName(),
             connectionFactory("primary", primary.getUrl(), primary.getUsername(), primary.getPassword())));

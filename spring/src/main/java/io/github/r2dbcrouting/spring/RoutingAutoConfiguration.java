@@ -1,6 +1,7 @@
 package io.github.r2dbcrouting.spring;
 
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
 import io.github.r2dbcrouting.RoutingListener;
 import io.github.r2dbcrouting.RoutingMetricsRecorder;
 import io.github.r2dbcrouting.micrometer.MicrometerMetricsRecorder;
@@ -43,7 +44,7 @@ public class RoutingAutoConfiguration {
                                                       ObjectProvider<RoutingListener> listeners,
                                                       ObjectProvider<RoutingConnectionFactoryBuilderCustomizer> customizers,
                                                       Environment environment) {
-        RoutingConnectionFactory.Builder builder = PropertiesRoutingFactory.builder(properties, Binder.get(environment));
+        RoutingConnectionFactoryBuilder builder = PropertiesRoutingFactory.builder(properties, Binder.get(environment));
         metrics.ifUnique(builder::metrics);
         listeners.orderedStream().forEach(builder::listener);
         customizers.orderedStream().forEach(customizer -> customizer.customize(builder));

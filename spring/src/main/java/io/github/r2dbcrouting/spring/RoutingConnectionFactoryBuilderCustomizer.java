@@ -1,6 +1,7 @@
 package io.github.r2dbcrouting.spring;
 
 import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
 
 /**
  * Adjusts the builder of the auto-configured {@link RoutingConnectionFactory} after the
@@ -13,5 +14,5 @@ public interface RoutingConnectionFactoryBuilderCustomizer {
     /**
      * @param builder the builder, with the properties already applied
      */
-    void customize(RoutingConnectionFactory.Builder builder);
+    void customize(RoutingConnectionFactoryBuilder builder);
 }

@@ -1,0 +1,94 @@
+package io.github.r2dbcrouting;
+
+import java.time.Duration;
+import java.util.Optional;
+
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * Everything specific to one database family: the probe that reads a node's role, position and
+ * lag, who the server is, the read-only session of the fallback, the position a session's writes
+ * reached and the wait for a replica to apply it, and how a changed timeout is restored. One
+ * implementation per family ({@link PostgresDialect}); a node of a family none recognises gets
+ * {@link PlainDialect}: a validation query, and nothing trusted beyond it.
+ *
+ * <p>Positions are one number per node ({@code -1} when unknown), ordered: for PostgreSQL a WAL
+ * position in bytes. Every method that reads or compares a position is on this interface, so a
+ * family whose positions are not one number (MariaDB's GTID list, one sequence per domain) changes
+ * the position type here and where sessions carry it, not the routing around it.
+ */
+interface Dialect {
+
+    /**
+     * The dialect of the family {@code target}'s driver speaks; {@link PlainDialect} for any other.
+     * Decided from the driver's metadata when the node is built (a driver that serves several
+     * server families, such as r2dbc-mariadb for MariaDB and MySQL, will need the first probe
+     * connection's product name instead).
+     */
+    static Dialect of(ConnectionFactory target) {
+        return PostgresDialect.speaks(target.getMetadata()) ? PostgresDialect.INSTANCE : PlainDialect.INSTANCE;
+    }
+
+    /** The family's name, for messages. */
+    String family();
+
+    /**
+     * Whether the family's servers say who they are ({@link #identify}): until a node of such a
+     * family has, whether it is another server is not known.
+     */
+    boolean identifies();
+
+    /**
+     * Who the server behind {@code connection} is; empty when the family cannot tell. An error the
+     * server answers with means it would not tell; a broken connection fails the probe.
+     */
+    Mono<Optional<ServerIdentity>> identify(Connection connection);
+
+    /**
+     * One health probe on {@code connection}: the node's role, position (current on a primary,
+     * applied on a replica) and a replica's lag in time.
+     *
+     * @param validationQuery what to run when the family cannot tell more than "it answers"
+     */
+    Mono<Status> probe(Connection connection, String validationQuery);
+
+    /** Makes the session read-only: a write on it then fails with the database's own error. */
+    Mono<Void> enterReadOnly(Connection connection);
+
+    /** Undoes {@link #enterReadOnly} before the connection goes back to its pool. */
+    Mono<Void> leaveReadOnly(Connection connection);
+
+    /**
+     * Restores the statement and/or lock timeout a holder changed to what the node's connections
+     * start with; an error when the family has no way to (the connection is then discarded).
+     */
+    Mono<Void> resetTimeouts(Connection connection, boolean statementTimeout, boolean lockTimeout);
+
+    /**
+     * A position at or past every write that was released on {@code primary}'s node before this
+     * is called (read on any of its connections). PostgreSQL's insert position is such a position;
+     * a family whose only such figure is per session (MariaDB's {@code @@last_gtid}) has to read
+     * it on the writing connection before its release instead, in the session's release step.
+     */
+    Mono<Long> writePosition(Connection primary);
+
+    /**
+     * Whether the replica behind {@code replica} has applied {@code position}, waiting for it at
+     * most until {@code deadline} ({@code scheduler}'s nanoseconds) and only while waiting may pay.
+     */
+    Mono<Boolean> awaitApplied(Connection replica, long position, long deadline, Scheduler scheduler);
+
+    /**
+     * What one probe saw.
+     *
+     * @param role     the role the node reports, {@code UNKNOWN} when the family does not tell
+     * @param position the node's position, {@code -1} when unknown
+     * @param lag      a replica's lag in time, {@code null} when unknown
+     */
+    record Status(NodeRole role, long position, @Nullable Duration lag) {
+    }
+}
