@@ -23,6 +23,11 @@ final class Cluster {
 
     private static final Logger LOGGER = Loggers.getLogger(Cluster.class);
 
+    /** Why a node a topology source added is out of rotation until its first good probe. */
+    static final String JOINING = "joining: not probed yet";
+
+    private static final String JOINING_FAILED = "joining: probe failed: ";
+
     private final String name;
 
     private final HealthSettings settings;
@@ -138,7 +143,7 @@ final class Cluster {
                 next = next.withState(NodeState.EJECTED, lagProblem);
                 events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.LAG, "node '" + node.name + "' is ejected: " + lagProblem));
             } else if (old.state() == NodeState.EJECTED && lagProblem == null
-                && (successes >= this.settings.successesToReadmit() || soleWriter(node, role))) {
+                && (successes >= this.settings.successesToReadmit() || soleWriter(node, role) || joining(old))) {
                 next = next.withState(NodeState.UP, null);
                 RoutingEvent.Cause cause = old.reason() != null && old.reason().startsWith("lag") ? RoutingEvent.Cause.LAG : RoutingEvent.Cause.PROBE;
                 events.add(event(RoutingEvent.Type.READMITTED, node, cause, "node '" + node.name + "' is readmitted after "
@@ -148,7 +153,8 @@ final class Cluster {
                 next = next.withState(NodeState.EJECTED, lagProblem);
             }
             if (old.observedRole() != role && role != NodeRole.UNKNOWN && old.observedRole() != NodeRole.UNKNOWN
-                || old.observedRole() == NodeRole.UNKNOWN && role != NodeRole.UNKNOWN && role != node.configuredRole) {
+                || old.observedRole() == NodeRole.UNKNOWN && role != NodeRole.UNKNOWN && role != node.configuredRole
+                && node.configuredRole != NodeRole.UNKNOWN) {
                 RoutingEvent mismatch = event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
                     + "' (configured as " + lower(node.configuredRole) + ") reports it is " + lower(role)
                     + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : ""));
@@ -207,7 +213,9 @@ final class Cluster {
             // or nothing came back while the other replicas kept answering (a freeze a little less than a timeout old)
             boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA
                 && (stalled(inUse, quiet, this.settings.timeout()) || inUse > 0 && Suspicion.quietAmong(node, this.topology.readers));
-            if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
+            if (joining(old)) {
+                next = next.withState(NodeState.EJECTED, JOINING_FAILED + error);
+            } else if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
                 String reason = failures < this.settings.failuresToEject()
                     ? "stalled: " + error + " and none of its " + inUse + " connection(s) in use came back for " + quiet.toMillis() + "ms"
                     : failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
@@ -232,6 +240,30 @@ final class Cluster {
         finish(events, retired);
     }
 
+    /** A node a topology source added that has not answered a probe yet. */
+    private static boolean joining(NodeHealth health) {
+        return health.state() == NodeState.EJECTED && health.reason() != null
+            && (health.reason().equals(JOINING) || health.reason().startsWith(JOINING_FAILED));
+    }
+
+    /** Whether the replica may serve reads (a topology source's {@code noloadbalance}); recomputes the topology on a change. */
+    void readable(Node node, boolean readable) {
+        List<RoutingEvent> events = new ArrayList<>();
+        synchronized (this.lock) {
+            if (node.readable == readable || !this.nodes.contains(node)) {
+                return;
+            }
+            node.readable = readable;
+            publish(events);
+        }
+        finish(events, List.of());
+    }
+
+    /** Tells the listeners and the log something no probe result carries (what a topology source said). */
+    void announce(RoutingEvent.Type type, @Nullable Node node, RoutingEvent.Cause cause, String message) {
+        finish(List.of(event(type, node, cause, message)), List.of());
+    }
+
     /** Connections are out and none came back for longer than a probe may take. */
     static boolean stalled(int inUse, Duration quiet, Duration probeTimeout) {
         return inUse > 0 && quiet.compareTo(probeTimeout) > 0;
@@ -247,7 +279,8 @@ final class Cluster {
                 }
             }
             this.nodes.add(node);
-            events.add(event(RoutingEvent.Type.ADDED, node, RoutingEvent.Cause.TOPOLOGY, "replica '" + node.name + "' is added"));
+            events.add(event(RoutingEvent.Type.ADDED, node, RoutingEvent.Cause.TOPOLOGY, (node.configuredRole == NodeRole.REPLICA
+                ? "replica '" : "node '") + node.name + "' is added" + (joining(node.health) ? "; it takes traffic once a probe answers" : "")));
             publish(events);
         }
         finish(events, List.of());
@@ -337,7 +370,7 @@ final class Cluster {
         ServerIdentities.Verdict verdict = this.identities.decide(claimants, previousWriter);
         List<Node> readers = new ArrayList<>();
         for (Node node : this.nodes) {
-            if (node.health.up() && (!claimants.contains(node) || verdict.aliases().contains(node))) {
+            if (node.health.up() && node.readable && (!claimants.contains(node) || verdict.aliases().contains(node))) {
                 readers.add(node);
             }
         }
@@ -404,8 +437,13 @@ final class Cluster {
 
     private String noWriterReason() {
         List<String> parts = new ArrayList<>();
+        boolean configured = false;
         for (Node node : this.nodes) {
-            if (node.configuredRole == NodeRole.PRIMARY || node.effectiveRole() == NodeRole.PRIMARY) {
+            configured |= node.configuredRole == NodeRole.PRIMARY;
+        }
+        for (Node node : this.nodes) {
+            // without a configured primary (a topology source), every node says why it is not the writer
+            if (!configured || node.configuredRole == NodeRole.PRIMARY || node.effectiveRole() == NodeRole.PRIMARY) {
                 NodeHealth health = node.health;
                 if (!health.up()) {
                     parts.add("'" + node.name + "' is " + lower(health.state()) + (health.reason() != null ? ": " + health.reason() : ""));
@@ -414,7 +452,8 @@ final class Cluster {
                 }
             }
         }
-        return "primary unavailable: " + (parts.isEmpty() ? "no node reports it is primary" : String.join("; ", parts));
+        return "primary unavailable: " + (parts.isEmpty() ? (this.nodes.isEmpty() ? "no node is known yet" : "no node reports it is primary")
+            : String.join("; ", parts));
     }
 
     private RoutingEvent event(RoutingEvent.Type type, @Nullable Node node, RoutingEvent.Cause cause, String message) {

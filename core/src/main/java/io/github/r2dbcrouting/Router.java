@@ -54,6 +54,9 @@ final class Router {
 
     private final WalPositions positions;
 
+    /** Set for a factory over a topology source: writes wait for its first writer. */
+    private final @Nullable StartupWait startup;
+
     /** What a session that wrote through this router asks for its position. */
     private final ConsistencySession.Source sessionPositions = this::positionAfter;
 
@@ -63,7 +66,8 @@ final class Router {
 
     @SuppressWarnings("NullAway.Init")
     Router(String name, Balancer balancer, Fallback fallback, RoutingMetricsRecorder metrics, AtomicBoolean closed,
-           Duration sessionWait, Scheduler scheduler, WalPositions positions) {
+           Duration sessionWait, Scheduler scheduler, WalPositions positions, @Nullable StartupWait startup) {
+        this.startup = startup;
         this.name = name;
         this.balancer = balancer;
         this.fallback = fallback;
@@ -109,7 +113,14 @@ final class Router {
         Topology topology = this.cluster.topology();
         Node writer = topology.writer;
         if (writer == null) {
-            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
+            StartupWait startup = this.startup;
+            if (startup == null) {
+                return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
+            }
+            if (startup.open()) {
+                return startup.await(this.cluster::topology).then(Mono.defer(() -> onWriter(session)));
+            }
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason + startup.note()));
         }
         this.metrics.recordRouted(writer.name, false);
         if (session == null) {

@@ -82,6 +82,9 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
     private final ConnectionFactory writes;
 
+    /** Applies a topology source's changes; {@code null} when the nodes were configured by hand. */
+    private final @Nullable TopologyFollower follower;
+
     private RoutingConnectionFactory(Builder builder) {
         this.name = builder.name;
         this.balancer = builder.balancer;
@@ -90,13 +93,17 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.poolSettings = builder.poolSettings;
         this.scheduler = builder.scheduler;
         WalPositions positions = new WalPositions(WalPositions::onPool, builder.healthSettings.timeout(), builder.scheduler);
+        TopologySource source = builder.source;
+        StartupWait startup = source == null ? null : new StartupWait(builder.startupWait, builder.scheduler);
         this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler,
-            positions);
+            positions, startup);
         List<Node> nodes = new ArrayList<>();
         builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role, spec.factory)));
-        this.metadata = nodes.get(0).target.getMetadata();
+        this.metadata = source != null ? source.metadata() : nodes.get(0).target.getMetadata();
         this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
         this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics, positions);
+        this.follower = source == null || startup == null ? null
+            : new TopologyFollower(this.name, source, this.cluster, this.monitor, builder.scheduler, startup, this::join, this::removeReplica);
         this.router.attach(this.cluster);
         this.routed = Mono.deferContextual(this.router::route);
         this.reads = new View(this, this.router.readRoute, "reads");
@@ -110,6 +117,9 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
             throw error;
         }
         this.monitor.start(nodes);
+        if (this.follower != null) {
+            this.follower.start();
+        }
         if (LOGGER.isInfoEnabled()) {
             LOGGER.info("Started {}", this);
         }
@@ -265,6 +275,24 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
     }
 
 
+    /**
+     * A topology source's new member: added like {@link #addReplica}, with no role of its own
+     * (probes say which it is) and out of rotation until its first probe answers.
+     */
+    private Node join(TopologyMember member) {
+        Node node = newNode(member.name(), NodeRole.UNKNOWN, member.factory());
+        node.health = node.health.withState(NodeState.EJECTED, Cluster.JOINING);
+        node.readable = member.readable();
+        try {
+            this.cluster.add(node);
+        } catch (IllegalArgumentException error) {
+            node.lease.pool.disposeLater().subscribe();
+            throw error;
+        }
+        this.monitor.start(node);
+        return node;
+    }
+
     private Node newNode(String nodeName, NodeRole role, ConnectionFactory factory) {
         return new Node(nodeName, role, unwrapPool(factory), () -> this.scheduler.now(TimeUnit.NANOSECONDS),
             node -> this.router.newLease(node, this.poolSettings));
@@ -299,6 +327,9 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
     }
 
     private Mono<Void> doClose() {
+        if (this.follower != null) {
+            this.follower.stop();
+        }
         return this.monitor.stop()
             .then(Flux.concat(Flux.fromIterable(this.cluster.topology().nodes), Flux.fromIterable(this.draining))
                 .flatMap(node -> node.lease.pool.disposeLater().onErrorResume(error -> {
@@ -324,11 +355,14 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         for (Node node : topology.nodes) {
             if (node.configuredRole == NodeRole.PRIMARY) {
                 primary = node.name;
+            } else if (this.follower != null && node == topology.writer) {
+                replicas.add(node.name + " (writer)");
             } else {
                 replicas.add(node.name);
             }
         }
-        return "RoutingConnectionFactory{name=" + this.name + ", primary=" + primary + ", replicas=" + replicas + ", balancer="
+        String nodes = this.follower != null ? "topology=" + this.follower + ", nodes=" + replicas : "primary=" + primary + ", replicas=" + replicas;
+        return "RoutingConnectionFactory{name=" + this.name + ", " + nodes + ", balancer="
             + this.balancer + ", fallback=" + this.fallback + (this.closed.get() ? ", closed" : "") + "}";
     }
 
@@ -406,7 +440,36 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
         private Duration sessionWait = Duration.ofSeconds(1);
 
+        private @Nullable TopologySource source;
+
+        private Duration startupWait = Duration.ofSeconds(10);
+
         private Builder() {
+        }
+
+        /**
+         * Takes the nodes from a source instead of {@link #primary}/{@link #replica}: a host list
+         * whose roles the probes find ({@link TopologySource#hosts}), or an HA manager such as
+         * Patroni. The factory follows the source's changes while it serves; see {@link TopologySource}.
+         *
+         * @param source where the nodes come from
+         * @return this builder
+         */
+        public Builder topology(TopologySource source) {
+            this.source = Objects.requireNonNull(source, "topology source must not be null");
+            return this;
+        }
+
+        /**
+         * @param startupWait with a {@link #topology} source: how long writes made right after
+         *                    {@link #build()} wait for the probes to find the primary before they
+         *                    fail, positive (default 10s); past it a {@link RoutingEvent.Type#SOURCE}
+         *                    event names every node and why none takes writes
+         * @return this builder
+         */
+        public Builder startupWait(Duration startupWait) {
+            this.startupWait = Checks.positive("startupWait", startupWait);
+            return this;
         }
 
         /**
@@ -575,6 +638,17 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
          * @throws IllegalArgumentException if one factory instance is given for two nodes
          */
         public RoutingConnectionFactory build() {
+            if (this.source != null) {
+                if (!this.nodes.isEmpty()) {
+                    throw new IllegalStateException("topology(" + this.source + ") and primary/replica " + this.nodes.keySet()
+                        + " both name nodes: use one or the other");
+                }
+                if (!this.healthSettings.enabled()) {
+                    throw new IllegalStateException("topology(" + this.source + ") needs health probes to find the primary: health.interval "
+                        + "must be positive, was " + this.healthSettings.interval());
+                }
+                return new RoutingConnectionFactory(this);
+            }
             if (this.primaryName == null) {
                 throw new IllegalStateException("primary must be set: call primary(name, connectionFactory) before build()"
                     + (this.nodes.isEmpty() ? "" : "; replicas given: " + this.nodes.keySet()));

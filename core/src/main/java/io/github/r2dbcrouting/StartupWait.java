@@ -1,0 +1,81 @@
+package io.github.r2dbcrouting;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Supplier;
+
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
+
+/**
+ * A factory over a {@link TopologySource} knows no writer until its first probes answered. Writes
+ * made in that window wait for one, up to {@code startupWait} after the factory was built,
+ * instead of failing at once; afterwards a missing writer fails writes at once, as with a
+ * configured primary. Nothing here runs on the path of a write that has a writer.
+ */
+final class StartupWait {
+
+    private static final Duration POLL = Duration.ofMillis(10);
+
+    private final Duration wait;
+
+    private final Scheduler scheduler;
+
+    private final long deadline;
+
+    private volatile boolean over;
+
+    private volatile boolean found;
+
+    StartupWait(Duration wait, Scheduler scheduler) {
+        this.wait = wait;
+        this.scheduler = scheduler;
+        this.deadline = scheduler.now(TimeUnit.NANOSECONDS) + wait.toNanos();
+    }
+
+    Duration duration() {
+        return this.wait;
+    }
+
+    /** Whether a write without a writer should still wait. */
+    boolean open() {
+        if (this.over) {
+            return false;
+        }
+        if (this.scheduler.now(TimeUnit.NANOSECONDS) >= this.deadline) {
+            this.over = true;
+            return false;
+        }
+        return true;
+    }
+
+    /** Whether a writer was ever seen by a waiting write or {@link #writerSeen()}. */
+    boolean found() {
+        return this.found;
+    }
+
+    void writerSeen() {
+        this.found = true;
+        this.over = true;
+    }
+
+    /** Completes when {@code topology} has a writer, or empty at the deadline; never errors. */
+    Mono<Void> await(Supplier<Topology> topology) {
+        long remaining = Math.max(1, this.deadline - this.scheduler.now(TimeUnit.NANOSECONDS));
+        return Flux.interval(Duration.ZERO, POLL, this.scheduler)
+            .filter(tick -> topology.get().writer != null)
+            .next()
+            .doOnNext(tick -> this.found = true)
+            .timeout(Duration.ofNanos(remaining), this.scheduler)
+            .onErrorResume(TimeoutException.class, error -> Mono.empty())
+            .name("r2dbc-routing.startupWait")
+            .then();
+    }
+
+    /** Added to the message of a write that found no writer: the wait it already had. */
+    String note() {
+        return this.found ? "" : "; no node was found out of recovery in the " + this.wait.toMillis() + "ms after start-up";
+    }
+}
