@@ -305,7 +305,7 @@ final class Cluster {
             this.nodes.remove(removed);
             this.identities.forget(removed);
             removed.health = removed.health.withState(NodeState.REMOVED, "removed");
-            events.add(event(RoutingEvent.Type.REMOVED, removed, RoutingEvent.Cause.TOPOLOGY, "replica '" + nodeName + "' is removed"));
+            events.add(event(RoutingEvent.Type.REMOVED, removed, RoutingEvent.Cause.TOPOLOGY, (removed.configuredRole == NodeRole.REPLICA ? "replica '" : "node '") + nodeName + "' is removed"));
             publish(events);
         }
         finish(events, List.of());

@@ -5,6 +5,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.Supplier;
 
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -28,6 +29,8 @@ final class StartupWait {
     private volatile boolean over;
 
     private volatile boolean found;
+
+    private volatile @Nullable String sourceProblem;
 
     StartupWait(Duration wait, Scheduler scheduler) {
         this.wait = wait;
@@ -74,8 +77,15 @@ final class StartupWait {
             .then();
     }
 
+    /** What the topology source last failed with, {@code null} once it answers. */
+    void sourceProblem(@Nullable String problem) {
+        this.sourceProblem = problem;
+    }
+
     /** Added to the message of a write that found no writer: the wait it already had. */
     String note() {
-        return this.found ? "" : "; no node was found out of recovery in the " + this.wait.toMillis() + "ms after start-up";
+        String problem = this.sourceProblem;
+        return (this.found ? "" : "; no node was found out of recovery in the " + this.wait.toMillis() + "ms after start-up")
+            + (problem != null ? "; the topology source failed: " + problem : "");
     }
 }

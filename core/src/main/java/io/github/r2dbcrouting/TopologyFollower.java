@@ -12,6 +12,7 @@ import java.util.function.Function;
 import io.r2dbc.spi.ConnectionFactory;
 import org.jspecify.annotations.Nullable;
 import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.Logger;
@@ -32,6 +33,11 @@ final class TopologyFollower {
 
     /** The pause before the factory subscribes again to a source whose Flux failed. */
     private static final Duration RESUBSCRIBE = Duration.ofSeconds(1);
+
+    /** How often, and how long, the check of a source's leader looks for a probe's answer. */
+    private static final Duration ROLE_POLL = Duration.ofMillis(50);
+
+    private static final Duration ROLE_WAIT = Duration.ofSeconds(30);
 
     private final String name;
 
@@ -55,6 +61,9 @@ final class TopologyFollower {
     private final Map<String, Joined> members = new LinkedHashMap<>();
 
     private @Nullable String leaderHint;
+
+    /** The source failure last announced; read and written on the source's signals, which come one at a time. */
+    private volatile @Nullable String lastProblem;
 
     private volatile @Nullable Disposable subscription;
 
@@ -80,9 +89,7 @@ final class TopologyFollower {
             .doOnNext(this::applySafely)
             .retryWhen(Retry.fixedDelay(Long.MAX_VALUE, RESUBSCRIBE)
                 .scheduler(this.scheduler)
-                .doBeforeRetry(signal -> this.cluster.announce(RoutingEvent.Type.SOURCE, null, RoutingEvent.Cause.TOPOLOGY,
-                    "topology source " + this.source + " failed: " + Cluster.describe(signal.failure()) + "; subscribing again in "
-                        + RESUBSCRIBE.toMillis() + "ms")))
+                .doBeforeRetry(signal -> sourceFailed(signal.failure())))
             .name("r2dbc-routing.topology")
             .subscribe(null, error -> LOGGER.error("[" + this.name + "] following topology source " + this.source + " ended", error));
         this.startupCheck = Mono.delay(this.startup.duration(), this.scheduler)
@@ -109,7 +116,20 @@ final class TopologyFollower {
         }
     }
 
+    /** Announced once per distinct failure, not once per retry. */
+    private void sourceFailed(Throwable error) {
+        String problem = error.getMessage() != null ? error.getMessage() : Cluster.describe(error);
+        this.startup.sourceProblem(problem);
+        if (!problem.equals(this.lastProblem)) {
+            this.lastProblem = problem;
+            this.cluster.announce(RoutingEvent.Type.SOURCE, null, RoutingEvent.Cause.TOPOLOGY, "topology source " + this.source
+                + " failed: " + problem + "; trying again every " + RESUBSCRIBE.toMillis() + "ms");
+        }
+    }
+
     private void applySafely(List<TopologyMember> snapshot) {
+        this.lastProblem = null;
+        this.startup.sourceProblem(null);
         try {
             apply(snapshot);
         } catch (RuntimeException error) {
@@ -176,15 +196,21 @@ final class TopologyFollower {
             check.add(old.node());
         }
         String hinted = leader;
+        Node node = named.node();
+        // the check waits for the probes to tell (a joining node's first probe may fail or time out)
         this.monitor.checkNow(check)
-            .subscribe(null, null, () -> {
-                Node node = named.node();
-                if (hinted.equals(this.leaderHint) && node.health.up() && node.health.observedRole() == NodeRole.REPLICA) {
+            .thenMany(Flux.interval(Duration.ZERO, ROLE_POLL, this.scheduler))
+            .filter(tick -> node.health.observedRole() != NodeRole.UNKNOWN)
+            .next()
+            .timeout(ROLE_WAIT, this.scheduler)
+            .subscribe(tick -> {
+                if (hinted.equals(this.leaderHint) && node.health.observedRole() == NodeRole.REPLICA) {
                     this.cluster.announce(RoutingEvent.Type.SOURCE, node, RoutingEvent.Cause.ROLE, "topology source " + this.source
                         + " names '" + hinted + "' leader, but its probe finds it in recovery: it is not trusted with writes"
                         + describeWriter());
                 }
-            });
+            }, error -> LOGGER.debug("[{}] no probe of '{}' answered within {}: the source's leader is not checked", this.name, hinted,
+                ROLE_WAIT));
     }
 
     private String describeWriter() {
