@@ -156,7 +156,8 @@ final class Cluster {
                 || old.observedRole() == NodeRole.UNKNOWN && role != NodeRole.UNKNOWN && role != node.configuredRole
                 && node.configuredRole != NodeRole.UNKNOWN) {
                 RoutingEvent mismatch = event(RoutingEvent.Type.ROLE_MISMATCH, node, RoutingEvent.Cause.ROLE, "node '" + node.name
-                    + "' (configured as " + lower(node.configuredRole) + ") reports it is " + lower(role)
+                    + (node.configuredRole == NodeRole.UNKNOWN ? "'" : "' (configured as " + lower(node.configuredRole) + ")")
+                    + " reports it is " + lower(role)
                     + (old.observedRole() != NodeRole.UNKNOWN ? ", was " + lower(old.observedRole()) : ""));
                 if (role == NodeRole.PRIMARY && node.postgres) {
                     // announced once it is known whether this is another primary or another name for one
