@@ -92,14 +92,16 @@ final class TopologyFollower {
                 .doBeforeRetry(signal -> sourceFailed(signal.failure())))
             .name("r2dbc-routing.topology")
             .subscribe(null, error -> LOGGER.error("[" + this.name + "] following topology source " + this.source + " ended", error));
-        this.startupCheck = Mono.delay(this.startup.duration(), this.scheduler)
-            .subscribe(tick -> {
+        // the first writer ends the start-up; none by the deadline is announced once
+        this.startupCheck = Flux.interval(Duration.ZERO, ROLE_POLL, this.scheduler)
+            .filter(tick -> this.cluster.topology().writer != null)
+            .next()
+            .timeout(this.startup.duration(), this.scheduler)
+            .subscribe(tick -> this.startup.writerSeen(), error -> {
                 Topology topology = this.cluster.topology();
                 if (topology.writer == null) {
                     this.cluster.announce(RoutingEvent.Type.SOURCE, null, RoutingEvent.Cause.TOPOLOGY, "no primary among the nodes of "
                         + this.source + " " + this.startup.duration().toMillis() + "ms after start-up: " + topology.noWriterReason);
-                } else {
-                    this.startup.writerSeen();
                 }
             });
     }
