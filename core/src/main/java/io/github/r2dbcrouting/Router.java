@@ -118,7 +118,7 @@ final class Router {
                 return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
             }
             if (startup.open()) {
-                return startup.await(this.cluster::topology).then(Mono.defer(() -> onWriter(session)));
+                return startup.await(this.cluster::topology, StartupWait.WRITER).then(Mono.defer(() -> onWriter(session)));
             }
             return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason + startup.note()));
         }
@@ -145,7 +145,25 @@ final class Router {
         if (this.closed.get()) {
             return closedError();
         }
-        return readFrom(this.cluster.topology(), null);
+        Topology topology = this.cluster.topology();
+        if (startingUp(topology)) {
+            return awaitNodes().then(Mono.defer(this::read));
+        }
+        return readFrom(topology, null);
+    }
+
+    /**
+     * A factory over a topology source that has no node to serve anything yet, in its start-up
+     * window: reads wait for a node as writes wait for the writer, instead of failing at once.
+     */
+    private boolean startingUp(Topology topology) {
+        StartupWait startup = this.startup;
+        return startup != null && topology.readers.isEmpty() && topology.writer == null && startup.open();
+    }
+
+    private Mono<Void> awaitNodes() {
+        StartupWait startup = this.startup;
+        return startup == null ? Mono.empty() : startup.await(this.cluster::topology, topology -> !topology.readers.isEmpty() || topology.writer != null);
     }
 
     /** A replica in rotation picked by the balancer, else the fallback: the plain read route. */
@@ -176,6 +194,9 @@ final class Router {
     private Mono<Connection> readWith(@Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable ConsistencySession session) {
         if (this.closed.get()) {
             return closedError();
+        }
+        if (startingUp(this.cluster.topology())) {
+            return awaitNodes().then(Mono.defer(() -> readWith(retry, maxLag, session)));
         }
         if (session == null || !session.unsettled()) {
             return readAt(retry, maxLag, session == null ? 0 : session.position());

@@ -3,6 +3,7 @@ package io.github.r2dbcrouting;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Predicate;
 import java.util.function.Supplier;
 
 import org.jspecify.annotations.Nullable;
@@ -11,10 +12,11 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * A factory over a {@link TopologySource} knows no writer until its first probes answered. Writes
- * made in that window wait for one, up to {@code startupWait} after the factory was built,
- * instead of failing at once; afterwards a missing writer fails writes at once, as with a
- * configured primary. Nothing here runs on the path of a write that has a writer.
+ * A factory over a {@link TopologySource} knows no node until the source answered and no writer
+ * until its first probes did. Writes made in that window wait for the writer, reads for any node
+ * that can serve them, up to {@code startupWait} after the factory was built, instead of failing
+ * at once; once a writer was seen (or the window passed) a missing writer fails writes at once,
+ * as with a configured primary. Nothing here runs on the path of a write that has a writer.
  */
 final class StartupWait {
 
@@ -54,7 +56,7 @@ final class StartupWait {
         return true;
     }
 
-    /** Whether a writer was ever seen by a waiting write or {@link #writerSeen()}. */
+    /** Whether the start-up ended with a writer ({@link #writerSeen()}). */
     boolean found() {
         return this.found;
     }
@@ -64,13 +66,15 @@ final class StartupWait {
         this.over = true;
     }
 
-    /** Completes when {@code topology} has a writer, or empty at the deadline; never errors. */
-    Mono<Void> await(Supplier<Topology> topology) {
+    /** What a write waits for. */
+    static final Predicate<Topology> WRITER = topology -> topology.writer != null;
+
+    /** Completes when {@code ready} holds for {@code topology}, or at the deadline; never errors. */
+    Mono<Void> await(Supplier<Topology> topology, Predicate<Topology> ready) {
         long remaining = Math.max(1, this.deadline - this.scheduler.now(TimeUnit.NANOSECONDS));
         return Flux.interval(Duration.ZERO, POLL, this.scheduler)
-            .filter(tick -> topology.get().writer != null)
+            .filter(tick -> ready.test(topology.get()))
             .next()
-            .doOnNext(tick -> this.found = true)
             .timeout(Duration.ofNanos(remaining), this.scheduler)
             .onErrorResume(TimeoutException.class, error -> Mono.empty())
             .name("r2dbc-routing.startupWait")
