@@ -14,6 +14,7 @@ import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.Wrapped;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
@@ -33,7 +34,8 @@ class RoutingUrlIntegrationTests {
     static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(1).build();
 
     private final ApplicationContextRunner runner = new ApplicationContextRunner()
-        .withConfiguration(AutoConfigurations.of(RoutingAutoConfiguration.class, R2dbcAutoConfiguration.class));
+        .withConfiguration(AutoConfigurations.of(RoutingAutoConfiguration.class, R2dbcAutoConfiguration.class,
+            RoutingUrlAutoConfiguration.class));
 
     private static String url() {
         PostgresNode primary = CLUSTER.primary();
@@ -45,15 +47,17 @@ class RoutingUrlIntegrationTests {
 
     @Test
     void shouldBuildTheRoutingFactoryFromSpringR2dbcUrl() {
+        RoutingConnectionFactory[] closing = new RoutingConnectionFactory[1];
         PostgresNode primary = CLUSTER.primary();
         PostgresNode replica = CLUSTER.replicas().get(0);
         this.runner.withPropertyValues("spring.r2dbc.url=" + url(), "spring.r2dbc.username=" + primary.username(),
                 "spring.r2dbc.password=" + primary.password(), "spring.r2dbc.pool.enabled=false")
             .run(context -> {
                 assertThat(context).hasNotFailed();
+                // Boot hands it out in its OptionsCapableConnectionFactory, which routes as it does
                 ConnectionFactory bean = context.getBean(ConnectionFactory.class);
-                assertThat(bean).isInstanceOf(RoutingConnectionFactory.class);
-                RoutingConnectionFactory factory = (RoutingConnectionFactory) bean;
+                assertThat(bean).isInstanceOf(Wrapped.class).isNotInstanceOf(ConnectionPool.class);
+                RoutingConnectionFactory factory = closing[0] = (RoutingConnectionFactory) ((Wrapped<?>) bean).unwrap();
                 assertThat(factory.toString()).contains("leastInUse").doesNotContain(primary.password());
                 DatabaseClient client = context.getBean(DatabaseClient.class);
                 Map<String, Object> written = client.sql("SELECT inet_server_port() AS port, pg_is_in_recovery() AS r").fetch().one()
@@ -67,22 +71,28 @@ class RoutingUrlIntegrationTests {
                 assertThat(factory.nodes()).extracting(NodeSnapshot::name)
                     .containsExactly(replica.host() + ":" + replica.port(), primary.host() + ":" + primary.port());
             });
+        // closed with the context: its pools and probes are gone
+        assertThat(closing[0].isClosed()).isTrue();
     }
 
     @Test
     void shouldBeWrappedInBootsPoolUnlessThePoolIsSwitchedOff() {
         PostgresNode primary = CLUSTER.primary();
         // what the README warns about: with Boot's default spring.r2dbc.pool.enabled=true, a second pool sits in front
+        RoutingConnectionFactory[] closing = new RoutingConnectionFactory[1];
         this.runner.withPropertyValues("spring.r2dbc.url=" + url(), "spring.r2dbc.username=" + primary.username(),
                 "spring.r2dbc.password=" + primary.password())
             .run(context -> {
                 assertThat(context).hasNotFailed();
                 ConnectionFactory bean = context.getBean(ConnectionFactory.class);
                 assertThat(bean).isInstanceOf(ConnectionPool.class);
-                ConnectionFactory inner = ((ConnectionPool) bean).unwrap();
+                Object inner = ((ConnectionPool) bean).unwrap();
+                while (inner instanceof Wrapped<?> wrapped && !(inner instanceof RoutingConnectionFactory)) {
+                    inner = wrapped.unwrap();
+                }
                 assertThat(inner).isInstanceOf(RoutingConnectionFactory.class);
-                // Boot closes its pool, not what the pool wraps
-                ((RoutingConnectionFactory) inner).close().block(Duration.ofSeconds(10));
+                closing[0] = (RoutingConnectionFactory) inner;
             });
+        assertThat(closing[0].isClosed()).isTrue();
     }
 }
