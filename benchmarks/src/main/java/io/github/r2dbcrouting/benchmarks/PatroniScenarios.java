@@ -21,7 +21,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -84,14 +83,12 @@ final class PatroniScenarios {
                 PatroniMember candidate = cluster.members().stream().filter(m -> !m.name().equals(leader.name()) && m.isRunning())
                     .findFirst().orElseThrow();
                 cluster.switchover(candidate);
-                return leader;
             });
             cluster.awaitMembersStreaming(WAIT);
             scenarios.fault("leader kill", () -> {
                 PatroniMember killed = cluster.killLeader();
                 cluster.awaitNewLeader(killed, WAIT);
                 killed.start();
-                return killed;
             });
             scenarios.rows.forEach(report::append);
             cluster.awaitMembersStreaming(WAIT);
@@ -135,7 +132,7 @@ final class PatroniScenarios {
         }
     }
 
-    private void fault(String name, Supplier<PatroniMember> fault) throws InterruptedException {
+    private void fault(String name, Runnable fault) throws InterruptedException {
         RoutingConnectionFactory factory = factory();
         Load load = new Load(factory);
         try {
@@ -160,7 +157,7 @@ final class PatroniScenarios {
             }, "patroni-watch");
             watcher.start();
             int failedBefore = load.writesFailed.get();
-            fault.get();
+            fault.run();
             long deadline = System.nanoTime() + WAIT.toNanos();
             while ((newLeader.name == null || load.firstWriteOn.get(this.cluster.member(newLeader.name).port()) == null)
                 && System.nanoTime() < deadline) {
