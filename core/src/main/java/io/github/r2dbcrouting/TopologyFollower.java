@@ -60,7 +60,8 @@ final class TopologyFollower {
     /** Members applied so far, by name, in the source's order. */
     private final Map<String, Joined> members = new LinkedHashMap<>();
 
-    private @Nullable String leaderHint;
+    /** Written on the source's signals, read by the leader check too. */
+    private volatile @Nullable String leaderHint;
 
     /** The source failure last announced; read and written on the source's signals, which come one at a time. */
     private volatile @Nullable String lastProblem;

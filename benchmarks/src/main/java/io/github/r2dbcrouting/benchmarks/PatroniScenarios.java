@@ -106,6 +106,36 @@ final class PatroniScenarios {
             .build();
     }
 
+    /** Whether {@code GET /cluster} lists {@code name} with PostgreSQL running (as a replica: streaming or running). */
+    private boolean running(String name) {
+        String body = clusterBody();
+        Matcher matcher = MEMBER.matcher(body == null ? "" : body);
+        while (matcher.find()) {
+            String member = matcher.group();
+            if (matcher.group(1).equals(name) && (member.contains("\"state\": \"streaming\"") || member.contains("\"state\": \"running\""))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private @Nullable String clusterBody() {
+        try {
+            for (String url : this.cluster.restUrls()) {
+                try {
+                    return this.http.send(HttpRequest.newBuilder(URI.create(url + "/cluster")).timeout(Duration.ofMillis(500)).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                } catch (IOException unreachable) {
+                    // the next member
+                }
+            }
+            return null;
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
     /** The leader's name and its state as {@code GET /cluster} says, or null. */
     private @Nullable String leaderName() {
         try {
@@ -189,18 +219,19 @@ final class PatroniScenarios {
             long reported = 0;
             long deadline = start + WAIT.toNanos();
             while (!load.readPorts.contains(added.port()) && System.nanoTime() < deadline) {
-                if (reported == 0 && factory.nodes().stream().anyMatch(n -> n.name().equals(added.name()))) {
+                if (reported == 0 && running(added.name())) {
                     reported = System.nanoTime();
                 }
-                Thread.sleep(5);
+                Thread.sleep(20);
             }
             long firstRead = System.nanoTime();
             String joined = factory.nodes().stream().filter(n -> n.name().equals(added.name()))
                 .map(n -> n.state() + " " + n.role()).findFirst().orElse("absent");
             load.stop();
-            return String.format(Locale.ROOT, "Member added (`addMember()` returned once it streams): first read on it %.0f ms later, "
-                + "%.0f ms after the factory learnt of it from Patroni (node now %s); reads failed %d of %d.%n",
-                (firstRead - start) / 1e6, reported == 0 ? -1.0 : (firstRead - reported) / 1e6, joined, load.readsFailed.get(), load.reads.get());
+            return String.format(Locale.ROOT, "Member added: first read on it %.0f ms after Patroni's `GET /cluster` "
+                + "first listed it running (watched every 20 ms; %.0f ms after `addMember()` started it, which includes its "
+                + "`pg_basebackup` clone; node now %s); reads failed %d of %d.%n",
+                reported == 0 ? -1.0 : (firstRead - reported) / 1e6, (firstRead - start) / 1e6, joined, load.readsFailed.get(), load.reads.get());
         } finally {
             load.stop();
             factory.close().block(Duration.ofSeconds(30));
