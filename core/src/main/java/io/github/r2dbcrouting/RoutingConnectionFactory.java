@@ -462,9 +462,11 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
         /**
          * @param startupWait with a {@link #topology} source: how long writes made right after
-         *                    {@link #build()} wait for the probes to find the primary before they
-         *                    fail, positive (default 10s); past it a {@link RoutingEvent.Type#SOURCE}
-         *                    event names every node and why none takes writes
+         *                    {@link #build()} wait for the probes to find the primary (and reads for
+         *                    any node to serve them) before they fail, positive (default 10s); past it
+         *                    a {@link RoutingEvent.Type#SOURCE} event names every node and why none
+         *                    takes writes. The window ends at the first primary found: a later
+         *                    failover fails writes at once, as with a configured primary
          * @return this builder
          */
         public Builder startupWait(Duration startupWait) {
