@@ -29,7 +29,7 @@ import io.r2dbc.spi.Option;
  * to each node's factory unchanged. Without {@code patroni} the hosts are the nodes, named
  * {@code host:port}, and the probes find which one is the primary; with {@code patroni} the
  * members come from Patroni's REST API and the host part is not used. Options: every
- * {@link RoutingOptions} entry ({@code health.interval=500ms}), {@code startupWait},
+ * {@link RoutingOptions} entry ({@code health.interval=500ms}, {@code startupWait}),
  * {@code patroni}, {@code patroni.interval} and {@code patroni.timeout}. An option that starts
  * with {@code pool.}, {@code health.} or {@code patroni.} and is not one of these is refused, as
  * is a value the factory refuses; the message names the option and the value, never the password.
@@ -48,9 +48,6 @@ public final class RoutingConnectionFactoryProvider implements ConnectionFactory
     /** Bound of one request to Patroni's REST API (default 1s). */
     public static final Option<Duration> PATRONI_TIMEOUT = Option.valueOf("patroni.timeout");
 
-    /** {@link RoutingConnectionFactory.Builder#startupWait(Duration)}. */
-    public static final Option<Duration> STARTUP_WAIT = Option.valueOf("startupWait");
-
     private static final List<String> OWNED_PREFIXES = List.of("pool.", "health.", "patroni.");
 
     @Override
@@ -67,16 +64,6 @@ public final class RoutingConnectionFactoryProvider implements ConnectionFactory
             .option(ConnectionFactoryOptions.PROTOCOL, parts.length == 2 ? parts[1] : "")
             .build();
         RoutingConnectionFactory.Builder builder = RoutingOptions.apply(RoutingConnectionFactory.builder(), options);
-        Object wait = options.getValue(STARTUP_WAIT);
-        if (wait != null) {
-            try {
-                builder.startupWait(readDuration(STARTUP_WAIT.name(), wait));
-            } catch (InvalidOptionException error) {
-                throw error;
-            } catch (IllegalArgumentException error) {
-                throw new InvalidOptionException(STARTUP_WAIT.name(), String.valueOf(error.getMessage()), error);
-            }
-        }
         Object patroni = options.getValue(PATRONI);
         if (patroni != null) {
             builder.topology(patroni(String.valueOf(patroni), options, nodes));
@@ -191,7 +178,6 @@ public final class RoutingConnectionFactoryProvider implements ConnectionFactory
         known.add(PATRONI.name());
         known.add(PATRONI_INTERVAL.name());
         known.add(PATRONI_TIMEOUT.name());
-        known.add(STARTUP_WAIT.name());
         for (String name : optionNames(options)) {
             for (String prefix : OWNED_PREFIXES) {
                 if (name.startsWith(prefix) && !known.contains(name)) {

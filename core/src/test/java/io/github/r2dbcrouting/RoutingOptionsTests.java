@@ -37,6 +37,7 @@ class RoutingOptionsTests {
         sample("weights", "replica-1:3, replica-2:1", Map.of("replica-1", 3, "replica-2", 1));
         sample("fallback", "fail", Fallback.FAIL);
         sample("sessionWait", "250ms", Duration.ofMillis(250));
+        sample("startupWait", "2s", Duration.ofSeconds(2));
         sample("pool.maxSize", "7", 7);
         sample("pool.initialSize", "1", 1);
         sample("pool.minIdle", "2", 2);
