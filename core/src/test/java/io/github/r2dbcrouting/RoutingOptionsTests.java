@@ -23,7 +23,9 @@ class RoutingOptionsTests {
 
     /** Builder methods of the factory that take objects, not values a URL or a properties file can hold. */
     private static final Set<String> NOT_OPTIONS = Set.of("primary", "replica", "pool", "health", "listener", "scheduler", "metrics",
-        "clock", "build");
+        "clock", "build",
+        // a TopologySource is an object, not text: the URL names one through its hosts or its patroni option
+        "topology");
 
     /** Options named differently from their builder method. */
     private static final Map<String, String> RENAMED = Map.of("whenNoReplica", "fallback");
