@@ -2,7 +2,6 @@ package io.github.r2dbcrouting;
 
 import java.time.Duration;
 import java.util.concurrent.TimeoutException;
-import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
 import java.util.function.Function;
 
 import io.r2dbc.spi.Connection;
@@ -11,7 +10,6 @@ import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
-import reactor.core.publisher.Operators;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.context.Context;
 
@@ -37,10 +35,11 @@ import reactor.util.context.Context;
  * R2DBC's, naming the node: a connection creation that ran past {@code maxCreateConnectionTime}
  * (a plain {@link TimeoutException} from r2dbc-pool) becomes an {@link R2dbcTimeoutException}.
  *
- * <p>{@code lend}, when given, is applied to the connection handed to the subscriber (for
- * instance a wrapper for the lent connection), and {@link #onFailure} gives a route its own
- * answer to a failed acquisition (try another replica, say the primary is unavailable), so that
- * neither costs an operator of its own: one subscriber per acquisition does all of it.
+ * <p>{@code lender}, when given, lends the connection handed to the subscriber, and
+ * {@link #onFailure} gives a route its own answer to a failed acquisition (try another replica,
+ * say the primary is unavailable), so that neither costs an operator of its own: one object per
+ * acquisition, the {@link LentConnection} itself, subscribes to the pool, is the caller's
+ * subscription and the connection it gets, and is released by its {@code close()}.
  */
 final class Acquisition extends Mono<Connection> {
 
@@ -50,11 +49,12 @@ final class Acquisition extends Mono<Connection> {
 
     private final @Nullable Deadlines deadlines;
 
-    private final @Nullable Function<Connection, Connection> lend;
+    /** Lends each connection handed out, or {@code null}: the pooled connection is handed out as it is. */
+    private final @Nullable Lender lender;
 
-    private final @Nullable Function<Throwable, Mono<Connection>> resume;
+    final @Nullable Function<Throwable, Mono<Connection>> resume;
 
-    private final String acquireTimeoutMessage;
+    final String acquireTimeoutMessage;
 
     private final String createTimeoutMessage;
 
@@ -64,14 +64,14 @@ final class Acquisition extends Mono<Connection> {
      * @param maxAcquireTime          the longest an acquisition may wait, {@code ZERO} for no limit
      * @param maxCreateConnectionTime the pool's creation timeout, for its error message
      * @param timer                   runs the sweep of the deadlines of acquisitions left waiting
-     * @param lend                    applied to each connection handed out, or {@code null}
+     * @param lender                  lends each connection handed out, or {@code null}: hand out the pooled connection
      */
     Acquisition(Mono<Connection> pool, String node, Duration maxAcquireTime, Duration maxCreateConnectionTime, Scheduler timer,
-                @Nullable Function<Connection, Connection> lend) {
+                @Nullable Lender lender) {
         this.pool = pool;
         this.node = node;
         this.deadlines = maxAcquireTime.isZero() ? null : new Deadlines(timer, maxAcquireTime);
-        this.lend = lend;
+        this.lender = lender;
         this.resume = null;
         this.acquireTimeoutMessage = "node '" + node + "': connection acquisition timed out after " + maxAcquireTime.toMillis() + "ms";
         this.createTimeoutMessage = "node '" + node + "': opening a connection timed out after " + maxCreateConnectionTime.toMillis() + "ms";
@@ -81,7 +81,7 @@ final class Acquisition extends Mono<Connection> {
         this.pool = base.pool;
         this.node = base.node;
         this.deadlines = base.deadlines;
-        this.lend = base.lend;
+        this.lender = base.lender;
         this.resume = resume;
         this.acquireTimeoutMessage = base.acquireTimeoutMessage;
         this.createTimeoutMessage = base.createTimeoutMessage;
@@ -100,11 +100,12 @@ final class Acquisition extends Mono<Connection> {
 
     @Override
     public void subscribe(CoreSubscriber<? super Connection> actual) {
-        Pending pending = new Pending(actual, this);
-        this.pool.subscribe(pending);
+        Lender lender = this.lender;
+        LentConnection lent = new LentConnection(actual, this, lender == null ? Lender.NONE : lender);
+        this.pool.subscribe(lent);
         Deadlines deadlines = this.deadlines;
         if (deadlines != null) {
-            pending.armIfPending(deadlines);
+            lent.armIfPending(deadlines);
         }
     }
 
@@ -119,193 +120,12 @@ final class Acquisition extends Mono<Connection> {
         return error;
     }
 
-    /**
-     * The subscriber to the pool, the subscription of the caller, and what the deadline sweep
-     * times out. One atomic state: the acquisition served at once pays a single compare-and-set.
-     */
-    static final class Pending implements CoreSubscriber<Connection>, Subscription, Runnable {
-
-        private static final int WAITING = 0;
-
-        /** Waiting, and watched by the deadline sweep. */
-        private static final int ARMED = 1;
-
-        /** Delivered, failed, timed out or cancelled: a connection arriving now goes back to the pool. */
-        private static final int DONE = 2;
-
-        /** Failed, and the route's answer to the failure now serves the caller. */
-        private static final int RESUMED = 3;
-
-        private static final AtomicIntegerFieldUpdater<Pending> STATE = AtomicIntegerFieldUpdater.newUpdater(Pending.class, "state");
-
-        private final CoreSubscriber<? super Connection> actual;
-
-        private final Acquisition parent;
-
-        @SuppressWarnings("NullAway.Init")
-        private Subscription upstream;
-
-        /** When the sweep times it out, in the scheduler's nanoseconds; written before the state turns {@link #ARMED}. */
-        long deadline;
-
-        private volatile int state;
-
-        /** The subscription of the route's answer to a failure, once {@link #RESUMED}. */
-        private volatile @Nullable Subscription resumed;
-
-        private volatile boolean cancelled;
-
-        Pending(CoreSubscriber<? super Connection> actual, Acquisition parent) {
-            this.actual = actual;
-            this.parent = parent;
-        }
-
-        /** Called once {@code subscribe} returned: an acquisition still waiting now gets its deadline. */
-        void armIfPending(Deadlines deadlines) {
-            if (this.state != WAITING) {
-                return;
-            }
-            this.deadline = deadlines.deadline();
-            if (STATE.compareAndSet(this, WAITING, ARMED)) {
-                deadlines.watch(this);
-            }
-        }
-
-        /** For the sweep: still waiting for the pool. */
-        boolean waiting() {
-            int current = this.state;
-            return current == WAITING || current == ARMED;
-        }
-
-        /** Ends the wait; true if this call ended it (the sweep then drops it). */
-        private boolean finish() {
-            for (;;) {
-                int current = this.state;
-                if (current != WAITING && current != ARMED) {
-                    return false;
-                }
-                if (STATE.compareAndSet(this, current, DONE)) {
-                    return true;
-                }
-            }
-        }
-
-        @Override
-        public Context currentContext() {
-            return this.actual.currentContext();
-        }
-
-        @Override
-        public void onSubscribe(Subscription subscription) {
-            if (Operators.validate(this.upstream, subscription)) {
-                this.upstream = subscription;
-                this.actual.onSubscribe(this);
-            }
-        }
-
-        @Override
-        public void onNext(Connection connection) {
-            if (finish()) {
-                Function<Connection, Connection> lend = this.parent.lend;
-                this.actual.onNext(lend == null ? connection : lend.apply(connection));
-                this.actual.onComplete();
-            } else {
-                // the deadline passed or the caller left while the pool was handing it out
-                Mono.from(connection.close()).subscribe(released -> { }, error -> Operators.onErrorDropped(error, this.actual.currentContext()));
-            }
-        }
-
-        @Override
-        public void onError(Throwable error) {
-            Function<Throwable, Mono<Connection>> resume = this.parent.resume;
-            int target = resume == null ? DONE : RESUMED;
-            for (;;) {
-                int current = this.state;
-                if (current == DONE || current == RESUMED) {
-                    Operators.onErrorDropped(error, this.actual.currentContext());
-                    return;
-                }
-                if (STATE.compareAndSet(this, current, target)) {
-                    break;
-                }
-            }
-            fail(this.parent.naming(error));
-        }
-
-        /** Hands a failure, naming the node, to the caller or to the route's answer. */
-        private void fail(Throwable named) {
-            Function<Throwable, Mono<Connection>> resume = this.parent.resume;
-            if (resume == null) {
-                this.actual.onError(named);
-                return;
-            }
-            Mono<Connection> answer;
-            try {
-                answer = resume.apply(named);
-            } catch (Throwable e) {
-                this.actual.onError(Operators.onOperatorError(e, this.actual.currentContext()));
-                return;
-            }
-            answer.subscribe(new Resumed(this));
-        }
-
-        @Override
-        public void onComplete() {
-            if (finish()) {
-                this.actual.onComplete();
-            }
-        }
-
-        @Override
-        public void request(long n) {
-            this.upstream.request(n);
-        }
-
-        @Override
-        public void cancel() {
-            this.cancelled = true;
-            for (;;) {
-                int current = this.state;
-                if (current == RESUMED) {
-                    Subscription answer = this.resumed;
-                    if (answer != null) {
-                        answer.cancel();
-                    }
-                    return;
-                }
-                if (current == DONE) {
-                    return;
-                }
-                if (STATE.compareAndSet(this, current, DONE)) {
-                    this.upstream.cancel();
-                    return;
-                }
-            }
-        }
-
-        /** The deadline passed (called by the sweep). */
-        @Override
-        public void run() {
-            for (;;) {
-                int current = this.state;
-                if (current != WAITING && current != ARMED) {
-                    return;
-                }
-                if (STATE.compareAndSet(this, current, this.parent.resume == null ? DONE : RESUMED)) {
-                    this.upstream.cancel();
-                    fail(new R2dbcTimeoutException(this.parent.acquireTimeoutMessage));
-                    return;
-                }
-            }
-        }
-    }
-
     /** Forwards the route's answer to a failed acquisition to the caller. */
     static final class Resumed implements CoreSubscriber<Connection> {
 
-        private final Pending pending;
+        private final LentConnection pending;
 
-        Resumed(Pending pending) {
+        Resumed(LentConnection pending) {
             this.pending = pending;
         }
 

@@ -28,7 +28,7 @@ final class Deadlines implements Runnable {
 
     private final long tickNanos;
 
-    private final ConcurrentLinkedQueue<Acquisition.Pending> waiting = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<LentConnection> waiting = new ConcurrentLinkedQueue<>();
 
     private final AtomicBoolean sweeping = new AtomicBoolean();
 
@@ -55,7 +55,7 @@ final class Deadlines implements Runnable {
         return this.scheduler.now(TimeUnit.NANOSECONDS) + this.timeoutNanos - this.tickNanos;
     }
 
-    void watch(Acquisition.Pending pending) {
+    void watch(LentConnection pending) {
         this.waiting.offer(pending);
         if (!this.sweeping.get() && this.sweeping.compareAndSet(false, true)) {
             schedule();
@@ -75,13 +75,13 @@ final class Deadlines implements Runnable {
     @Override
     public void run() {
         long now = this.scheduler.now(TimeUnit.NANOSECONDS);
-        for (Iterator<Acquisition.Pending> it = this.waiting.iterator(); it.hasNext(); ) {
-            Acquisition.Pending pending = it.next();
+        for (Iterator<LentConnection> it = this.waiting.iterator(); it.hasNext(); ) {
+            LentConnection pending = it.next();
             if (!pending.waiting()) {
                 it.remove();
             } else if (now - pending.deadline >= 0) {
                 it.remove();
-                pending.run();
+                pending.expire();
             }
         }
         if (this.waiting.isEmpty()) {

@@ -1,9 +1,12 @@
 package io.github.r2dbcrouting;
 
+import java.time.Duration;
+
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.IsolationLevel;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
+import reactor.core.scheduler.Scheduler;
 
 /**
  * Where lent connections come from (the factory, the node) and what their release does besides
@@ -12,6 +15,9 @@ import reactor.core.publisher.Mono;
  * gets one of its own per acquisition.
  */
 final class Lender {
+
+    /** What an {@link Acquisition} that lends nothing gives its subscriber object: it hands out the pooled connection. */
+    static final Lender NONE = new Lender("", "", false, null);
 
     /** The routing factory's name, for the message a released connection fails with. */
     final String factory;
@@ -28,22 +34,40 @@ final class Lender {
     final boolean recordsWrites;
 
     /**
+     * The longest the cleaning of a released connection (rollback, restores, the step's hooks)
+     * may take before the connection is discarded instead: the health timeout, since a server that
+     * does not answer a {@code ROLLBACK} that long is as stalled as one that does not answer a probe.
+     */
+    final Duration cleanWithin;
+
+    /** Times the cleaning of a released connection. */
+    final Scheduler timer;
+
+    /**
      * The session state the node's connections start with, read (no I/O) from the first
      * connection lent: every connection lent after it starts alike, since the ones whose state
      * was changed went back reset or not at all.
      */
     private volatile @Nullable Start start;
 
-    Lender(String factory, String node, boolean postgres, @Nullable Step step) {
+    Lender(String factory, String node, boolean postgres, @Nullable Step step, Duration cleanWithin, Scheduler timer) {
         this.factory = factory;
         this.node = node;
         this.postgres = postgres;
         this.step = step;
         this.recordsWrites = step != null && step.recordsWrites();
+        this.cleanWithin = cleanWithin;
+        this.timer = timer;
     }
 
     /** Lends a connection the pool just handed out. */
     Connection lend(Connection pooled) {
+        lent(pooled);
+        return new LentConnection(pooled, this);
+    }
+
+    /** Notes that {@code pooled}, which the pool just handed out, is lent through this lender. */
+    void lent(Connection pooled) {
         if (this.start == null) {
             this.start = new Start(pooled.isAutoCommit(), pooled.getTransactionIsolationLevel());
         }
@@ -51,7 +75,6 @@ final class Lender {
         if (step != null) {
             step.lent();
         }
-        return new LentConnection(pooled, this);
     }
 
     /** The state to restore; set by the first {@link #lend}, so always there for a release. */

@@ -119,6 +119,34 @@ final class Node implements Balancer.Candidate {
             return this.metrics == null ? 0 : this.metrics.acquiredSize();
         }
 
+        /**
+         * Connections lent from this pool, also once it is closed (retired): then the allocations
+         * it still holds, not its acquired count. reactor-pool (1.2.8) keeps that count wrong in a
+         * pool disposed while a release hands a connection to an acquisition waiting on it: the
+         * release recycles the connection, its drain lends it to the waiting acquisition, and it is
+         * then destroyed under its new holder because the pool is disposed by now
+         * ({@code maybeRecycleAndDrain}); the holder's release meets a closed connection and the
+         * invalidation that follows is a no-op on a reference already invalidated, so the count
+         * stays one too high for ever (the pool prints "unexpected decrement below 0" when it
+         * happens); the same race can also leave it one too low. A closed pool has no idle
+         * connection, and each connection really lent (or still being opened) keeps its allocation
+         * until it is destroyed, exactly once.
+         */
+        int lent() {
+            if (this.metrics == null) {
+                return 0;
+            }
+            return this.pool.isDisposed() ? this.metrics.allocatedSize() : this.metrics.acquiredSize();
+        }
+
+        /**
+         * Acquisitions still waiting on this pool: none once it is closed (closing fails them all,
+         * and reactor-pool's pending count can then be off by one like its acquired count).
+         */
+        int waiting() {
+            return this.pool.isDisposed() ? 0 : pending();
+        }
+
         int idle() {
             return this.metrics == null ? 0 : this.metrics.idleSize();
         }

@@ -2,7 +2,11 @@ package io.github.r2dbcrouting;
 
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -21,24 +25,46 @@ import reactor.pool.PoolMetricsRecorder;
  * acquisition path): when a connection last came back (a frozen server keeps every connection
  * lent to it), and which physical connections exist, so that a stalled node's can be aborted.
  * Shared by every pool the node has over its life.
+ *
+ * <p>It is also the pools' {@link Clock}, so that noting a return reads no clock of its own:
+ * reactor-pool reads its clock several times per acquisition and release (a read costs more than
+ * the rest of the bookkeeping on some machines), the last time just before it calls
+ * {@link #recordResetLatency}; this clock keeps a recent reading of the node's {@code nanoTime}
+ * (refreshed when {@link #READING_STEP_NANOS} old, so that two threads do not fight over it on
+ * every read) and the hook takes that.
  */
-final class NodeActivity implements PoolMetricsRecorder {
+final class NodeActivity extends Clock implements PoolMetricsRecorder {
+
+    /** How old the kept reading may get before a clock read replaces it. */
+    static final long READING_STEP_NANOS = 50_000L;
 
     private static final VarHandle LAST_RETURN;
 
     private static final VarHandle USUAL_GAP;
+
+    private static final VarHandle READING;
 
     static {
         try {
             MethodHandles.Lookup lookup = MethodHandles.lookup();
             LAST_RETURN = lookup.findVarHandle(NodeActivity.class, "lastReturn", long.class);
             USUAL_GAP = lookup.findVarHandle(NodeActivity.class, "usualGap", long.class);
+            READING = lookup.findVarHandle(NodeActivity.class, "reading", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
 
     private final LongSupplier nanoTime;
+
+    /** The pools' wall clock at {@link #originNanos}, in milliseconds since the epoch. */
+    private final long originMillis;
+
+    private final long originNanos;
+
+    /** A recent reading of {@code nanoTime}, by the pools' last clock read but one that found it fresh enough; opaque. */
+    @SuppressWarnings("unused") // through READING
+    private long reading;
 
     private volatile long lastReturn;
 
@@ -53,15 +79,56 @@ final class NodeActivity implements PoolMetricsRecorder {
 
     NodeActivity(LongSupplier nanoTime) {
         this.nanoTime = nanoTime;
-        this.lastReturn = nanoTime.getAsLong();
+        this.originNanos = nanoTime.getAsLong();
+        this.originMillis = System.currentTimeMillis();
+        this.lastReturn = this.originNanos;
+        this.reading = this.originNanos;
     }
 
-    /** The factory the node's pools allocate through: the user's, with each new connection noted. */
+    /**
+     * The pools' clock: wall-clock milliseconds, counted on the node's {@code nanoTime} from the
+     * moment the node was made (reactor-pool only subtracts its readings); keeps the reading for
+     * the release hooks.
+     */
+    @Override
+    public long millis() {
+        long now = this.nanoTime.getAsLong();
+        if (now - (long) READING.getOpaque(this) >= READING_STEP_NANOS) {
+            READING.setOpaque(this, now);
+        }
+        return this.originMillis + Math.floorDiv(now - this.originNanos, 1_000_000L);
+    }
+
+    @Override
+    public Instant instant() {
+        return Instant.ofEpochMilli(millis());
+    }
+
+    @Override
+    public ZoneId getZone() {
+        return ZoneOffset.UTC;
+    }
+
+    /** Only UTC: the pools never ask for another zone. */
+    @Override
+    public Clock withZone(ZoneId zone) {
+        if (ZoneOffset.UTC.equals(zone)) {
+            return this;
+        }
+        throw new UnsupportedOperationException("a node's pool clock is in UTC only, asked for " + zone);
+    }
+
+    /**
+     * The factory a new pool of the node allocates through: the user's, with each new connection
+     * noted. Called once per pool, when it is made, so that the pools it made before count as
+     * retired when {@link #abortConnections()} comes.
+     */
     ConnectionFactory tracking(ConnectionFactory target) {
+        long pool = this.pending.newPool();
         return new ConnectionFactory() {
             @Override
             public Mono<Connection> create() {
-                return NodeActivity.this.pending.abortable(
+                return NodeActivity.this.pending.abortable(pool,
                     Mono.<Connection>from(target.create()).doOnNext(connection -> NodeActivity.this.opened.put(connection, Boolean.TRUE)));
             }
 
@@ -82,7 +149,8 @@ final class NodeActivity implements PoolMetricsRecorder {
      * hanging on a frozen server then fail at once with a closed connection (which
      * {@link Routing#retryReads()} retries elsewhere) instead of waiting for their own timeout.
      * Connection attempts still waiting fail too, so that the reads that made a pool open one
-     * go elsewhere instead of waiting for {@code maxCreateConnectionTime}.
+     * go elsewhere instead of waiting for {@code maxCreateConnectionTime}, and so does every
+     * later attempt of the pools retired before this call (all but the node's current one).
      *
      * @return how many connections were closed
      */
@@ -129,13 +197,15 @@ final class NodeActivity implements PoolMetricsRecorder {
 
     /**
      * Called once per release, whether the connection is then recycled ({@link #recordRecycled()})
-     * or destroyed: the one place that measures the pace and notes the return. One clock read, and
-     * release stores rather than volatile ones (no fence on the release path): the readers, a
-     * route's selection and the probe's stall rule, judge silences of a millisecond and more.
+     * or destroyed, right after the pool read its clock: the one place that measures the pace and
+     * notes the return. No clock read of its own (the pool's reading, at most
+     * {@link #READING_STEP_NANOS} old), and release stores rather than volatile ones (no fence on
+     * the release path): the readers, a route's selection and the probe's stall rule, judge
+     * silences of a millisecond and more.
      */
     @Override
     public void recordResetLatency(long latencyMs) {
-        long now = this.nanoTime.getAsLong();
+        long now = (long) READING.getOpaque(this);
         USUAL_GAP.setRelease(this, Suspicion.nextUsualGap(this.usualGap, now - this.lastReturn));
         LAST_RETURN.setRelease(this, now);
     }

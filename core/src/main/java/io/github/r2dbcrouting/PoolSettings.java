@@ -7,7 +7,6 @@ import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ValidationDepth;
 import org.jspecify.annotations.Nullable;
-import reactor.pool.PoolMetricsRecorder;
 
 /**
  * Settings of the r2dbc-pool {@code ConnectionPool} that the routing factory puts in front of
@@ -130,10 +129,12 @@ public final class PoolSettings {
         return this.validationQuery;
     }
 
-    ConnectionPoolConfiguration toConfiguration(String poolName, ConnectionFactory target, PoolMetricsRecorder recorder) {
+    ConnectionPoolConfiguration toConfiguration(String poolName, ConnectionFactory target, NodeActivity activity) {
         ConnectionPoolConfiguration.Builder builder = ConnectionPoolConfiguration.builder(target)
             .name(poolName)
-            .metricsRecorder(recorder)
+            // the node's activity hooks note each return from the pool's own clock reading
+            .metricsRecorder(activity)
+            .clock(activity)
             .maxSize(this.maxSize)
             .initialSize(this.initialSize)
             .minIdle(this.minIdle)

@@ -40,7 +40,7 @@ final class RetiredPools {
         prune();
         List<RetiredPool> pools = new ArrayList<>();
         this.leases.forEach((lease, entry) -> {
-            int acquired = lease.acquired();
+            int acquired = lease.lent();
             if (acquired > 0) {
                 pools.add(new RetiredPool(entry.node(), entry.cause(), entry.retiredAt(), acquired));
             }
@@ -50,6 +50,6 @@ final class RetiredPools {
     }
 
     private void prune() {
-        this.leases.keySet().removeIf(lease -> lease.acquired() + lease.pending() == 0);
+        this.leases.keySet().removeIf(lease -> lease.lent() + lease.waiting() == 0);
     }
 }

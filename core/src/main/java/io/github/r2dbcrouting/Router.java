@@ -52,6 +52,9 @@ final class Router {
 
     private final Scheduler scheduler;
 
+    /** How long a released connection's cleaning may take before it is discarded: the health timeout. */
+    private final Duration cleanWithin;
+
     private final WalPositions positions;
 
     /** Set for a factory over a topology source: writes wait for its first writer. */
@@ -66,7 +69,7 @@ final class Router {
 
     @SuppressWarnings("NullAway.Init")
     Router(String name, Balancer balancer, Fallback fallback, RoutingMetricsRecorder metrics, AtomicBoolean closed,
-           Duration sessionWait, Scheduler scheduler, WalPositions positions, @Nullable StartupWait startup) {
+           Duration sessionWait, Scheduler scheduler, Duration cleanWithin, WalPositions positions, @Nullable StartupWait startup) {
         this.startup = startup;
         this.name = name;
         this.balancer = balancer;
@@ -75,6 +78,7 @@ final class Router {
         this.closed = closed;
         this.sessionWait = sessionWait;
         this.scheduler = scheduler;
+        this.cleanWithin = cleanWithin;
         this.positions = positions;
     }
 
@@ -82,19 +86,22 @@ final class Router {
         this.cluster = cluster;
     }
 
-    /** Called at subscription with the subscriber's context. */
+    /**
+     * Called at subscription with the subscriber's context: the route is decided here, so each
+     * branch picks its node at once instead of through another {@code Mono.defer}.
+     */
     Mono<Connection> route(ContextView context) {
         Object key = context.getOrDefault(Routing.KEY, null);
         ConsistencySession session = context.getOrDefault(Routing.SESSION_KEY, null);
         if (key == null || key == Routing.Route.PRIMARY) {
-            return session == null ? this.writeRoute : Mono.defer(() -> onWriter(session));
+            return onWriter(session);
         }
         ReadRetry retry = context.getOrDefault(ReadRetry.KEY, null);
         Duration maxLag = key instanceof Routing.Bounded ? ((Routing.Bounded) key).maxLag : null;
         if (retry == null && maxLag == null && (session == null || session.blank())) {
-            return this.readRoute;
+            return read();
         }
-        return Mono.defer(() -> readWith(retry, maxLag, session));
+        return readWith(retry, maxLag, session);
     }
 
 
@@ -126,7 +133,8 @@ final class Router {
         if (session == null) {
             return writer.lease.write;
         }
-        Lender lender = new Lender(this.name, writer.name, writer.postgres, new SessionRecording(session, this.sessionPositions));
+        Lender lender = new Lender(this.name, writer.name, writer.postgres, new SessionRecording(session, this.sessionPositions), this.cleanWithin,
+            this.scheduler);
         return writer.lease.write.map(connection -> ((LentConnection) connection).relend(lender));
     }
 
@@ -378,9 +386,9 @@ final class Router {
         // one subscriber per acquisition on top of the pool's: the deadline (armed only for an
         // acquisition left waiting), errors naming the node, lending the connection, and the
         // route's answer to a failure; the hot path allocates no more
-        Lender lender = new Lender(this.name, node.name, node.postgres, null);
+        Lender lender = new Lender(this.name, node.name, node.postgres, null, this.cleanWithin, this.scheduler);
         Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
-            this.scheduler, lender::lend);
+            this.scheduler, lender);
         Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
         Mono<Connection> read = raw.onFailure(error -> retryRead(node, error));
         // a write that met this pool after an ejection retired it goes through the route again
@@ -388,7 +396,8 @@ final class Router {
         Mono<Connection> write = raw.onFailure(error -> error instanceof PoolShutdownException && !this.closed.get() && node.lease.pool != pool
             ? this.writeRoute : Mono.error(writeFailed(node, error)));
         // the read-only fallback lends its own kind of connection, once the session is read-only
-        Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE);
+        Lender readOnlyLender = new Lender(this.name, node.name, node.postgres, ReadOnlyFallback.INSTANCE, this.cleanWithin,
+            this.scheduler);
         Mono<Connection> readOnly = ReadOnlyFallback.acquire(new Acquisition(pool.create(), node.name, settings.maxAcquireTime(),
             settings.maxCreateConnectionTime(), this.scheduler, null), readOnlyLender);
         return new Node.Lease(pool, acquire, read, readOnly, write);

@@ -96,7 +96,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         TopologySource source = builder.source;
         StartupWait startup = source == null ? null : new StartupWait(builder.startupWait, builder.scheduler);
         this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler,
-            positions, startup);
+            builder.healthSettings.timeout(), positions, startup);
         List<Node> nodes = new ArrayList<>();
         builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role, spec.factory)));
         this.metadata = source != null ? source.metadata() : nodes.get(0).target.getMetadata();

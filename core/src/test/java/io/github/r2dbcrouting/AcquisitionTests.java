@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.IsolationLevel;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import io.r2dbc.spi.R2dbcTimeoutException;
 import org.junit.jupiter.api.AfterEach;
@@ -186,13 +187,18 @@ class AcquisitionTests {
     }
 
     @Test
-    void shouldApplyTheLendFunctionToTheConnectionItHandsOut() {
+    void shouldHandOutTheConnectionLentThroughItsLender() {
         Connection pooled = new FakeConnection().proxy();
-        Connection lent = new FakeConnection().proxy();
-        Acquisition acquisition = new Acquisition(Mono.just(pooled), "replica-1", MAX_ACQUIRE, Duration.ofSeconds(3), this.timer,
-            connection -> connection == pooled ? lent : connection);
+        Lender lender = new Lender("acquisition-tests", "replica-1", false, null);
+        Acquisition acquisition = new Acquisition(Mono.just(pooled), "replica-1", MAX_ACQUIRE, Duration.ofSeconds(3), this.timer, lender);
 
-        StepVerifier.create(acquisition).expectNext(lent).verifyComplete();
+        StepVerifier.create(acquisition)
+            .assertNext(connection -> {
+                assertThat(connection).isInstanceOf(LentConnection.class);
+                assertThat(((LentConnection) connection).unwrap()).isSameAs(pooled);
+                assertThat(((LentConnection) connection).node()).isEqualTo("replica-1");
+            })
+            .verifyComplete();
     }
 
     @Test
@@ -281,6 +287,10 @@ class AcquisitionTests {
                 switch (method.getName()) {
                     case "close":
                         return Mono.<Void>empty().doOnSubscribe(s -> this.closed.incrementAndGet());
+                    case "isAutoCommit":
+                        return true;
+                    case "getTransactionIsolationLevel":
+                        return IsolationLevel.READ_COMMITTED;
                     case "equals":
                         return self == args[0];
                     case "hashCode":

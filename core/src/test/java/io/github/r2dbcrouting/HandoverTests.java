@@ -52,7 +52,8 @@ class HandoverTests {
 
     private final PoolMetrics metrics = this.pool.getMetrics().orElseThrow();
 
-    private final Lender lender = new Lender("handover-tests", "primary", true, ReadOnlyFallback.INSTANCE);
+    private final Lender lender = new Lender("handover-tests", "primary", true, ReadOnlyFallback.INSTANCE, Duration.ofSeconds(5),
+        Schedulers.parallel());
 
     @AfterEach
     void tearDown() {

@@ -153,7 +153,7 @@ class LentConnectionTests {
 
     private final Recording pooled = new Recording("pooled", this.calls);
 
-    private final Lender lender = new Lender("stub", "node-1", false, null);
+    private final Lender lender = new Lender("stub", "node-1", false, null, Duration.ofSeconds(5), Schedulers.parallel());
 
     LentConnectionTests() {
         this.pooled.physical = new Recording("physical", this.calls);
@@ -266,6 +266,6 @@ class LentConnectionTests {
 
     /** The routes' acquisition operator over {@code pool}, lending what it emits, with no deadline. */
     private Acquisition acquisition(Mono<Connection> pool) {
-        return new Acquisition(pool, "node", Duration.ZERO, Duration.ZERO, Schedulers.immediate(), this.lender::lend);
+        return new Acquisition(pool, "node", Duration.ZERO, Duration.ZERO, Schedulers.immediate(), this.lender);
     }
 }

@@ -7,7 +7,9 @@ import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
+import io.github.r2dbcrouting.testkit.Await;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
@@ -17,6 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
+import reactor.test.util.RaceTestUtils;
 
 /**
  * An acquisition that meets a pool retired after the route picked it (an ejection renews a node's
@@ -72,10 +75,54 @@ class RetiredPoolRaceTests {
         assertThat(this.events).noneMatch(event -> event.type() == RoutingEvent.Type.EJECTED);
     }
 
+    /**
+     * reactor-pool can count a connection as acquired for ever in a pool disposed while a release
+     * hands it to an acquisition waiting on the pool (see {@code Node.Lease#lent}); the soak saw it
+     * as a connection lent from a pool retired at an ejection. What {@code retiredPools()} counts is
+     * what is really lent: nothing once every holder released.
+     */
+    @Test
+    void shouldCountNothingLentFromAPoolRetiredWhileAReleaseServedAWaitingAcquisition() throws Exception {
+        RoutingConnectionFactory single = RoutingConnectionFactory.builder()
+            .name("race-single")
+            .primary("primary", new Connecting())
+            .pool(p -> p.maxSize(1).maxAcquireTime(Duration.ZERO))
+            .health(h -> h.interval(Duration.ZERO))
+            .build();
+        try {
+            Node primary = node(single, "primary");
+            for (int round = 0; round < 2_000; round++) {
+                Node.Lease lease = primary.renewPool();
+                Connection held = lease.acquire.block(WAIT);
+                assertThat(held).isNotNull();
+                // waits for the one connection, which the release below hands over unless the disposal came first
+                Mono<Connection> waiting = lease.acquire.flatMap(next -> Mono.from(next.close()).thenReturn(next)).onErrorResume(error -> Mono.empty())
+                    .cache();
+                waiting.subscribe();
+                assertThat(lease.pending()).as("round %s: waiting", round).isOne();
+
+                RaceTestUtils.race(() -> Mono.from(held.close()).onErrorResume(error -> Mono.empty()).subscribe(),
+                    () -> lease.pool.disposeLater().onErrorResume(error -> Mono.empty()).subscribe());
+                waiting.block(WAIT);
+
+                int round0 = round;
+                Await.until("round " + round0 + ": nothing lent from the retired pool", WAIT, () -> lease.lent() == 0 && lease.waiting() == 0,
+                    () -> "acquired " + lease.acquired() + ", allocated " + lease.pool.getMetrics().orElseThrow().allocatedSize()
+                        + ", pending " + lease.pending() + ", disposed " + lease.pool.isDisposed());
+            }
+        } finally {
+            single.close().block(WAIT);
+        }
+    }
+
     private Node node(String name) throws ReflectiveOperationException {
+        return node(this.factory, name);
+    }
+
+    private static Node node(RoutingConnectionFactory factory, String name) throws ReflectiveOperationException {
         Field field = RoutingConnectionFactory.class.getDeclaredField("cluster");
         field.setAccessible(true);
-        Node node = ((Cluster) field.get(this.factory)).node(name);
+        Node node = ((Cluster) field.get(factory)).node(name);
         assertThat(node).as(name).isNotNull();
         return node;
     }
@@ -85,17 +132,21 @@ class RetiredPoolRaceTests {
 
         @Override
         public Publisher<? extends Connection> create() {
-            return Mono.fromSupplier(() -> (Connection) Proxy.newProxyInstance(RetiredPoolRaceTests.class.getClassLoader(),
+            return Mono.fromSupplier(() -> {
+                // like a driver's: a closed connection fails its local validation
+                AtomicBoolean closed = new AtomicBoolean();
+                return (Connection) Proxy.newProxyInstance(RetiredPoolRaceTests.class.getClassLoader(),
                 new Class<?>[] {Connection.class}, (proxy, method, args) -> switch (method.getName()) {
-                    case "validate" -> Mono.just(true);
+                    case "validate" -> Mono.fromSupplier(() -> !closed.get());
                     case "isAutoCommit" -> true;
                     case "getTransactionIsolationLevel" -> IsolationLevel.READ_COMMITTED;
-                    case "close" -> Mono.empty();
+                    case "close" -> Mono.fromRunnable(() -> closed.set(true));
                     case "toString" -> "stub connection";
                     case "hashCode" -> System.identityHashCode(proxy);
                     case "equals" -> proxy == args[0];
                     default -> throw new UnsupportedOperationException(method.getName());
-                }));
+                });
+            });
         }
 
         @Override

@@ -77,6 +77,52 @@ class RetiredPoolsIntegrationTests {
         CLUSTER.replicas().get(0).restart();
     }
 
+    /** Opens a transaction on {@code connection} and runs a query in it, so that its release has to roll back. */
+    private static void openTransaction(Connection connection) {
+        Mono.from(connection.beginTransaction())
+            .then(Db.whoServes(connection))
+            .block(Duration.ofSeconds(5));
+    }
+
+    @Test
+    void shouldGiveBackAConnectionReleasedInATransactionAfterItsServerWasKilled() {
+        Connection held = holdOn("replica-1");
+        openTransaction(held);
+
+        CLUSTER.replicas().get(0).kill();
+        Await.until("'replica-1' ejected", FEW_INTERVALS, () -> node("replica-1").state() == NodeState.EJECTED,
+            () -> this.factory.nodes().toString());
+        assertThat(this.factory.retiredPools()).singleElement().extracting(RetiredPool::acquired).isEqualTo(1);
+
+        // the rollback fails on the dead connection: it is discarded, and still goes back to its (retired) pool
+        Mono.from(held.close()).onErrorResume(error -> Mono.empty()).block(Duration.ofSeconds(5));
+        Await.until("the retired pool forgotten", FEW_INTERVALS, () -> this.factory.retiredPools().isEmpty(),
+            () -> this.factory.retiredPools().toString());
+        CLUSTER.replicas().get(0).restart();
+    }
+
+    @Test
+    void shouldGiveBackAConnectionReleasedInATransactionOnAFrozenServerWithinTheHealthTimeout() {
+        // probing off: no ejection closes the frozen node's connections, only the release's own bound
+        RoutingConnectionFactory unprobed = ClusterFixture.closeAfterTest(CLUSTER, RoutingConnectionFactory.builder()
+            .name("unprobed")
+            .primary("primary", CLUSTER.primary().connectionFactory())
+            .replica("replica-1", CLUSTER.replicas().get(0).connectionFactory())
+            .health(h -> h.interval(Duration.ZERO).timeout(Duration.ofMillis(500)))
+            .build());
+        Connection held = Mono.from(unprobed.reads().create()).block(Duration.ofSeconds(5));
+        openTransaction(held);
+        assertThat(unprobed.nodes()).filteredOn(n -> n.name().equals("replica-1")).singleElement().extracting(NodeSnapshot::acquired)
+            .isEqualTo(1);
+
+        CLUSTER.replicas().get(0).freeze();
+        // the ROLLBACK never gets an answer; past the health timeout the connection is discarded and given back
+        Mono.from(held.close()).onErrorResume(error -> Mono.empty()).block(Duration.ofSeconds(5));
+        assertThat(unprobed.nodes()).filteredOn(n -> n.name().equals("replica-1")).singleElement().extracting(NodeSnapshot::acquired)
+            .as("connections lent from 'replica-1' while it is still frozen").isEqualTo(0);
+        CLUSTER.replicas().get(0).thaw();
+    }
+
     @Test
     void shouldShowAConnectionLentFromARemovedReplicaUntilItIsReleased() {
         Connection held = holdOn("replica-2");

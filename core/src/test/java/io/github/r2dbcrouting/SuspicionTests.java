@@ -53,7 +53,7 @@ class SuspicionTests {
         };
         Node node = new Node(name, NodeRole.REPLICA, stubs, this.now::get, n -> {
             ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(stubs).maxSize(8).initialSize(0)
-                .metricsRecorder(n.activity).build());
+                .metricsRecorder(n.activity).clock(n.activity).build());
             return new Node.Lease(pool, pool.create(), pool.create(), pool.create(), pool.create());
         });
         this.nodes.add(node);
@@ -79,8 +79,9 @@ class SuspicionTests {
         assertThat(node.lease.acquired()).isPositive();
     }
 
-    /** {@code node} gives a connection back at the current time. */
+    /** {@code node} gives a connection back at the current time: the pool reads its clock, then calls its hooks. */
     private static void returns(Node node) {
+        node.activity.millis();
         node.activity.recordResetLatency(0);
         node.activity.recordRecycled();
     }
@@ -271,6 +272,7 @@ class SuspicionTests {
     void shouldMeasureThePaceFromThePoolsOwnReleaseHooks() {
         Node node = node("replica-1");
         this.now.addAndGet(3 * MS);
+        node.activity.millis();
         node.activity.recordResetLatency(0);
         long first = node.activity.usualGap();
         long released = this.now.get();
@@ -280,5 +282,16 @@ class SuspicionTests {
         node.activity.recordRecycled();
         assertThat(node.activity.usualGap()).as("one release calls both hooks: only one measures").isEqualTo(first);
         assertThat(node.activity.lastReturn()).as("and only one notes the return").isEqualTo(released);
+    }
+
+    @Test
+    void shouldNoteAReturnAtTheTimeThePoolReleasedTheConnectionWithoutAClockReadOfItsOwn() {
+        Node node = node("replica-1");
+        Connection connection = Mono.from(node.lease.pool.create()).block(Duration.ofSeconds(5));
+        this.now.addAndGet(7 * MS);
+        long released = this.now.get();
+        Mono.from(connection.close()).block(Duration.ofSeconds(5));
+        assertThat(node.activity.lastReturn()).as("the release noted at the pool's own clock reading").isEqualTo(released);
+        assertThat(node.activity.quiet()).isZero();
     }
 }

@@ -38,7 +38,7 @@ import reactor.core.publisher.Mono;
  * timer for an acquisition served at once), {@code reads()} over one replica (the balancer's
  * choice between two pools and {@link io.github.r2dbcrouting.Balancer suspicion} check cost the
  * difference to the default row), and {@code writes()} (no balancer: the layers every route
- * pays, the acquisition subscriber, the lent connection and the pool's activity hooks).
+ * pays, the lent connection, which is also the acquisition's subscriber, and the pool's activity hooks).
  */
 public final class AcquireCost {
 
