@@ -23,6 +23,11 @@ final class Cluster {
 
     private static final Logger LOGGER = Loggers.getLogger(Cluster.class);
 
+    /** Why a node a topology source added is out of rotation until its first good probe. */
+    static final String JOINING = "joining: not probed yet";
+
+    static final String JOINING_FAILED = "joining: probe failed: ";
+
     private final String name;
 
     private final HealthSettings settings;
@@ -186,7 +191,9 @@ final class Cluster {
             // or nothing came back while the other replicas kept answering (a freeze a little less than a timeout old)
             boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA
                 && (stalled(inUse, quiet, this.settings.timeout()) || inUse > 0 && Suspicion.quietAmong(node, this.topology.readers));
-            if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
+            if (HealthRules.joining(old)) {
+                next = next.withState(NodeState.EJECTED, JOINING_FAILED + error);
+            } else if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
                 String reason = failures < this.settings.failuresToEject()
                     ? "stalled: " + error + " and none of its " + inUse + " connection(s) in use came back for " + quiet.toMillis() + "ms"
                     : failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
@@ -211,6 +218,24 @@ final class Cluster {
         finish(events, retired);
     }
 
+    /** Whether the replica may serve reads (a topology source's {@code noloadbalance}); recomputes the topology on a change. */
+    void readable(Node node, boolean readable) {
+        List<RoutingEvent> events = new ArrayList<>();
+        synchronized (this.lock) {
+            if (node.readable == readable || !this.nodes.contains(node)) {
+                return;
+            }
+            node.readable = readable;
+            publish(events);
+        }
+        finish(events, List.of());
+    }
+
+    /** Tells the listeners and the log something no probe result carries (what a topology source said). */
+    void announce(RoutingEvent.Type type, @Nullable Node node, RoutingEvent.Cause cause, String message) {
+        finish(List.of(event(type, node, cause, message)), List.of());
+    }
+
     /** Connections are out and none came back for longer than a probe may take. */
     static boolean stalled(int inUse, Duration quiet, Duration probeTimeout) {
         return inUse > 0 && quiet.compareTo(probeTimeout) > 0;
@@ -226,7 +251,8 @@ final class Cluster {
                 }
             }
             this.nodes.add(node);
-            events.add(event(RoutingEvent.Type.ADDED, node, RoutingEvent.Cause.TOPOLOGY, "replica '" + node.name + "' is added"));
+            events.add(event(RoutingEvent.Type.ADDED, node, RoutingEvent.Cause.TOPOLOGY, (node.configuredRole == NodeRole.REPLICA
+                ? "replica '" : "node '") + node.name + "' is added" + (HealthRules.joining(node.health) ? "; it takes traffic once a probe answers" : "")));
             publish(events);
         }
         finish(events, List.of());
@@ -251,7 +277,7 @@ final class Cluster {
             this.nodes.remove(removed);
             this.identities.forget(removed);
             removed.health = removed.health.withState(NodeState.REMOVED, "removed");
-            events.add(event(RoutingEvent.Type.REMOVED, removed, RoutingEvent.Cause.TOPOLOGY, "replica '" + nodeName + "' is removed"));
+            events.add(event(RoutingEvent.Type.REMOVED, removed, RoutingEvent.Cause.TOPOLOGY, (removed.configuredRole == NodeRole.REPLICA ? "replica '" : "node '") + nodeName + "' is removed"));
             publish(events);
         }
         finish(events, List.of());
@@ -304,7 +330,7 @@ final class Cluster {
         ServerIdentities.Verdict verdict = this.identities.decide(claimants, previousWriter);
         List<Node> readers = new ArrayList<>();
         for (Node node : this.nodes) {
-            if (node.health.up() && (!claimants.contains(node) || verdict.aliases().contains(node))) {
+            if (node.health.up() && node.readable && (!claimants.contains(node) || verdict.aliases().contains(node))) {
                 readers.add(node);
             }
         }
@@ -371,8 +397,13 @@ final class Cluster {
 
     private String noWriterReason() {
         List<String> parts = new ArrayList<>();
+        boolean configured = false;
         for (Node node : this.nodes) {
-            if (node.configuredRole == NodeRole.PRIMARY || node.effectiveRole() == NodeRole.PRIMARY) {
+            configured |= node.configuredRole == NodeRole.PRIMARY;
+        }
+        for (Node node : this.nodes) {
+            // without a configured primary (a topology source), every node says why it is not the writer
+            if (!configured || node.configuredRole == NodeRole.PRIMARY || node.effectiveRole() == NodeRole.PRIMARY) {
                 NodeHealth health = node.health;
                 if (!health.up()) {
                     parts.add("'" + node.name + "' is " + lower(health.state()) + (health.reason() != null ? ": " + health.reason() : ""));
@@ -381,7 +412,8 @@ final class Cluster {
                 }
             }
         }
-        return "primary unavailable: " + (parts.isEmpty() ? "no node reports it is primary" : String.join("; ", parts));
+        return "primary unavailable: " + (parts.isEmpty() ? (this.nodes.isEmpty() ? "no node is known yet" : "no node reports it is primary")
+            : String.join("; ", parts));
     }
 
     private RoutingEvent event(RoutingEvent.Type type, @Nullable Node node, RoutingEvent.Cause cause, String message) {

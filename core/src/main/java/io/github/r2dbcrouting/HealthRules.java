@@ -65,7 +65,7 @@ final class HealthRules {
         if (old.state() == NodeState.UP && lagProblem != null) {
             next = next.withState(NodeState.EJECTED, lagProblem);
             change = new Change(RoutingEvent.Type.EJECTED, RoutingEvent.Cause.LAG, "node '" + node + "' is ejected: " + lagProblem);
-        } else if (old.state() == NodeState.EJECTED && lagProblem == null && (successes >= settings.successesToReadmit() || soleWriter)) {
+        } else if (old.state() == NodeState.EJECTED && lagProblem == null && (successes >= settings.successesToReadmit() || soleWriter || joining(old))) {
             next = next.withState(NodeState.UP, null);
             RoutingEvent.Cause cause = old.reason() != null && old.reason().startsWith("lag") ? RoutingEvent.Cause.LAG : RoutingEvent.Cause.PROBE;
             change = new Change(RoutingEvent.Type.READMITTED, cause, "node '" + node + "' is readmitted after "
@@ -83,11 +83,17 @@ final class HealthRules {
      */
     static @Nullable String roleMismatch(String node, NodeRole configured, NodeRole before, NodeRole now) {
         if (before != now && now != NodeRole.UNKNOWN && before != NodeRole.UNKNOWN
-            || before == NodeRole.UNKNOWN && now != NodeRole.UNKNOWN && now != configured) {
-            return "node '" + node + "' (configured as " + lower(configured) + ") reports it is " + lower(now)
+            || before == NodeRole.UNKNOWN && now != NodeRole.UNKNOWN && now != configured && configured != NodeRole.UNKNOWN) {
+            return "node '" + node + (configured == NodeRole.UNKNOWN ? "'" : "' (configured as " + lower(configured) + ")") + " reports it is " + lower(now)
                 + (before != NodeRole.UNKNOWN ? ", was " + lower(before) : "");
         }
         return null;
+    }
+
+    /** A node a topology source added that has not answered a probe yet: its first good probe lets it in. */
+    static boolean joining(NodeHealth health) {
+        String reason = health.reason();
+        return health.state() == NodeState.EJECTED && reason != null && (reason.equals(Cluster.JOINING) || reason.startsWith(Cluster.JOINING_FAILED));
     }
 
     /** Why a replica's lag keeps it out of rotation, {@code null} when it is within the bounds. */

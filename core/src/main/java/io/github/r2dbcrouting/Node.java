@@ -37,6 +37,9 @@ final class Node implements Balancer.Candidate {
 
     volatile NodeHealth health;
 
+    /** Whether it may serve reads; a topology source clears it ({@code noloadbalance}). Changed under the cluster's lock. */
+    volatile boolean readable = true;
+
     Node(String name, NodeRole configuredRole, ConnectionFactory target, LongSupplier nanoTime, Function<Node, Lease> leases) {
         this.activity = new NodeActivity(nanoTime);
         this.name = name;

@@ -44,6 +44,9 @@ final class OptionTable {
                 + "the primary; it stops early when the replica has received WAL it does not replay or replays too slowly to get there "
                 + "in time; 0: one look at the replica, then the primary.",
             (c, v) -> c.sessionWait = v, c -> c.sessionWait, "1s");
+        add(RoutingOptions.STARTUP_WAIT, Kind.DURATION,
+            "With a topology source: how long writes (and reads while no node can serve them) made right after start wait for the probes to find the primary before they fail; the window ends at the first primary found.",
+            (c, v) -> c.startupWait = v, c -> c.startupWait, "10s");
         // every node's pool
         add(RoutingOptions.POOL_MAX_SIZE, Kind.INTEGER, "Most connections each node's pool holds.",
             (c, v) -> c.pool().maxSize(v), c -> c.poolSettings().maxSize(), null);
@@ -191,6 +194,7 @@ final class OptionTable {
         @Nullable Map<String, Integer> weights;
         @Nullable Fallback fallback;
         @Nullable Duration sessionWait;
+        @Nullable Duration startupWait;
 
         PoolSettings.Builder pool() {
             if (this.pool == null) {
@@ -236,6 +240,10 @@ final class OptionTable {
             Duration sessionWait = this.sessionWait;
             if (sessionWait != null) {
                 guard(RoutingOptions.SESSION_WAIT.name(), () -> builder.sessionWait(sessionWait));
+            }
+            Duration startupWait = this.startupWait;
+            if (startupWait != null) {
+                guard(RoutingOptions.STARTUP_WAIT.name(), () -> builder.startupWait(startupWait));
             }
         }
 

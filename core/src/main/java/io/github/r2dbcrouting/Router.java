@@ -50,6 +50,9 @@ final class Router {
 
     private final WalPositions positions;
 
+    /** Set for a factory over a topology source: writes wait for its first writer. */
+    private final @Nullable StartupWait startup;
+
     /** What a session that wrote through this router asks for its position. */
     private final ConsistencySession.Source sessionPositions = this::positionAfter;
 
@@ -59,7 +62,8 @@ final class Router {
 
     @SuppressWarnings("NullAway.Init")
     Router(String name, Balancer balancer, Fallback fallback, RoutingMetricsRecorder metrics, AtomicBoolean closed,
-           Duration sessionWait, Scheduler scheduler, Duration cleanWithin, WalPositions positions) {
+           Duration sessionWait, Scheduler scheduler, Duration cleanWithin, WalPositions positions, @Nullable StartupWait startup) {
+        this.startup = startup;
         this.name = name;
         this.balancer = balancer;
         this.fallback = fallback;
@@ -109,7 +113,14 @@ final class Router {
         Topology topology = this.cluster.topology();
         Node writer = topology.writer;
         if (writer == null) {
-            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
+            StartupWait startup = this.startup;
+            if (startup == null) {
+                return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason));
+            }
+            if (startup.open()) {
+                return startup.await(this.cluster::topology, StartupWait.WRITER).then(Mono.defer(() -> onWriter(session)));
+            }
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] " + topology.noWriterReason + startup.note()));
         }
         this.metrics.recordRouted(writer.name, false);
         if (session == null) {
@@ -135,7 +146,25 @@ final class Router {
         if (this.closed.get()) {
             return closedError();
         }
-        return readFrom(this.cluster.topology(), null);
+        Topology topology = this.cluster.topology();
+        if (startingUp(topology)) {
+            return awaitNodes().then(Mono.defer(this::read));
+        }
+        return readFrom(topology, null);
+    }
+
+    /**
+     * A factory over a topology source that has no node to serve anything yet, in its start-up
+     * window: reads wait for a node as writes wait for the writer, instead of failing at once.
+     */
+    private boolean startingUp(Topology topology) {
+        StartupWait startup = this.startup;
+        return startup != null && topology.readers.isEmpty() && topology.writer == null && startup.open();
+    }
+
+    private Mono<Void> awaitNodes() {
+        StartupWait startup = this.startup;
+        return startup == null ? Mono.empty() : startup.await(this.cluster::topology, topology -> !topology.readers.isEmpty() || topology.writer != null);
     }
 
     /** A replica in rotation picked by the balancer, else the fallback: the plain read route. */
@@ -166,6 +195,9 @@ final class Router {
     private Mono<Connection> readWith(@Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable ConsistencySession session) {
         if (this.closed.get()) {
             return closedError();
+        }
+        if (startingUp(this.cluster.topology())) {
+            return awaitNodes().then(Mono.defer(() -> readWith(retry, maxLag, session)));
         }
         if (session == null || !session.unsettled()) {
             return readAt(retry, maxLag, session == null ? 0 : session.position());

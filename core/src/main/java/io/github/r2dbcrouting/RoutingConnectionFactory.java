@@ -10,6 +10,7 @@ import io.r2dbc.spi.Closeable;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
+import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
 import reactor.util.Logger;
@@ -70,6 +71,9 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
 
     private final ConnectionFactory writes;
 
+    /** Applies a topology source's changes; {@code null} when the nodes were configured by hand. */
+    private final @Nullable TopologyFollower follower;
+
     /** What the metrics recorder is bound to: the name and the nodes, nothing to route or close with. */
     private final RoutingView view = new RoutingView() {
 
@@ -97,20 +101,29 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.poolSettings = builder.poolSettings;
         this.scheduler = builder.scheduler;
         WalPositions positions = new WalPositions(WalPositions::onPool, builder.healthSettings.timeout(), builder.scheduler);
+        TopologySource source = builder.source;
+        StartupWait startup = source == null ? null : new StartupWait(builder.startupWait, builder.scheduler);
         this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler,
-            builder.healthSettings.timeout(), positions);
+            builder.healthSettings.timeout(), positions, startup);
         List<Node> nodes = new ArrayList<>();
         builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role(), spec.factory())));
-        this.metadata = nodes.get(0).target.getMetadata();
+        this.metadata = source != null ? source.metadata() : nodes.get(0).target.getMetadata();
         this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
         this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics, positions);
+        this.follower = source == null || startup == null ? null
+            : new TopologyFollower(this.name, source, this.cluster, this.monitor, builder.scheduler, startup, this::join, this::removeReplica);
         this.router.attach(this.cluster);
         this.routed = Mono.deferContextual(this.router::route);
         this.reads = new View(this, this.router.readRoute, "reads");
         this.writes = new View(this, this.router.writeRoute, "writes");
         this.drain = new PoolDrain(this.name, this.cluster, this.monitor, this.metrics, this.view, builder.scheduler,
             this.poolSettings.maxAcquireTime().plusSeconds(30));
-        this.closing = Mono.defer(this.drain::closeAll)
+        this.closing = Mono.defer(() -> {
+            if (this.follower != null) {
+                this.follower.stop();
+            }
+            return this.drain.closeAll();
+        })
             .doOnSuccess(ignored -> LOGGER.info("Closed RoutingConnectionFactory '{}'", this.name))
             .cache();
         try {
@@ -121,6 +134,9 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
             throw error;
         }
         this.monitor.start(nodes);
+        if (this.follower != null) {
+            this.follower.start();
+        }
         if (LOGGER.isInfoEnabled()) {
             LOGGER.info("Started {}", this);
         }
@@ -259,6 +275,25 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         return this.drain.remove(name);
     }
 
+
+    /**
+     * A topology source's new member: added like {@link #addReplica}, with no role of its own
+     * (probes say which it is) and out of rotation until its first probe answers.
+     */
+    private Node join(TopologyMember member) {
+        Node node = newNode(member.name(), NodeRole.UNKNOWN, member.factory());
+        node.health = node.health.withState(NodeState.EJECTED, Cluster.JOINING);
+        node.readable = member.readable();
+        try {
+            this.cluster.add(node);
+        } catch (IllegalArgumentException error) {
+            node.lease.pool.disposeLater().subscribe();
+            throw error;
+        }
+        this.monitor.start(node);
+        return node;
+    }
+
     private Node newNode(String nodeName, NodeRole role, ConnectionFactory factory) {
         return new Node(nodeName, role, RoutingConnectionFactoryBuilder.unwrapPool(factory), () -> this.scheduler.now(TimeUnit.NANOSECONDS),
             node -> this.router.newLease(node, this.poolSettings));
@@ -296,11 +331,14 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         for (Node node : topology.nodes) {
             if (node.configuredRole == NodeRole.PRIMARY) {
                 primary = node.name;
+            } else if (this.follower != null && node == topology.writer) {
+                replicas.add(node.name + " (writer)");
             } else {
                 replicas.add(node.name);
             }
         }
-        return "RoutingConnectionFactory{name=" + this.name + ", primary=" + primary + ", replicas=" + replicas + ", balancer="
+        String nodes = this.follower != null ? "topology=" + this.follower + ", nodes=" + replicas : "primary=" + primary + ", replicas=" + replicas;
+        return "RoutingConnectionFactory{name=" + this.name + ", " + nodes + ", balancer="
             + this.balancer + ", fallback=" + this.fallback + (this.closed.get() ? ", closed" : "") + "}";
     }
 

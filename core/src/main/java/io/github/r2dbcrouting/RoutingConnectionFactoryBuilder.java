@@ -47,7 +47,38 @@ public final class RoutingConnectionFactoryBuilder {
 
     Duration sessionWait = Duration.ofSeconds(1);
 
+    @Nullable TopologySource source;
+
+    Duration startupWait = Duration.ofSeconds(10);
+
     RoutingConnectionFactoryBuilder() {
+    }
+
+    /**
+     * Takes the nodes from a source instead of {@link #primary}/{@link #replica}: a host list
+     * whose roles the probes find ({@link TopologySource#hosts}), or an HA manager such as
+     * Patroni. The factory follows the source's changes while it serves; see {@link TopologySource}.
+     *
+     * @param source where the nodes come from
+     * @return this builder
+     */
+    public RoutingConnectionFactoryBuilder topology(TopologySource source) {
+        this.source = Objects.requireNonNull(source, "topology source must not be null");
+        return this;
+    }
+
+    /**
+     * @param startupWait with a {@link #topology} source: how long writes made right after
+     *                    {@link #build()} wait for the probes to find the primary (and reads for
+     *                    any node to serve them) before they fail, positive (default 10s); past it
+     *                    a {@link RoutingEvent.Type#SOURCE} event names every node and why none
+     *                    takes writes. The window ends at the first primary found: a later
+     *                    failover fails writes at once, as with a configured primary
+     * @return this builder
+     */
+    public RoutingConnectionFactoryBuilder startupWait(Duration startupWait) {
+        this.startupWait = Checks.positive("startupWait", startupWait);
+        return this;
     }
 
     /** A {@code ConnectionPool} given as a node's factory is replaced by ours: its own pool would sit behind ours. */
@@ -221,6 +252,17 @@ public final class RoutingConnectionFactoryBuilder {
      * @throws IllegalArgumentException if one factory instance is given for two nodes
      */
     public RoutingConnectionFactory build() {
+        if (this.source != null) {
+            if (!this.nodes.isEmpty()) {
+                throw new IllegalStateException("topology(" + this.source + ") and primary/replica " + this.nodes.keySet()
+                    + " both name nodes: use one or the other");
+            }
+            if (!this.healthSettings.enabled()) {
+                throw new IllegalStateException("topology(" + this.source + ") needs health probes to find the primary: health.interval "
+                    + "must be positive, was " + this.healthSettings.interval());
+            }
+            return new RoutingConnectionFactory(this);
+        }
         if (this.primaryName == null) {
             throw new IllegalStateException("primary must be set: call primary(name, connectionFactory) before build()"
                 + (this.nodes.isEmpty() ? "" : "; replicas given: " + this.nodes.keySet()));

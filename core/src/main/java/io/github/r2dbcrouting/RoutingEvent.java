@@ -33,7 +33,12 @@ public final class RoutingEvent {
         /** A replica was added at run time. */
         ADDED,
         /** A replica was removed at run time. */
-        REMOVED
+        REMOVED,
+        /**
+         * What a {@link TopologySource} said was not followed, or the source failed: the leader
+         * it names is in recovery, no member is a primary after start-up, or it does not answer.
+         */
+        SOURCE
     }
 
     /** Why a node left or came back. */

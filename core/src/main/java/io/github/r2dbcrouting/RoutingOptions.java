@@ -44,6 +44,9 @@ public final class RoutingOptions {
     /** How long a read under a {@link ConsistencySession} waits for a replica to catch up. */
     public static final Option<Duration> SESSION_WAIT = Option.valueOf("sessionWait");
 
+    /** {@link RoutingConnectionFactoryBuilder#startupWait(Duration)}: with a topology source, how long start-up waits for a primary. */
+    public static final Option<Duration> STARTUP_WAIT = Option.valueOf("startupWait");
+
     /** {@link PoolSettings.Builder#maxSize(int)}. */
     public static final Option<Integer> POOL_MAX_SIZE = Option.valueOf("pool.maxSize");
 

@@ -23,7 +23,9 @@ class RoutingOptionsTests {
 
     /** Builder methods of the factory that take objects, not values a URL or a properties file can hold. */
     private static final Set<String> NOT_OPTIONS = Set.of("primary", "replica", "pool", "health", "listener", "scheduler", "metrics",
-        "clock", "build");
+        "clock", "build",
+        // a TopologySource is an object, not text: the URL names one through its hosts or its patroni option
+        "topology");
 
     /** Options named differently from their builder method. */
     private static final Map<String, String> RENAMED = Map.of("whenNoReplica", "fallback");
@@ -37,6 +39,7 @@ class RoutingOptionsTests {
         sample("weights", "replica-1:3, replica-2:1", Map.of("replica-1", 3, "replica-2", 1));
         sample("fallback", "fail", Fallback.FAIL);
         sample("sessionWait", "250ms", Duration.ofMillis(250));
+        sample("startupWait", "2s", Duration.ofSeconds(2));
         sample("pool.maxSize", "7", 7);
         sample("pool.initialSize", "1", 1);
         sample("pool.minIdle", "2", 2);

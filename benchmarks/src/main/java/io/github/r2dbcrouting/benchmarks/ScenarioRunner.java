@@ -118,6 +118,10 @@ public final class ScenarioRunner {
 
     public static void main(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
+        if (PatroniScenarios.requested(args)) {
+            PatroniScenarios.run(Options.defaults().out());
+            System.exit(0);
+        }
         if (Soak.requested(args)) {
             SoakResult result = Soak.run(Soak.Options.parse(args));
             System.exit(result.passed() ? 0 : 1);

@@ -4,10 +4,6 @@ import java.net.ConnectException;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,14 +11,16 @@ import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Pattern;
 
+import io.netty.channel.ChannelOption;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.netty.http.client.HttpClient;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -31,9 +29,9 @@ import reactor.util.Loggers;
  * Each read asks the member that answered last, then the others in the configured order, each
  * bounded by the timeout; it fails only when none gives a Patroni answer, naming every URL and why.
  *
- * <p>HTTP goes through the JDK's {@link HttpClient} ({@code sendAsync}): no blocked thread and no
- * dependency (Reactor Netty's HTTP client is not on core's class path: r2dbc-postgresql brings only
- * {@code reactor-netty-core}). Credentials in a URL ({@code http://user:secret@host:8008}) are sent
+ * <p>HTTP goes through Reactor Netty's {@link HttpClient} (an optional dependency of core, needed
+ * only by the Patroni source): no blocked thread, on the event loops the PostgreSQL driver already
+ * runs. Credentials in a URL ({@code http://user:secret@host:8008}) are sent
  * as HTTP Basic authentication and never appear in a message or log line.
  */
 final class PatroniRestClient {
@@ -61,34 +59,34 @@ final class PatroniRestClient {
      * @throws IllegalArgumentException naming the setting and the URL (without credentials) when one is unusable
      */
     PatroniRestClient(List<String> urls, Duration timeout) {
-        Objects.requireNonNull(urls, "patroniUrls");
-        Objects.requireNonNull(timeout, "patroniTimeout");
+        Objects.requireNonNull(urls, "patroni");
+        Objects.requireNonNull(timeout, "patroni.timeout");
         if (urls.isEmpty()) {
-            throw new IllegalArgumentException("patroniUrls must name at least one Patroni REST URL, was empty");
+            throw new IllegalArgumentException("patroni must name at least one Patroni REST URL, was empty");
         }
         if (timeout.isNegative() || timeout.isZero()) {
-            throw new IllegalArgumentException("patroniTimeout must be positive, was " + timeout);
+            throw new IllegalArgumentException("patroni.timeout must be positive, was " + timeout);
         }
         List<Target> parsed = new ArrayList<>(urls.size());
         for (String url : urls) {
             Target target = target(url);
             if (parsed.stream().anyMatch(t -> t.clusterUri().equals(target.clusterUri()))) {
-                throw new IllegalArgumentException("patroniUrls names " + target.display() + " twice");
+                throw new IllegalArgumentException("patroni names " + target.display() + " twice");
             }
             parsed.add(target);
         }
         this.targets = List.copyOf(parsed);
         this.timeout = timeout;
-        this.http = HttpClient.newBuilder()
-            .connectTimeout(timeout)
-            .followRedirects(HttpClient.Redirect.NEVER)
-            .version(HttpClient.Version.HTTP_1_1)
-            .build();
+        this.http = HttpClient.create()
+            .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, Math.max(1, timeout.toMillis())))
+            .responseTimeout(timeout)
+            .followRedirect(false)
+            .headers(headers -> headers.set(HttpHeaderNames.ACCEPT, "application/json"));
     }
 
     private static Target target(@Nullable String url) {
         if (url == null || url.isBlank()) {
-            throw new IllegalArgumentException("patroniUrls must not contain a blank URL, was '" + url + "'");
+            throw new IllegalArgumentException("patroni must not contain a blank URL, was '" + url + "'");
         }
         String display = redact(url.trim());
         URI uri;
@@ -97,18 +95,18 @@ final class PatroniRestClient {
         }
         catch (URISyntaxException ex) {
             // not chained: the parser's message quotes the raw URL, credentials included
-            throw new IllegalArgumentException("patroniUrls: '" + display + "' is not a URL: " + ex.getReason());
+            throw new IllegalArgumentException("patroni: '" + display + "' is not a URL: " + ex.getReason());
         }
         String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
         if (!scheme.equals("http") && !scheme.equals("https")) {
-            throw new IllegalArgumentException("patroniUrls: '" + display
+            throw new IllegalArgumentException("patroni: '" + display
                     + "' is not an http:// or https:// URL of a Patroni REST API (e.g. http://pg-0:8008)");
         }
         if (uri.getHost() == null || uri.getHost().isEmpty()) {
-            throw new IllegalArgumentException("patroniUrls: '" + display + "' has no host");
+            throw new IllegalArgumentException("patroni: '" + display + "' has no host");
         }
         if (uri.getRawQuery() != null || uri.getRawFragment() != null) {
-            throw new IllegalArgumentException("patroniUrls: '" + display
+            throw new IllegalArgumentException("patroni: '" + display
                     + "' must be the REST API's base URL, without query or fragment");
         }
         String path = uri.getRawPath() == null ? "" : uri.getRawPath().replaceAll("/+$", "");
@@ -164,30 +162,29 @@ final class PatroniRestClient {
     }
 
     private Mono<PatroniClusterState> read(Target target) {
-        HttpRequest.Builder request = HttpRequest.newBuilder(target.clusterUri())
+        String authorization = target.authorization();
+        HttpClient client = authorization == null ? http
+            : http.headers(headers -> headers.set(HttpHeaderNames.AUTHORIZATION, authorization));
+        return client.get()
+            .uri(target.clusterUri())
+            .responseSingle((response, body) -> body.asString(StandardCharsets.UTF_8).defaultIfEmpty("")
+                .map(text -> {
+                    int status = response.status().code();
+                    if (status != 200) {
+                        throw new PatroniRestException("GET " + target.display() + "/cluster answered HTTP " + status
+                                + ", not Patroni's 200 with the cluster");
+                    }
+                    return PatroniClusterParser.parse(text, target.display());
+                }))
             .timeout(timeout)
-            .header("Accept", "application/json")
-            .GET();
-        if (target.authorization() != null) {
-            request.header("Authorization", target.authorization());
-        }
-        HttpRequest built = request.build();
-        return Mono.fromFuture(() -> http.sendAsync(built, HttpResponse.BodyHandlers.ofString()))
-            .timeout(timeout)
-            .onErrorMap(ex -> !(ex instanceof PatroniRestException), ex -> failure(target, ex))
-            .map(response -> {
-                if (response.statusCode() != 200) {
-                    throw new PatroniRestException("GET " + target.display() + "/cluster answered HTTP "
-                            + response.statusCode() + ", not Patroni's 200 with the cluster");
-                }
-                return PatroniClusterParser.parse(response.body(), target.display());
-            });
+            .onErrorMap(ex -> !(ex instanceof PatroniRestException), ex -> failure(target, ex));
     }
 
     private PatroniRestException failure(Target target, Throwable ex) {
-        Throwable cause = ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex;
+        Throwable cause = ex;
         String why;
-        if (cause instanceof TimeoutException || cause instanceof HttpTimeoutException) {
+        if (cause instanceof TimeoutException || cause instanceof io.netty.handler.timeout.ReadTimeoutException
+                || cause instanceof io.netty.channel.ConnectTimeoutException) {
             why = "no answer within " + timeout;
         }
         else if (cause instanceof ConnectException) {

@@ -1,6 +1,7 @@
 /**
- * Where nodes come from: topology sources. For now a package-private client of Patroni's REST
- * API ({@code GET /cluster}); not wired into the routing factory yet.
+ * Topology sources backed by an HA manager: {@link io.github.r2dbcrouting.topology.PatroniTopology}
+ * reads Patroni's REST API ({@code GET /cluster}) and gives the routing factory the members Patroni's
+ * own HAProxy template would route to. Everything but that class is package-private.
  */
 @NullMarked
 package io.github.r2dbcrouting.topology;

@@ -167,31 +167,31 @@ class PatroniRestClientTests {
     void shouldRefuseBadSettingsNamingThem() {
         assertThatThrownBy(() -> new PatroniRestClient(List.of(), TIMEOUT))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("patroniUrls must name at least one Patroni REST URL, was empty");
+            .hasMessage("patroni must name at least one Patroni REST URL, was empty");
         assertThatThrownBy(() -> new PatroniRestClient(List.of("http://h:8008"), Duration.ZERO))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("patroniTimeout must be positive, was PT0S");
+            .hasMessage("patroni.timeout must be positive, was PT0S");
         assertThatThrownBy(() -> new PatroniRestClient(List.of(" "), TIMEOUT))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("patroniUrls must not contain a blank URL, was ' '");
+            .hasMessage("patroni must not contain a blank URL, was ' '");
         assertThatThrownBy(() -> new PatroniRestClient(List.of("postgresql://app:secret@pg-0:5432/app"), TIMEOUT))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("patroniUrls: 'postgresql://***@pg-0:5432/app' is not an http:// or https:// URL of a "
+            .hasMessage("patroni: 'postgresql://***@pg-0:5432/app' is not an http:// or https:// URL of a "
                     + "Patroni REST API (e.g. http://pg-0:8008)");
         assertThatThrownBy(() -> new PatroniRestClient(List.of("http://u:secret@:8008"), TIMEOUT))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("patroniUrls: 'http://***@:8008' has no host");
+            .hasMessage("patroni: 'http://***@:8008' has no host");
         assertThatThrownBy(() -> new PatroniRestClient(List.of("http://u:secret@h 1:8008"), TIMEOUT))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessageStartingWith("patroniUrls: 'http://***@h 1:8008' is not a URL: ")
+            .hasMessageStartingWith("patroni: 'http://***@h 1:8008' is not a URL: ")
             .hasMessageNotContaining("secret");
         assertThatThrownBy(() -> new PatroniRestClient(List.of("http://h:8008/cluster?x=1"), TIMEOUT))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("patroniUrls: 'http://h:8008/cluster?x=1' must be the REST API's base URL, without query or "
+            .hasMessage("patroni: 'http://h:8008/cluster?x=1' must be the REST API's base URL, without query or "
                     + "fragment");
         assertThatThrownBy(() -> new PatroniRestClient(List.of("http://h:8008", "http://h:8008/"), TIMEOUT))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("patroniUrls names http://h:8008 twice");
+            .hasMessage("patroni names http://h:8008 twice");
     }
 
 }

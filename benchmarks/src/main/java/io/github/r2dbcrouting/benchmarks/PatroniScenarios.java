@@ -1,0 +1,349 @@
+package io.github.r2dbcrouting.benchmarks;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import io.github.r2dbcrouting.NodeRole;
+import io.github.r2dbcrouting.NodeState;
+import io.github.r2dbcrouting.Routing;
+import io.github.r2dbcrouting.RoutingConnectionFactory;
+import io.github.r2dbcrouting.testkit.PatroniCluster;
+import io.github.r2dbcrouting.testkit.PatroniMember;
+import io.github.r2dbcrouting.topology.PatroniTopology;
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import org.jspecify.annotations.Nullable;
+import reactor.core.Disposable;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
+
+/**
+ * {@code ScenarioRunner --patroni}: the routing factory over a {@link PatroniTopology} on a
+ * testkit Patroni cluster (etcd + 3 members), under 16 readers ({@code retryReads()}) and 2
+ * writers: a switchover, a leader kill, a member added; and what polling Patroni costs. For each
+ * fault: the time from Patroni reporting the new leader ({@code GET /cluster}, watched every 20 ms
+ * from the outside) to the first write acknowledged by it, writes failed, acknowledged writes
+ * missing on the new leader, reads failed. Writes {@code benchmarks/reports/<time>-patroni/report.md}.
+ */
+final class PatroniScenarios {
+
+    private static final Pattern MEMBER = Pattern.compile("\\{[^{}]*\"name\":\\s*\"([^\"]+)\"[^{}]*\\}");
+
+    private static final Duration WAIT = Duration.ofSeconds(90);
+
+    private final PatroniCluster cluster;
+
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    private final List<String> rows = new ArrayList<>();
+
+    private PatroniScenarios(PatroniCluster cluster) {
+        this.cluster = cluster;
+    }
+
+    static boolean requested(String[] args) {
+        return Arrays.asList(args).contains("--patroni");
+    }
+
+    static Path run(Path out) throws IOException, InterruptedException {
+        Path directory = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-patroni");
+        Files.createDirectories(directory);
+        try (PatroniCluster cluster = PatroniCluster.start(3)) {
+            cluster.awaitMembersStreaming(WAIT).execute("CREATE TABLE bench_ids (id bigint PRIMARY KEY)");
+            PatroniScenarios scenarios = new PatroniScenarios(cluster);
+            StringBuilder report = new StringBuilder();
+            report.append("# Patroni topology source (").append(ScenarioRunner.machine()).append(")\n\n");
+            report.append("16 readers (`retryReads()`), 2 writers (one INSERT every 20 ms each); factory: `PatroniTopology` interval 1 s, "
+                + "health interval 1 s / timeout 500 ms (defaults); Patroni ttl 8 s, loop_wait 1 s.\n\n");
+            report.append("| scenario | new leader reported -> first write on it | writes failed | acknowledged writes missing | "
+                + "reads failed | reads |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+            scenarios.fault("switchover", () -> {
+                PatroniMember leader = cluster.awaitLeader(WAIT);
+                PatroniMember candidate = cluster.members().stream().filter(m -> !m.name().equals(leader.name()) && m.isRunning())
+                    .findFirst().orElseThrow();
+                cluster.switchover(candidate);
+            });
+            cluster.awaitMembersStreaming(WAIT);
+            scenarios.fault("leader kill", () -> {
+                PatroniMember killed = cluster.killLeader();
+                cluster.awaitNewLeader(killed, WAIT);
+                killed.start();
+            });
+            scenarios.rows.forEach(report::append);
+            cluster.awaitMembersStreaming(WAIT);
+            report.append("\n").append(scenarios.memberAdded()).append("\n").append(scenarios.pollingCost()).append("\n");
+            Files.writeString(directory.resolve("report.md"), report.toString());
+            ScenarioRunner.log(report.toString());
+        }
+        return directory;
+    }
+
+    private RoutingConnectionFactory factory() {
+        return RoutingConnectionFactory.builder()
+            .topology(PatroniTopology.builder().urls(this.cluster.restUrls()).connections(this.cluster.members().get(0).options()).build())
+            .pool(p -> p.maxSize(20))
+            .build();
+    }
+
+    /** Whether {@code GET /cluster} lists {@code name} with PostgreSQL running (as a replica: streaming or running). */
+    private boolean running(String name) {
+        String body = clusterBody();
+        Matcher matcher = MEMBER.matcher(body == null ? "" : body);
+        while (matcher.find()) {
+            String member = matcher.group();
+            if (matcher.group(1).equals(name) && (member.contains("\"state\": \"streaming\"") || member.contains("\"state\": \"running\""))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private @Nullable String clusterBody() {
+        try {
+            for (String url : this.cluster.restUrls()) {
+                try {
+                    return this.http.send(HttpRequest.newBuilder(URI.create(url + "/cluster")).timeout(Duration.ofMillis(500)).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                } catch (IOException unreachable) {
+                    // the next member
+                }
+            }
+            return null;
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    /** The leader's name and its state as {@code GET /cluster} says, or null. */
+    private @Nullable String leaderName() {
+        try {
+            for (String url : this.cluster.restUrls()) {
+                try {
+                    String body = this.http.send(HttpRequest.newBuilder(URI.create(url + "/cluster")).timeout(Duration.ofMillis(500)).build(),
+                        HttpResponse.BodyHandlers.ofString()).body();
+                    Matcher matcher = MEMBER.matcher(body);
+                    while (matcher.find()) {
+                        String member = matcher.group();
+                        if (member.contains("\"role\": \"leader\"") && member.contains("\"state\": \"running\"")) {
+                            return matcher.group(1);
+                        }
+                    }
+                    return null;
+                } catch (IOException unreachable) {
+                    // the next member
+                }
+            }
+            return null;
+        } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return null;
+        }
+    }
+
+    private void fault(String name, Runnable fault) throws InterruptedException {
+        RoutingConnectionFactory factory = factory();
+        Load load = new Load(factory);
+        try {
+            awaitReads(load, 500);
+            String before = leaderName();
+            AtomicLong reported = new AtomicLong();
+            AtomicReferenceName newLeader = new AtomicReferenceName();
+            AtomicBoolean watching = new AtomicBoolean(true);
+            Thread watcher = new Thread(() -> {
+                while (watching.get()) {
+                    String now = leaderName();
+                    if (now != null && !now.equals(before) && reported.get() == 0) {
+                        reported.set(System.nanoTime());
+                        newLeader.name = now;
+                    }
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException interrupted) {
+                        return;
+                    }
+                }
+            }, "patroni-watch");
+            watcher.start();
+            int failedBefore = load.writesFailed.get();
+            fault.run();
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while ((newLeader.name == null || load.firstWriteOn.get(this.cluster.member(newLeader.name).port()) == null)
+                && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            watching.set(false);
+            watcher.join();
+            String leader = newLeader.name;
+            Long firstWrite = leader == null ? null : load.firstWriteOn.get(this.cluster.member(leader).port());
+            awaitReads(load, load.reads.get() + 500);
+            load.stop();
+            Set<Long> missing = leader == null ? Set.of() : load.missingOn(this.cluster.member(leader));
+            String delta = firstWrite == null ? "never" : String.format(Locale.ROOT, "%.0f ms", (firstWrite - reported.get()) / 1e6);
+            this.rows.add("| " + name + " | " + delta + " | " + (load.writesFailed.get() - failedBefore) + " | " + missing.size() + " | "
+                + load.readsFailed.get() + " | " + load.reads.get() + " |\n");
+        } finally {
+            load.stop();
+            factory.close().block(Duration.ofSeconds(30));
+        }
+    }
+
+    private String memberAdded() throws InterruptedException {
+        RoutingConnectionFactory factory = factory();
+        Load load = new Load(factory);
+        try {
+            awaitReads(load, 200);
+            PatroniMember added = this.cluster.addMember();
+            long start = System.nanoTime();
+            long reported = 0;
+            long deadline = start + WAIT.toNanos();
+            while (!load.readPorts.contains(added.port()) && System.nanoTime() < deadline) {
+                if (reported == 0 && running(added.name())) {
+                    reported = System.nanoTime();
+                }
+                Thread.sleep(20);
+            }
+            long firstRead = System.nanoTime();
+            String joined = factory.nodes().stream().filter(n -> n.name().equals(added.name()))
+                .map(n -> n.state() + " " + n.role()).findFirst().orElse("absent");
+            load.stop();
+            return String.format(Locale.ROOT, "Member added: first read on it %.0f ms after Patroni's `GET /cluster` "
+                + "first listed it running (watched every 20 ms; %.0f ms after `addMember()` started it, which includes its "
+                + "`pg_basebackup` clone; node now %s); reads failed %d of %d.%n",
+                reported == 0 ? -1.0 : (firstRead - reported) / 1e6, (firstRead - start) / 1e6, joined, load.readsFailed.get(), load.reads.get());
+        } finally {
+            load.stop();
+            factory.close().block(Duration.ofSeconds(30));
+        }
+    }
+
+    /** One {@code GET /cluster} a second per application instance: what one costs. */
+    private String pollingCost() throws InterruptedException {
+        String url = this.cluster.restUrls().get(0) + "/cluster";
+        long bytes = 0;
+        int requests = 200;
+        long total = 0;
+        for (int i = 0; i < requests + 20; i++) {
+            long start = System.nanoTime();
+            try {
+                String body = this.http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
+                if (i >= 20) {
+                    total += System.nanoTime() - start;
+                    bytes = body.length();
+                }
+            } catch (IOException error) {
+                return "REST polling cost: GET /cluster failed: " + error;
+            }
+        }
+        return String.format(Locale.ROOT, "REST polling cost: one `GET /cluster` per second per application instance (`interval` 1 s); "
+            + "mean %.2f ms per request over %d sequential requests, %d bytes per answer (3 members). Probes: one query per node "
+            + "per `health.interval` on a dedicated connection per node, as without a source.%n", total / 1e6 / requests, requests, bytes);
+    }
+
+    private static void awaitReads(Load load, int count) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (load.reads.get() < count && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+    }
+
+    private static final class AtomicReferenceName {
+        volatile @Nullable String name;
+    }
+
+    /** 16 readers and 2 writers; each write inserts a new id and returns the port that took it. */
+    private static final class Load {
+
+        private static final AtomicLong IDS = new AtomicLong();
+
+        final AtomicInteger reads = new AtomicInteger();
+
+        final AtomicInteger readsFailed = new AtomicInteger();
+
+        final AtomicInteger writesFailed = new AtomicInteger();
+
+        final Set<Long> acked = ConcurrentHashMap.newKeySet();
+
+        final Map<Integer, Long> firstWriteOn = new ConcurrentHashMap<>();
+
+        final Set<Integer> readPorts = ConcurrentHashMap.newKeySet();
+
+        private final Disposable running;
+
+        Load(ConnectionFactory factory) {
+            Flux<Object> readers = Flux.range(0, 16).flatMap(i -> Mono.defer(() -> read(factory))
+                .transform(Routing.retryReads())
+                .contextWrite(Routing.readOnly())
+                .doOnNext(port -> {
+                    this.reads.incrementAndGet();
+                    this.readPorts.add(port);
+                })
+                .doOnError(error -> this.readsFailed.incrementAndGet())
+                .onErrorResume(error -> Mono.empty())
+                .repeat(), 16).cast(Object.class);
+            Flux<Object> writers = Flux.range(0, 2).flatMap(i -> Mono.defer(() -> write(factory, IDS.incrementAndGet()))
+                .onErrorResume(error -> {
+                    this.writesFailed.incrementAndGet();
+                    return Mono.empty();
+                })
+                .then(Mono.delay(Duration.ofMillis(20)))
+                .repeat(), 2).cast(Object.class);
+            this.running = Flux.merge(readers, writers).subscribe();
+        }
+
+        private static Mono<Integer> read(ConnectionFactory factory) {
+            return Mono.usingWhen(Mono.from(factory.create()),
+                connection -> Flux.from(connection.createStatement(ScenarioRunner.READ_SQL).execute())
+                    .flatMap(result -> result.map((row, meta) -> row.get(0, Integer.class))).single(),
+                Connection::close);
+        }
+
+        private Mono<Integer> write(ConnectionFactory factory, long id) {
+            return Mono.usingWhen(Mono.from(factory.create()),
+                    connection -> Flux.from(connection.createStatement("INSERT INTO bench_ids (id) VALUES (" + id + ") RETURNING inet_server_port()")
+                        .execute()).flatMap(result -> result.map((row, meta) -> row.get(0, Integer.class))).single(),
+                    Connection::close)
+                .timeout(Duration.ofSeconds(2))
+                .doOnNext(port -> {
+                    this.acked.add(id);
+                    this.firstWriteOn.putIfAbsent(port, System.nanoTime());
+                });
+        }
+
+        Set<Long> missingOn(PatroniMember member) {
+            Set<Long> missing = new HashSet<>(this.acked);
+            Flux.usingWhen(Mono.from(member.connectionFactory().create()),
+                    connection -> Flux.from(connection.createStatement("SELECT id FROM bench_ids").execute())
+                        .flatMap(result -> result.map((row, meta) -> row.get(0, Long.class))),
+                    Connection::close)
+                .doOnNext(missing::remove)
+                .blockLast(Duration.ofSeconds(30));
+            return missing;
+        }
+
+        void stop() {
+            this.running.dispose();
+        }
+    }
+}
