@@ -23,11 +23,6 @@ final class Cluster {
 
     private static final Logger LOGGER = Loggers.getLogger(Cluster.class);
 
-    /** Why a node a topology source added is out of rotation until its first good probe. */
-    static final String JOINING = "joining: not probed yet";
-
-    static final String JOINING_FAILED = "joining: probe failed: ";
-
     private final String name;
 
     private final HealthSettings settings;
@@ -167,53 +162,35 @@ final class Cluster {
         return true;
     }
 
-    /**
-     * A probe failed or timed out. A replica whose probe timed out while none of the connections
-     * it has lent out came back for longer than the probe timeout is stalled (frozen, or too
-     * overloaded to answer anything): it leaves rotation at once instead of after
-     * {@code failuresToEject} probes, because every read sent to it meanwhile hangs.
-     */
+    /** A probe failed or timed out: {@link HealthRules#probeFailed} decides, this applies it. */
     void probeFailed(Node node, String error, Duration latency, boolean timedOut) {
         List<RoutingEvent> events = new ArrayList<>();
         List<Node.Lease> retired = new ArrayList<>();
-        Node aborted = null;
+        HealthRules.Failure failure;
         synchronized (this.lock) {
             if (!this.nodes.contains(node)) {
                 return;
             }
-            NodeHealth old = node.health;
-            int failures = old.failures() + 1;
-            NodeHealth next = new NodeHealth(old.state(), old.observedRole(), old.reason(), failures, 0, old.lsn(), old.lagBytes(),
-                old.lagTime(), this.clock.instant(), latency, error);
-            // reads waiting for a connection the frozen server never opens are as stuck as those on a lent one
-            int inUse = Suspicion.outstanding(node.lease.metrics);
-            Duration quiet = node.activity.quiet();
+            NodeRole role = node.effectiveRole();
+            // reads waiting for a connection the frozen server never opens are as stuck as those on a lent one;
             // or nothing came back while the other replicas kept answering (a freeze a little less than a timeout old)
-            boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA
-                && (stalled(inUse, quiet, this.settings.timeout()) || inUse > 0 && Suspicion.quietAmong(node, this.topology.readers));
-            if (HealthRules.joining(old)) {
-                next = next.withState(NodeState.EJECTED, JOINING_FAILED + error);
-            } else if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
-                String reason = failures < this.settings.failuresToEject()
-                    ? "stalled: " + error + " and none of its " + inUse + " connection(s) in use came back for " + quiet.toMillis() + "ms"
-                    : failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
-                next = next.withState(NodeState.EJECTED, reason);
+            HealthRules.Lending lending = new HealthRules.Lending(Suspicion.outstanding(node.lease.metrics), node.activity.quiet(),
+                timedOut && role == NodeRole.REPLICA && Suspicion.quietAmong(node, this.topology.readers));
+            failure = HealthRules.probeFailed(node.name, node.health, role, error, latency, timedOut, lending, this.settings, this.clock.instant());
+            HealthRules.Change change = failure.change();
+            if (failure.eject()) {
                 retired.add(this.retiredPools.retire(node, node.renewPool(), "ejected"));
-                if (stalled || timedOut && node.effectiveRole() == NodeRole.REPLICA) {
-                    // a replica that stopped answering probes in time: the reads hanging on it may never
-                    // finish; fail them now, so that they can go elsewhere (also when the ejection came
-                    // from failuresToEject timeouts rather than the stall rule)
-                    aborted = node;
-                }
-                events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.PROBE, "node '" + node.name + "' is ejected: " + reason));
             }
-            node.health = next;
+            if (change != null) {
+                events.add(event(change.type(), node, change.cause(), change.message()));
+            }
+            node.health = failure.next();
             publish(events);
         }
-        if (aborted != null) {
-            int closed = aborted.activity.abortConnections();
+        if (failure.abort()) {
+            int closed = node.activity.abortConnections();
             LOGGER.warn("[{}] closed {} connection(s) of unresponsive node '{}' and failed its connection attempts, so that the queries "
-                + "hanging on it fail now", this.name, closed, aborted.name);
+                + "hanging on it fail now", this.name, closed, node.name);
         }
         finish(events, retired);
     }
@@ -234,11 +211,6 @@ final class Cluster {
     /** Tells the listeners and the log something no probe result carries (what a topology source said). */
     void announce(RoutingEvent.Type type, @Nullable Node node, RoutingEvent.Cause cause, String message) {
         finish(List.of(event(type, node, cause, message)), List.of());
-    }
-
-    /** Connections are out and none came back for longer than a probe may take. */
-    static boolean stalled(int inUse, Duration quiet, Duration probeTimeout) {
-        return inUse > 0 && quiet.compareTo(probeTimeout) > 0;
     }
 
     /** Adds a replica at run time. */

@@ -282,7 +282,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
      */
     private Node join(TopologyMember member) {
         Node node = newNode(member.name(), NodeRole.UNKNOWN, member.factory());
-        node.health = node.health.withState(NodeState.EJECTED, Cluster.JOINING);
+        node.health = node.health.withState(NodeState.EJECTED, HealthRules.JOINING);
         node.readable = member.readable();
         try {
             this.cluster.add(node);
