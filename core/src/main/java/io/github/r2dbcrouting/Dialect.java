@@ -56,11 +56,18 @@ interface Dialect {
      */
     Mono<Status> probe(Connection connection, String validationQuery);
 
-    /** Makes the session read-only: a write on it then fails with the database's own error. */
-    Mono<Void> enterReadOnly(Connection connection);
+    /**
+     * Makes the session read-only: a write on it then fails with the database's own error. By
+     * default the SQL standard's statement ({@link PlainDialect#READ_ONLY}), which PostgreSQL understands.
+     */
+    default Mono<Void> enterReadOnly(Connection connection) {
+        return LentConnection.run(connection, PlainDialect.READ_ONLY);
+    }
 
     /** Undoes {@link #enterReadOnly} before the connection goes back to its pool. */
-    Mono<Void> leaveReadOnly(Connection connection);
+    default Mono<Void> leaveReadOnly(Connection connection) {
+        return LentConnection.run(connection, PlainDialect.READ_WRITE);
+    }
 
     /**
      * Restores the statement and/or lock timeout a holder changed to what the node's connections

@@ -50,16 +50,6 @@ final class PlainDialect implements Dialect {
     }
 
     @Override
-    public Mono<Void> enterReadOnly(Connection connection) {
-        return LentConnection.run(connection, READ_ONLY);
-    }
-
-    @Override
-    public Mono<Void> leaveReadOnly(Connection connection) {
-        return LentConnection.run(connection, READ_WRITE);
-    }
-
-    @Override
     public Mono<Void> resetTimeouts(Connection connection, boolean statementTimeout, boolean lockTimeout) {
         return Mono.error(new IllegalStateException("a timeout was changed and this driver has no way to restore it"));
     }
