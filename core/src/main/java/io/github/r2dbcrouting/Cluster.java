@@ -185,8 +185,8 @@ final class Cluster {
             int failures = old.failures() + 1;
             NodeHealth next = new NodeHealth(old.state(), old.observedRole(), old.reason(), failures, 0, old.lsn(), old.lagBytes(),
                 old.lagTime(), this.clock.instant(), latency, error);
-            // reads waiting for a connection the frozen server never opens are as stuck as those on a lent one
-            int inUse = Suspicion.outstanding(node.lease.metrics);
+            // connections lent and not given back; a pool still opening connections has lent nothing
+            int inUse = Suspicion.lent(node.lease.metrics);
             Duration quiet = node.activity.quiet();
             // or nothing came back while the other replicas kept answering (a freeze a little less than a timeout old)
             boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA
