@@ -22,6 +22,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Schedulers;
 import reactor.util.Logger;
 import reactor.util.Loggers;
+import reactor.util.retry.Retry;
 
 /** Read-your-writes and bounded staleness against real replicas, with replay paused to force real lag. */
 class ConsistencyIntegrationTests {
@@ -51,6 +52,8 @@ class ConsistencyIntegrationTests {
             // probes that a loaded 2-core machine (load 10-30 while other builds run) still answers in
             // time: with 500 ms every node's probe timed out now and then and even the primary was ejected
             .health(h -> h.interval(Duration.ofSeconds(1)).timeout(Duration.ofSeconds(1)).failuresToEject(3))
+            // opening a connection took over 3 s (the default) at load 26, which ejected the primary
+            .pool(p -> p.maxCreateConnectionTime(Duration.ofSeconds(10)).maxAcquireTime(Duration.ofSeconds(15)))
             .sessionWait(Duration.ofMillis(300));
         CLUSTER.replicas().forEach(r -> builder.replica(r.name(), r.connectionFactory()));
         this.factory = ClusterFixture.closeAfterTest(CLUSTER, builder.build());
@@ -278,6 +281,8 @@ class ConsistencyIntegrationTests {
                     return Flux.range(0, rounds).concatMap(round -> {
                         long id = IDS.incrementAndGet();
                         return insert(id).contextWrite(Routing.session(session))
+                            // refused before anything was sent while the primary was ejected: safe to send again
+                            .retryWhen(Retry.backoff(10, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(1)).filter(PrimaryUnavailableException.class::isInstance))
                             .onErrorResume(error -> {
                                 failedWrites.increment();
                                 return Mono.empty();
@@ -291,7 +296,8 @@ class ConsistencyIntegrationTests {
                                     }
                                 })
                                 .onErrorResume(error -> Mono.empty())
-                                .then(read(id).transform(Routing.retryReads()).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session)))
+                                .then(read(id).transform(Routing.retryReads()).contextWrite(Routing.readOnly()).contextWrite(Routing.session(session))
+                                    .retryWhen(Retry.backoff(10, Duration.ofMillis(200)).maxBackoff(Duration.ofSeconds(1)).filter(PrimaryUnavailableException.class::isInstance)))
                                 .doOnNext(seen -> {
                                     reads.increment();
                                     if (!seen.found()) {
