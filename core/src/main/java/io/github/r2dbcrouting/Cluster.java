@@ -169,9 +169,9 @@ final class Cluster {
                 return;
             }
             NodeRole role = node.effectiveRole();
-            // reads waiting for a connection the frozen server never opens are as stuck as those on a lent one;
+            // connections lent and not given back (a pool still opening connections has lent nothing);
             // or nothing came back while the other replicas kept answering (a freeze a little less than a timeout old)
-            HealthRules.Lending lending = new HealthRules.Lending(Suspicion.outstanding(node.lease.metrics), node.activity.quiet(),
+            HealthRules.Lending lending = new HealthRules.Lending(Suspicion.lent(node.lease.metrics), node.activity.quiet(),
                 timedOut && role == NodeRole.REPLICA && Suspicion.quietAmong(node, this.topology.readers));
             failure = HealthRules.probeFailed(node.name, node.health, role, error, latency, timedOut, lending, this.settings, this.clock.instant());
             HealthRules.Change change = failure.change();
