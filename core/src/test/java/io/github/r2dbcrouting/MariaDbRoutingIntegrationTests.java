@@ -226,6 +226,7 @@ class MariaDbRoutingIntegrationTests {
                 awaitState(lagging.name(), NodeState.EJECTED, FEW_INTERVALS);
                 ejectedAt = System.nanoTime();
                 assertThat(node(lagging.name()).reason()).isEqualTo("lag unknown: not replicating (counts as past health.maxLagTime 5000ms)");
+                assertThat(node(lagging.name()).lagTime()).as("unknown while not replicating").isNull();
             } finally {
                 resumedAt = System.nanoTime();
                 lagging.resumeReplay();
