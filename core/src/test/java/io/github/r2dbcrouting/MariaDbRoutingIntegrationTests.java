@@ -49,10 +49,10 @@ class MariaDbRoutingIntegrationTests {
 
     private static final Logger LOGGER = Loggers.getLogger(MariaDbRoutingIntegrationTests.class);
 
-    private static final Duration INTERVAL = Duration.ofMillis(500);
+    private static final Duration INTERVAL = Duration.ofMillis(800);
 
     /** Above PostgreSQL's 500 ms: at load average 28 on 2 cores all three nodes' probes timed out at once at 500 ms. */
-    private static final Duration TIMEOUT = Duration.ofMillis(1000);
+    private static final Duration TIMEOUT = Duration.ofMillis(800);
 
     /** Generous bound for "within a few probe intervals" on a loaded 2-core machine. */
     private static final Duration FEW_INTERVALS = Duration.ofSeconds(15);
