@@ -177,6 +177,9 @@ final class HealthRules {
             return "lag " + lagBytes + " bytes exceeds health.maxLagBytes " + maxBytes;
         }
         Duration maxTime = settings.maxLagTime();
+        if (!maxTime.isZero() && Dialect.notReplicating(lagTime)) {
+            return "lag unknown: not replicating (counts as past health.maxLagTime " + maxTime.toMillis() + "ms)";
+        }
         if (!maxTime.isZero() && lagTime != null && lagTime.compareTo(maxTime) > 0) {
             return "lag " + lagTime.toMillis() + "ms exceeds health.maxLagTime " + maxTime.toMillis() + "ms";
         }

@@ -45,7 +45,7 @@ final class Node implements Balancer.Candidate {
         this.name = name;
         this.configuredRole = configuredRole;
         this.target = target;
-        this.dialect = Dialect.of(target);
+        this.dialect = Dialect.of(target, name);
         this.leases = leases;
         this.health = NodeHealth.initial();
         this.lease = leases.apply(this);

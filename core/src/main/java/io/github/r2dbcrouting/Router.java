@@ -230,7 +230,8 @@ final class Router {
                 continue;
             }
             usable.add(node);
-            if (current || node.health.lsn() >= needed) {
+            // needed 0: no write to wait for, also on a node whose position is unknown (-1: MariaDB, a plain node)
+            if (current || needed <= 0 || node.health.lsn() >= needed) {
                 qualified.add(node);
             }
         }
