@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
-import io.r2dbc.pool.ConnectionPool;
-import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
@@ -51,11 +49,7 @@ class SuspicionTests {
                 return () -> "Stub";
             }
         };
-        Node node = new Node(name, NodeRole.REPLICA, stubs, this.now::get, n -> {
-            ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(stubs).maxSize(8).initialSize(0)
-                .metricsRecorder(n.activity).clock(n.activity).build());
-            return new Node.Lease(pool, pool.create(), pool.create(), pool.create(), pool.create());
-        });
+        Node node = new Node(name, NodeRole.REPLICA, stubs, this.now::get, TestPools.with(PoolSettings.builder().maxSize(8).build()));
         this.nodes.add(node);
         return node;
     }
