@@ -1,6 +1,5 @@
 package io.github.r2dbcrouting;
 
-import java.util.function.Function;
 import java.util.function.LongSupplier;
 
 import io.r2dbc.pool.ConnectionPool;
@@ -31,7 +30,8 @@ final class Node implements Balancer.Candidate {
     /** When a connection last came back to the node's pool: a frozen server keeps them all. */
     final NodeActivity activity;
 
-    private final Function<Node, Lease> leases;
+    /** Opens the node's pools: the first one here, a fresh one at each {@link #renewPool}. */
+    private final NodePools pools;
 
     volatile Lease lease;
 
@@ -40,15 +40,15 @@ final class Node implements Balancer.Candidate {
     /** Whether it may serve reads; a topology source clears it ({@code noloadbalance}). Changed under the cluster's lock. */
     volatile boolean readable = true;
 
-    Node(String name, NodeRole configuredRole, ConnectionFactory target, LongSupplier nanoTime, Function<Node, Lease> leases) {
+    Node(String name, NodeRole configuredRole, ConnectionFactory target, LongSupplier nanoTime, NodePools pools) {
         this.activity = new NodeActivity(nanoTime);
         this.name = name;
         this.configuredRole = configuredRole;
         this.target = target;
         this.dialect = Dialect.of(target, name);
-        this.leases = leases;
+        this.pools = pools;
         this.health = NodeHealth.initial();
-        this.lease = leases.apply(this);
+        this.lease = pools.open(this);
     }
 
     /**
@@ -58,7 +58,7 @@ final class Node implements Balancer.Candidate {
      */
     Lease renewPool() {
         Lease old = this.lease;
-        this.lease = this.leases.apply(this);
+        this.lease = this.pools.open(this);
         return old;
     }
 

@@ -30,8 +30,11 @@ final class Router {
 
     private final String name;
 
-    /** Set once by {@link #attach}, before any acquisition: nodes (and so the cluster) need leases first. */
-    private Cluster cluster;
+    /** The nodes and their health; built on {@link #pools}, which carry this router's answers to failed acquisitions. */
+    final Cluster cluster;
+
+    /** Opens each node's pool, the acquisitions on it answering failures as this router's routes do. */
+    final NodePools pools;
 
     private final Balancer balancer;
 
@@ -60,9 +63,13 @@ final class Router {
 
     final Mono<Connection> writeRoute = Mono.defer(this::write);
 
-    @SuppressWarnings("NullAway.Init")
+    /**
+     * @param poolSettings every node's pool settings
+     * @param cluster      builds the cluster, its nodes opening their pools with the pools given
+     */
     Router(String name, Balancer balancer, Fallback fallback, RoutingMetricsRecorder metrics, AtomicBoolean closed,
-           Duration sessionWait, Scheduler scheduler, Duration cleanWithin, WalPositions positions, @Nullable StartupWait startup) {
+           Duration sessionWait, Scheduler scheduler, Duration cleanWithin, WalPositions positions, @Nullable StartupWait startup,
+           PoolSettings poolSettings, Function<NodePools, Cluster> cluster) {
         this.startup = startup;
         this.name = name;
         this.balancer = balancer;
@@ -73,10 +80,20 @@ final class Router {
         this.scheduler = scheduler;
         this.cleanWithin = cleanWithin;
         this.positions = positions;
-    }
+        // the answers run only once an acquisition failed, long after this constructor returned
+        this.pools = new NodePools(name, poolSettings, scheduler, cleanWithin, new NodePools.Failures() {
 
-    void attach(Cluster cluster) {
-        this.cluster = cluster;
+            @Override
+            public Mono<Connection> readFailed(Node node, Throwable error) {
+                return retryRead(node, error);
+            }
+
+            @Override
+            public Mono<Connection> writeFailed(Node node, ConnectionPool pool, Throwable error) {
+                return rerouteWrite(node, pool, error);
+            }
+        });
+        this.cluster = cluster.apply(this.pools);
     }
 
     /**
@@ -335,6 +352,15 @@ final class Router {
         return new PrimaryUnavailableException("[" + this.name + "] primary '" + node.name + "' is unavailable: " + Cluster.describe(error), error);
     }
 
+    /**
+     * A write that met {@code pool} after an ejection retired it goes through the route again (the
+     * node's new pool, or the node taking writes now) instead of failing.
+     */
+    private Mono<Connection> rerouteWrite(Node node, ConnectionPool pool, Throwable error) {
+        return error instanceof PoolShutdownException && !this.closed.get() && node.lease.pool != pool
+            ? this.writeRoute : Mono.error(writeFailed(node, error));
+    }
+
     private Mono<Connection> fallback(Topology topology, @Nullable Throwable lastError) {
         this.cluster.fallbackUsed(topology, this.fallback);
         this.metrics.recordFallback(this.fallback);
@@ -356,28 +382,5 @@ final class Router {
 
     Mono<Connection> closedError() {
         return Mono.error(new IllegalStateException("RoutingConnectionFactory '" + this.name + "' is closed"));
-    }
-
-    /** A pool for {@code node} and the acquisitions built on it once. */
-    Node.Lease newLease(Node node, PoolSettings settings) {
-        ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.activity.tracking(node.target), node.activity));
-        // one subscriber per acquisition on top of the pool's: the deadline (armed only for an
-        // acquisition left waiting), errors naming the node, lending the connection, and the
-        // route's answer to a failure; the hot path allocates no more
-        Lender lender = new Lender(this.name, node.name, node.dialect, null, this.cleanWithin, this.scheduler);
-        Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
-            this.scheduler, lender);
-        Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
-        Mono<Connection> read = raw.onFailure(error -> retryRead(node, error));
-        // a write that met this pool after an ejection retired it goes through the route again
-        // (the node's new pool, or the node taking writes now) instead of failing
-        Mono<Connection> write = raw.onFailure(error -> error instanceof PoolShutdownException && !this.closed.get() && node.lease.pool != pool
-            ? this.writeRoute : Mono.error(writeFailed(node, error)));
-        // the read-only fallback lends its own kind of connection, once the session is read-only
-        Lender readOnlyLender = new Lender(this.name, node.name, node.dialect, new ReadOnlyFallback(node.dialect), this.cleanWithin,
-            this.scheduler);
-        Mono<Connection> readOnly = ReadOnlyFallback.acquire(new Acquisition(pool.create(), node.name, settings.maxAcquireTime(),
-            settings.maxCreateConnectionTime(), this.scheduler, null), readOnlyLender);
-        return new Node.Lease(pool, acquire, read, readOnly, write);
     }
 }

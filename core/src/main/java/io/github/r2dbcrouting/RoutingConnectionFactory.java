@@ -103,16 +103,19 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         WalPositions positions = new WalPositions(WalPositions::onPool, builder.healthSettings.timeout(), builder.scheduler);
         TopologySource source = builder.source;
         StartupWait startup = source == null ? null : new StartupWait(builder.startupWait, builder.scheduler);
-        this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler,
-            builder.healthSettings.timeout(), positions, startup);
         List<Node> nodes = new ArrayList<>();
-        builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(nodeName, spec.role(), spec.factory())));
+        // top-down in one pass: the router, the pools that answer failures as its routes do, the
+        // nodes that open their pools with them, the cluster of those nodes
+        this.router = new Router(this.name, this.balancer, this.fallback, this.metrics, this.closed, builder.sessionWait, builder.scheduler,
+            builder.healthSettings.timeout(), positions, startup, this.poolSettings, pools -> {
+                builder.nodes.forEach((nodeName, spec) -> nodes.add(newNode(pools, nodeName, spec.role(), spec.factory())));
+                return new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
+            });
+        this.cluster = this.router.cluster;
         this.metadata = source != null ? source.metadata() : nodes.get(0).target.getMetadata();
-        this.cluster = new Cluster(this.name, nodes, builder.healthSettings, builder.clock, builder.listeners, this.metrics);
         this.monitor = new HealthMonitor(this.name, this.cluster, builder.scheduler, this.metrics, positions);
         this.follower = source == null || startup == null ? null
             : new TopologyFollower(this.name, source, this.cluster, this.monitor, builder.scheduler, startup, this::join, this::removeReplica);
-        this.router.attach(this.cluster);
         this.routed = Mono.deferContextual(this.router::route);
         this.reads = new FixedRoute(this.name + ".reads()", this.router.readRoute, this::getMetadata);
         this.writes = new FixedRoute(this.name + ".writes()", this.router.writeRoute, this::getMetadata);
@@ -252,7 +255,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         if (this.closed.get()) {
             throw new IllegalStateException("RoutingConnectionFactory '" + this.name + "' is closed");
         }
-        admit(newNode(name, NodeRole.REPLICA, factory));
+        admit(newNode(this.router.pools, name, NodeRole.REPLICA, factory));
     }
 
     /**
@@ -274,7 +277,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
      * (probes say which it is) and out of rotation until its first probe answers.
      */
     private Node join(TopologyMember member) {
-        Node node = newNode(member.name(), NodeRole.UNKNOWN, member.factory());
+        Node node = newNode(this.router.pools, member.name(), NodeRole.UNKNOWN, member.factory());
         node.health = node.health.withState(NodeState.EJECTED, HealthRules.JOINING);
         node.readable = member.readable();
         return admit(node);
@@ -292,9 +295,9 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         return node;
     }
 
-    private Node newNode(String nodeName, NodeRole role, ConnectionFactory factory) {
-        return new Node(nodeName, role, RoutingConnectionFactoryBuilder.unwrapPool(factory), () -> this.scheduler.now(TimeUnit.NANOSECONDS),
-            node -> this.router.newLease(node, this.poolSettings));
+    private Node newNode(NodePools pools, String nodeName, NodeRole role, ConnectionFactory factory) {
+        Scheduler scheduler = this.scheduler;
+        return new Node(nodeName, role, RoutingConnectionFactoryBuilder.unwrapPool(factory), () -> scheduler.now(TimeUnit.NANOSECONDS), pools);
     }
 
     /**

@@ -9,7 +9,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -29,10 +28,7 @@ class ClusterTests {
     }
 
     private Node node(String name, NodeRole role) {
-        Node node = new Node(name, role, new StubConnectionFactory(name), System::nanoTime, n -> {
-            ConnectionPool pool = new ConnectionPool(PoolSettings.defaults().toConfiguration(n.name, n.target, n.activity));
-            return new Node.Lease(pool, pool.create(), pool.create(), pool.create(), pool.create());
-        });
+        Node node = new Node(name, role, new StubConnectionFactory(name), System::nanoTime, TestPools.defaults());
         this.nodes.add(node);
         return node;
     }

@@ -8,8 +8,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import io.r2dbc.pool.ConnectionPool;
-import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
@@ -106,9 +104,6 @@ class ProbePaceTests {
                 return () -> "Stub";
             }
         };
-        return new Node(name, role, frozen, () -> time.now(TimeUnit.NANOSECONDS), n -> {
-            ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(frozen).initialSize(0).metricsRecorder(n.activity).build());
-            return new Node.Lease(pool, pool.create(), pool.create(), pool.create(), pool.create());
-        });
+        return new Node(name, role, frozen, () -> time.now(TimeUnit.NANOSECONDS), TestPools.defaults());
     }
 }

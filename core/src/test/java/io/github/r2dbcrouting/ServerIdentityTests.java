@@ -9,7 +9,6 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 
-import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
@@ -48,10 +47,7 @@ class ServerIdentityTests {
     }
 
     private Node node(String name, NodeRole role) {
-        Node node = new Node(name, role, new PostgresStub(), System::nanoTime, n -> {
-            ConnectionPool pool = new ConnectionPool(PoolSettings.defaults().toConfiguration(n.name, n.target, n.activity));
-            return new Node.Lease(pool, pool.create(), pool.create(), pool.create(), pool.create());
-        });
+        Node node = new Node(name, role, new PostgresStub(), System::nanoTime, TestPools.defaults());
         this.nodes.add(node);
         return node;
     }

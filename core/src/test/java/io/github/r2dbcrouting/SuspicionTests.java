@@ -52,11 +52,7 @@ class SuspicionTests {
                 return () -> "Stub";
             }
         };
-        Node node = new Node(name, NodeRole.REPLICA, stubs, this.now::get, n -> {
-            ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(stubs).maxSize(8).initialSize(0)
-                .metricsRecorder(n.activity).clock(n.activity).build());
-            return new Node.Lease(pool, pool.create(), pool.create(), pool.create(), pool.create());
-        });
+        Node node = new Node(name, NodeRole.REPLICA, stubs, this.now::get, TestPools.with(PoolSettings.builder().maxSize(8).build()));
         this.nodes.add(node);
         return node;
     }

@@ -9,7 +9,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
-import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.R2dbcTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -33,10 +32,7 @@ class WalPositionsTests {
     }
 
     private Node node(String name) {
-        Node node = new Node(name, NodeRole.PRIMARY, new StubConnectionFactory(name), System::nanoTime, n -> {
-            ConnectionPool pool = new ConnectionPool(PoolSettings.defaults().toConfiguration(n.name, n.target, n.activity));
-            return new Node.Lease(pool, pool.create(), pool.create(), pool.create(), pool.create());
-        });
+        Node node = new Node(name, NodeRole.PRIMARY, new StubConnectionFactory(name), System::nanoTime, TestPools.defaults());
         this.nodes.add(node);
         return node;
     }
