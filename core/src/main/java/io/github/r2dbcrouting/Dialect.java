@@ -53,15 +53,20 @@ interface Dialect {
 
     /**
      * Whether the family's servers say who they are ({@link #identify}): until a node of such a
-     * family has, whether it is another server is not known.
+     * family has, whether it is another server is not known. By default it cannot tell.
      */
-    boolean identifies();
+    default boolean identifies() {
+        return false;
+    }
 
     /**
      * Who the server behind {@code connection} is; empty when the family cannot tell. An error the
-     * server answers with means it would not tell; a broken connection fails the probe.
+     * server answers with means it would not tell; a broken connection fails the probe. By default
+     * empty.
      */
-    Mono<Optional<ServerIdentity>> identify(Connection connection);
+    default Mono<Optional<ServerIdentity>> identify(Connection connection) {
+        return Mono.just(Optional.empty());
+    }
 
     /**
      * One health probe on {@code connection}: the node's role, position (current on a primary,

@@ -90,16 +90,6 @@ final class MariaDbDialect implements Dialect {
         return PRODUCT;
     }
 
-    @Override
-    public boolean identifies() {
-        return false;
-    }
-
-    @Override
-    public Mono<Optional<ServerIdentity>> identify(Connection connection) {
-        return Mono.just(Optional.empty());
-    }
-
     /**
      * Role and lag from {@code @@read_only} and {@code SHOW REPLICA STATUS}; the validation query
      * only when the server is not MariaDB or the probe's user may not read the replication status.

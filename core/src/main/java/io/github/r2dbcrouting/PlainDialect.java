@@ -1,6 +1,5 @@
 package io.github.r2dbcrouting;
 
-import java.util.Optional;
 
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
@@ -30,16 +29,6 @@ final class PlainDialect implements Dialect {
     @Override
     public String family() {
         return "an unknown database family";
-    }
-
-    @Override
-    public boolean identifies() {
-        return false;
-    }
-
-    @Override
-    public Mono<Optional<ServerIdentity>> identify(Connection connection) {
-        return Mono.just(Optional.empty());
     }
 
     @Override

@@ -114,7 +114,6 @@ final class Router {
         return readWith(retry, maxLag, session);
     }
 
-
     private Mono<Connection> write() {
         return onWriter(null);
     }
