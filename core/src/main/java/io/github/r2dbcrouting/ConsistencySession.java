@@ -2,8 +2,8 @@ package io.github.r2dbcrouting;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -21,21 +21,33 @@ import reactor.core.publisher.MonoSink;
  *
  * <p>When a primary connection used under a session is released after it wrote (a statement
  * other than a plain query ran, or a transaction committed), the session only notes that it
- * wrote: releasing costs no round trip. The WAL position the writes reached is read when it is
+ * wrote: releasing costs no round trip. The position the writes reached is read when it is
  * needed, by the session's next read-only read or by {@link #settled()}: the primary's last probe
- * if it was sent after the write was released, else one {@code pg_current_wal_insert_lsn()} query
- * shared with every session that needs a position at that moment. Reads under the session then go
- * only to replicas that have replayed at least that far; they never see data older than the
- * session's own writes. Thread-safe and cheap: two {@code long}s.
+ * if it was sent after the write was released, else one query shared with every session that
+ * needs a position at that moment ({@code pg_current_wal_insert_lsn()} on PostgreSQL,
+ * {@code @@gtid_binlog_pos} on MariaDB). Reads under the session then go only to replicas that
+ * have applied at least that far (on MariaDB: in every GTID domain of the position); they never
+ * see data older than the session's own writes. Thread-safe and cheap.
+ *
+ * <p>A token carries its database family: {@code v1.<hex WAL position>} is PostgreSQL's,
+ * {@code mdb1.<domain>-<server>-<sequence>[.<domain>-<server>-<sequence>...]} MariaDB's. A session
+ * made from one family's token and used on a factory of the other fails with an
+ * {@link IllegalArgumentException} naming both, instead of comparing positions that cannot be
+ * compared.
  */
 public final class ConsistencySession {
 
-    private static final String TOKEN_PREFIX = "v1.";
+    /** What a token looks like, for messages. */
+    private static final String FORMS = "'v1.<hex WAL position>' (PostgreSQL) or 'mdb1.<domain>-<server>-<sequence>[.<...>]' (MariaDB)";
+
+    /** Bounds what a token can make us parse: 64 domains of the longest GTIDs fit. */
+    private static final int MAX_TOKEN = 64 * 42 + GtidPosition.TOKEN_PREFIX.length();
 
     /** No write waits for its position. */
     private static final long NONE = -1;
 
-    private final AtomicLong position;
+    /** The position the session's settled writes reached; {@code null} before any. */
+    private final AtomicReference<@Nullable Position> position;
 
     /**
      * The {@link WalPositions#tick()} of the latest release of a connection that wrote whose
@@ -52,8 +64,8 @@ public final class ConsistencySession {
     /** Guarded by {@code this}: who waits for {@link #settled()}. */
     private @Nullable List<MonoSink<Void>> waiters;
 
-    private ConsistencySession(long position) {
-        this.position = new AtomicLong(position);
+    private ConsistencySession(@Nullable Position position) {
+        this.position = new AtomicReference<>(position);
     }
 
     /**
@@ -62,7 +74,7 @@ public final class ConsistencySession {
      * @return a new session
      */
     public static ConsistencySession create() {
-        return new ConsistencySession(0);
+        return new ConsistencySession(null);
     }
 
     /**
@@ -76,17 +88,24 @@ public final class ConsistencySession {
         if (token == null || token.isEmpty()) {
             return create();
         }
-        if (!token.startsWith(TOKEN_PREFIX) || token.length() > TOKEN_PREFIX.length() + 16) {
-            throw new IllegalArgumentException("consistency token must look like 'v1.<hex WAL position>', was '" + shorten(token) + "'");
+        if (token.startsWith(GtidPosition.TOKEN_PREFIX) && token.length() <= MAX_TOKEN) {
+            try {
+                return new ConsistencySession(GtidPosition.fromToken(token));
+            } catch (IllegalArgumentException error) {
+                throw new IllegalArgumentException("consistency token must look like " + FORMS + ", was '" + shorten(token) + "'", error);
+            }
+        }
+        if (!token.startsWith(WalPosition.TOKEN_PREFIX) || token.length() > WalPosition.TOKEN_PREFIX.length() + 16) {
+            throw new IllegalArgumentException("consistency token must look like " + FORMS + ", was '" + shorten(token) + "'");
         }
         try {
-            long position = Long.parseUnsignedLong(token.substring(TOKEN_PREFIX.length()), 16);
+            long position = Long.parseUnsignedLong(token.substring(WalPosition.TOKEN_PREFIX.length()), 16);
             if (position < 0) {
                 throw new NumberFormatException("negative");
             }
-            return new ConsistencySession(position);
+            return new ConsistencySession(WalPosition.of(position));
         } catch (NumberFormatException error) {
-            throw new IllegalArgumentException("consistency token must look like 'v1.<hex WAL position>', was '" + shorten(token) + "'");
+            throw new IllegalArgumentException("consistency token must look like " + FORMS + ", was '" + shorten(token) + "'");
         }
     }
 
@@ -96,23 +115,46 @@ public final class ConsistencySession {
 
     /**
      * The session as a short opaque string, to carry to the next request. It holds the position
-     * of the writes {@link #settled()} has settled: await that first.
+     * of the writes {@link #settled()} has settled: await that first. Before any write it is
+     * {@code v1.0}, which any factory accepts.
      *
      * @return the token
      */
     public String toToken() {
-        return TOKEN_PREFIX + Long.toHexString(this.position.get()).toUpperCase(Locale.ROOT);
+        Position at = this.position.get();
+        return at == null ? WalPosition.TOKEN_PREFIX + "0" : at.token();
     }
 
     /**
-     * The highest WAL position the session's writes are known to have reached, in bytes; {@code 0}
-     * before any write. Writes released since the last read-only read or {@link #settled()} are
-     * not in it yet.
+     * The highest PostgreSQL WAL position the session's writes are known to have reached, in
+     * bytes; {@code 0} before any write, {@code -1} for a MariaDB session (its position is a GTID
+     * list, carried in {@link #toToken()}). Writes released since the last read-only read or
+     * {@link #settled()} are not in it yet.
      *
      * @return the position
      */
     public long position() {
+        Position at = this.position.get();
+        return at == null ? 0 : at instanceof WalPosition wal ? wal.bytes() : -1;
+    }
+
+    /** The position of the settled writes, {@code null} before any. */
+    @Nullable Position current() {
         return this.position.get();
+    }
+
+    /**
+     * The error for using this session on nodes of {@code dialect}'s family when its position is
+     * of another (a token of one family given to a factory of the other); {@code null} when it may.
+     */
+    @Nullable IllegalArgumentException foreignTo(Dialect dialect, String factory) {
+        Position at = this.position.get();
+        if (at == null || dialect.accepts(at)) {
+            return null;
+        }
+        return new IllegalArgumentException("consistency token '" + shorten(at.token()) + "' holds a " + at.family()
+            + " position, but RoutingConnectionFactory '" + factory + "' routes " + dialect.family()
+            + " nodes: a token (ConsistencySession.fromToken) is valid only for the database family that issued it");
     }
 
     /**
@@ -148,14 +190,26 @@ public final class ConsistencySession {
         });
     }
 
-    /** Raises the position to {@code lsn} if that is higher. */
+    /** Raises the position to {@code lsn} (PostgreSQL) if that is higher. */
     void advance(long lsn) {
-        this.position.accumulateAndGet(lsn, Math::max);
+        WalPosition at = WalPosition.of(lsn);
+        if (at != null) {
+            advance(at);
+        }
+    }
+
+    /**
+     * Raises the position to cover {@code at} too.
+     *
+     * @throws IllegalArgumentException when {@code at} is of another family than the session's position
+     */
+    void advance(Position at) {
+        this.position.accumulateAndGet(at, (old, fresh) -> old == null ? fresh : old.merge(fresh));
     }
 
     /** Whether a read under the session needs nothing: it never wrote. */
     boolean blank() {
-        return this.position.get() == 0 && this.unsettled.get() == NONE;
+        return this.position.get() == null && this.unsettled.get() == NONE;
     }
 
     /** Whether writes were released whose position is not known yet. */
@@ -173,17 +227,17 @@ public final class ConsistencySession {
     }
 
     /**
-     * The position covering every write released so far: {@link #position()} when nothing is
-     * unsettled, else read through the source and recorded.
+     * The position covering every write released so far: {@link #current()} when nothing is
+     * unsettled (empty when that is none), else read through the source and recorded.
      */
-    Mono<Long> settle() {
+    Mono<Position> settle() {
         long since = this.unsettled.get();
         Source from = this.source;
         if (since == NONE || from == null) {
-            return Mono.just(this.position.get());
+            return Mono.justOrEmpty(this.position.get());
         }
-        return from.positionAfter(since).map(lsn -> {
-            advance(lsn);
+        return from.positionAfter(since).mapNotNull(at -> {
+            advance(at);
             // a write released since is still unsettled: its tick is higher
             this.unsettled.compareAndSet(since, NONE);
             return this.position.get();
@@ -210,7 +264,7 @@ public final class ConsistencySession {
         }
     }
 
-    /** Reads the primary's WAL position for writes released before a tick. */
+    /** Reads the primary's position for writes released before a tick. */
     @FunctionalInterface
     interface Source {
 
@@ -218,7 +272,7 @@ public final class ConsistencySession {
          * @param tick a {@link WalPositions#tick()} taken when a write was released
          * @return a position at or past every write released before {@code tick}
          */
-        Mono<Long> positionAfter(long tick);
+        Mono<Position> positionAfter(long tick);
     }
 
     @Override

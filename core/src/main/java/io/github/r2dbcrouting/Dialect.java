@@ -16,10 +16,12 @@ import reactor.core.scheduler.Scheduler;
  * implementation per family ({@link PostgresDialect}, {@link MariaDbDialect}); a node of a family none recognises gets
  * {@link PlainDialect}: a validation query, and nothing trusted beyond it.
  *
- * <p>Positions are one number per node ({@code -1} when unknown), ordered: for PostgreSQL a WAL
- * position in bytes. Every method that reads or compares a position is on this interface, so a
- * family whose positions are not one number (MariaDB's GTID list, one sequence per domain) changes
- * the position type here and where sessions carry it, not the routing around it.
+ * <p>Two kinds of position: {@link Status#position()} is one number per node ({@code -1} when
+ * unknown), a PostgreSQL WAL position in bytes, from which replica lag in bytes is computed;
+ * {@link Status#at()} is the family's own {@link Position} (a {@link WalPosition}, or MariaDB's GTID
+ * list, one sequence per domain), which read-your-writes sessions record and compare. Every method
+ * that reads a position is on this interface, and positions compare themselves, so the router
+ * holds no family-specific code.
  */
 interface Dialect {
 
@@ -97,25 +99,40 @@ interface Dialect {
 
     /**
      * A position at or past every write that was released on {@code primary}'s node before this
-     * is called (read on any of its connections). PostgreSQL's insert position is such a position;
-     * a family whose only such figure is per session (MariaDB's {@code @@last_gtid}) has to read
-     * it on the writing connection before its release instead, in the session's release step.
+     * is called (read on any of its connections): PostgreSQL's WAL insert position, MariaDB's
+     * {@code @@gtid_binlog_pos}. Empty when the node reports none.
      */
-    Mono<Long> writePosition(Connection primary);
+    Mono<Position> writePosition(Connection primary);
 
     /**
      * Whether the replica behind {@code replica} has applied {@code position}, waiting for it at
      * most until {@code deadline} ({@code scheduler}'s nanoseconds) and only while waiting may pay.
      */
-    Mono<Boolean> awaitApplied(Connection replica, long position, long deadline, Scheduler scheduler);
+    Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler);
+
+    /**
+     * Whether a session's {@code position} belongs to this family, so that it may be compared with
+     * this family's positions. A family that compares no positions ({@link PlainDialect}: its
+     * session reads go to the primary) accepts any.
+     */
+    default boolean accepts(Position position) {
+        return position.family().equals(family());
+    }
 
     /**
      * What one probe saw.
      *
      * @param role     the role the node reports, {@code UNKNOWN} when the family does not tell
-     * @param position the node's position, {@code -1} when unknown
+     * @param position the node's position in bytes (PostgreSQL's WAL), {@code -1} when unknown or not a byte offset
      * @param lag      a replica's lag in time, {@code null} when unknown
+     * @param at       the node's position for sessions (current on a primary, applied on a
+     *                 replica), {@code null} when unknown or not to be trusted
      */
-    record Status(NodeRole role, long position, @Nullable Duration lag) {
+    record Status(NodeRole role, long position, @Nullable Duration lag, @Nullable Position at) {
+
+        /** A status whose session position is the byte position, if any. */
+        Status(NodeRole role, long position, @Nullable Duration lag) {
+            this(role, position, lag, WalPosition.of(position));
+        }
     }
 }

@@ -161,7 +161,7 @@ final class HealthMonitor {
     private Mono<ProbeResult> query(Node node, Connection connection, long start, @Nullable ServerIdentity server) {
         long started = WalPositions.nextTick();
         return node.dialect.probe(connection, this.settings.validationQuery())
-            .map(status -> new ProbeResult(status.role(), status.position(), status.lag(), elapsed(start), server, started));
+            .map(status -> new ProbeResult(status.role(), status.position(), status.lag(), elapsed(start), server, started, status.at()));
     }
 
     private void succeeded(Node node, ProbeResult result) {

@@ -87,7 +87,7 @@ final class HealthRules {
         }
         int successes = old.successes() + 1;
         NodeHealth next = new NodeHealth(old.state(), role, old.reason(), 0, successes, result.lsn(), lagBytes, lagTime,
-            now, result.latency(), null);
+            now, result.latency(), null, result.at());
         String lagProblem = role == NodeRole.REPLICA ? lagProblem(lagBytes, lagTime, settings) : null;
         Change change = null;
         if (old.state() == NodeState.UP && lagProblem != null) {
@@ -129,7 +129,7 @@ final class HealthRules {
                                Lending lending, HealthSettings settings, Instant now) {
         int failures = old.failures() + 1;
         NodeHealth next = new NodeHealth(old.state(), old.observedRole(), old.reason(), failures, 0, old.lsn(), old.lagBytes(),
-            old.lagTime(), now, latency, error);
+            old.lagTime(), now, latency, error, old.position());
         boolean stalled = timedOut && role == NodeRole.REPLICA
             && (stalled(lending.inUse(), lending.quiet(), settings.timeout()) || lending.inUse() > 0 && lending.quietAmong());
         if (joining(old)) {

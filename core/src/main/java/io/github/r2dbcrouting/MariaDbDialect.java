@@ -1,8 +1,10 @@
 package io.github.r2dbcrouting;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.r2dbc.spi.Connection;
@@ -31,7 +33,21 @@ import reactor.util.Loggers;
  * at all) MariaDB reports {@code NULL}, and the probe reports {@link Dialect#NOT_REPLICATING}, which
  * is past any {@code maxLagTime}. {@code maxLagBytes} does not apply: MariaDB positions are GTID
  * lists, one sequence number per replication domain, not a byte offset two servers share, so
- * positions are reported unknown ({@code -1}).
+ * byte positions are reported unknown ({@code -1}).
+ *
+ * <p><b>Positions for read-your-writes</b> ({@link GtidPosition}), read by the probe's first query
+ * at no extra round trip: a primary's {@code @@gtid_binlog_pos} (past every commit that has
+ * returned: a commit is in the binary log before it returns), a replica's {@code @@gtid_slave_pos}
+ * (what its SQL thread applied). r2dbc-mariadb does not expose {@code @@last_gtid} (it parses the
+ * session-tracking part of an OK packet only for the isolation level, the schema and the
+ * character set), so a session's writes are not read per write: like PostgreSQL's, they are
+ * covered by the primary's position read after their release, from its probe or one shared
+ * {@code SELECT @@gtid_binlog_pos} ({@link WalPositions}). A session read waits for a replica with
+ * {@code MASTER_GTID_WAIT(position, seconds)} bounded by what is left of {@code sessionWait}: one
+ * round trip, which the server answers as soon as the replica applied the position. A replica that
+ * replicates by binary log file and position ({@code Using_Gtid = No}) gets one warning naming it
+ * and is never trusted by session reads: its {@code gtid_slave_pos} is not what it replicates by.
+ * The probe's variables need no privilege; {@code MASTER_GTID_WAIT} needs none either.
  *
  * <p><b>Privileges</b>: {@code SHOW REPLICA STATUS} needs {@code SLAVE MONITOR} (alias
  * {@code REPLICA MONITOR}, MariaDB 10.5.9 and later) or {@code SUPER}. A probe user without it gets
@@ -39,8 +55,7 @@ import reactor.util.Loggers;
  * only (role and lag unknown, as for a database no dialect recognises), never trusted on a guess.
  *
  * <p>The server does not say who it is in a way the library can compare across probes
- * ({@link #identifies()} is false); read-your-writes sessions are not supported on MariaDB yet
- * (a session read goes to the primary).
+ * ({@link #identifies()} is false).
  */
 final class MariaDbDialect implements Dialect {
 
@@ -49,7 +64,11 @@ final class MariaDbDialect implements Dialect {
     /** What the driver's metadata and the server's product name say for MariaDB (r2dbc-mariadb says {@code MySQL} for a MySQL server). */
     static final String PRODUCT = "MariaDB";
 
-    static final String READ_ONLY_VARIABLE = "SELECT @@read_only";
+    /** Whether the server is read-only, and its positions: applied by replication, and written to its binary log. */
+    static final String VARIABLES = "SELECT @@read_only, @@gtid_slave_pos, @@gtid_binlog_pos";
+
+    /** A primary's position for sessions: past every commit that has returned. */
+    static final String WRITE_POSITION = "SELECT @@gtid_binlog_pos";
 
     /** The default replication connection's status: no row on a server that does not replicate. */
     static final String REPLICA_STATUS = "SHOW REPLICA STATUS";
@@ -75,6 +94,12 @@ final class MariaDbDialect implements Dialect {
 
     /** Set once the node's server turned out not to be MariaDB, or its probe user may not read the replication status. */
     private final AtomicBoolean plain = new AtomicBoolean();
+
+    /**
+     * Set while the node's last probe saw it replicate by binary log file and position: session
+     * reads do not trust it, not even by waiting on it.
+     */
+    private final AtomicBoolean withoutGtid = new AtomicBoolean();
 
     MariaDbDialect(String node) {
         this.node = node;
@@ -107,11 +132,11 @@ final class MariaDbDialect implements Dialect {
             }
             return PlainDialect.INSTANCE.probe(connection, validationQuery);
         }
-        return readOnly(connection)
-            .flatMap(readOnly -> Flux.from(connection.createStatement(REPLICA_STATUS).execute())
-                .flatMap(result -> result.map(MariaDbDialect::secondsBehind))
+        return variables(connection)
+            .flatMap(variables -> Flux.from(connection.createStatement(REPLICA_STATUS).execute())
+                .flatMap(result -> result.map(Replication::of))
                 .collectList()
-                .map(rows -> status(readOnly, !rows.isEmpty(), rows.isEmpty() ? null : rows.get(0).orElse(null))))
+                .map(rows -> status(variables, rows)))
             .onErrorResume(MariaDbDialect::lacksPrivilege, error -> {
                 if (this.plain.compareAndSet(false, true)) {
                     LOGGER.warn("node '{}': the probe's user may not read the replication status ({}); run {} "
@@ -122,24 +147,73 @@ final class MariaDbDialect implements Dialect {
             });
     }
 
-    private static Mono<Boolean> readOnly(Connection connection) {
-        return Flux.from(connection.createStatement(READ_ONLY_VARIABLE).execute())
+    private static Mono<Variables> variables(Connection connection) {
+        return Flux.from(connection.createStatement(VARIABLES).execute())
             .flatMap(result -> result.map(row -> {
                 Object value = row.get(0);
-                return value instanceof Number && ((Number) value).longValue() != 0 || Boolean.TRUE.equals(value);
+                boolean readOnly = value instanceof Number && ((Number) value).longValue() != 0 || Boolean.TRUE.equals(value);
+                return new Variables(readOnly, text(row, 1), text(row, 2));
             }))
-            .last(false);
+            .last();
     }
 
-    /** A replica-status row's lag: {@link Optional#empty()} when {@code Seconds_Behind_Master} is {@code NULL}. */
-    private static Optional<Duration> secondsBehind(Readable row) {
-        Object seconds = row.get("Seconds_Behind_Master");
-        return seconds instanceof Number ? Optional.of(Duration.ofSeconds(((Number) seconds).longValue())) : Optional.empty();
+    private static String text(Readable row, int column) {
+        Object value = row.get(column);
+        return value == null ? "" : value.toString();
+    }
+
+    /** What the probe's first query read. */
+    record Variables(boolean readOnly, String slavePos, String binlogPos) {
+    }
+
+    /**
+     * A replica-status row: {@code Seconds_Behind_Master} ({@link Optional#empty()} when
+     * {@code NULL}) and {@code Using_Gtid} ({@code No}, {@code Slave_Pos} or {@code Current_Pos}).
+     */
+    record Replication(Optional<Duration> secondsBehind, String usingGtid) {
+
+        static Replication of(Readable row) {
+            Object seconds = row.get("Seconds_Behind_Master");
+            Object gtid = row.get("Using_Gtid");
+            return new Replication(seconds instanceof Number ? Optional.of(Duration.ofSeconds(((Number) seconds).longValue())) : Optional.empty(),
+                gtid == null ? "" : gtid.toString());
+        }
+
+        boolean byFileAndPosition() {
+            return "No".equalsIgnoreCase(this.usingGtid);
+        }
+    }
+
+    /**
+     * The role, lag and session position from the probe's answers; a replica replicating by file
+     * and position gets no position (and one warning, when it starts to).
+     */
+    private Status status(Variables variables, List<Replication> rows) {
+        Replication replication = rows.isEmpty() ? null : rows.get(0);
+        Status status = status(variables.readOnly(), replication != null, replication == null ? null : replication.secondsBehind().orElse(null));
+        boolean primary = status.role() == NodeRole.PRIMARY;
+        if (!primary && replication != null && replication.byFileAndPosition()) {
+            if (this.withoutGtid.compareAndSet(false, true)) {
+                LOGGER.warn("node '{}' replicates by binary log file and position, not GTID (Using_Gtid = No, gtid_slave_pos '{}'): "
+                        + "read-your-writes sessions never read on it (they go to the primary); run CHANGE MASTER TO MASTER_USE_GTID = slave_pos on it "
+                        + "for them to", this.node, variables.slavePos());
+            }
+            return status;
+        }
+        this.withoutGtid.set(false);
+        String list = primary ? variables.binlogPos() : variables.slavePos();
+        try {
+            return new Status(status.role(), -1, status.lag(), GtidPosition.parse(list));
+        } catch (IllegalArgumentException error) {
+            LOGGER.debug("node '{}': unreadable GTID list '{}': {}", this.node, list, error.getMessage());
+            return status;
+        }
     }
 
     /**
      * The role and lag from {@code @@read_only} and the replica-status row: {@code replicates}
-     * whether there is one, {@code secondsBehind} its lag ({@code null}: {@code NULL}, not replicating).
+     * whether there is one, {@code secondsBehind} its lag ({@code null}: {@code NULL}, not
+     * replicating). No session position.
      */
     static Status status(boolean readOnly, boolean replicates, @Nullable Duration secondsBehind) {
         if (!replicates) {
@@ -169,15 +243,39 @@ final class MariaDbDialect implements Dialect {
         return lockTimeout ? statement.then(LentConnection.run(connection, RESET_LOCK_TIMEOUT)) : statement;
     }
 
+    /** {@code @@gtid_binlog_pos}: one round trip. */
     @Override
-    public Mono<Long> writePosition(Connection primary) {
-        return Mono.error(new IllegalStateException("read-your-writes sessions are not supported on MariaDB yet (node '" + this.node + "')"));
+    public Mono<Position> writePosition(Connection primary) {
+        return Flux.from(primary.createStatement(WRITE_POSITION).execute())
+            .flatMap(result -> result.map(row -> text(row, 0)))
+            .last("")
+            .map(GtidPosition::parse);
     }
 
-    /** Never known to have applied a session's writes: a session read goes to the primary. */
+    /**
+     * {@code MASTER_GTID_WAIT(position, seconds)} for what is left until {@code deadline}: one
+     * round trip, answered as soon as the replica has applied the position (at once when it
+     * already has). Never on a node replicating by file and position, or probed by the validation
+     * query only.
+     */
     @Override
-    public Mono<Boolean> awaitApplied(Connection replica, long position, long deadline, Scheduler scheduler) {
-        return Mono.just(false);
+    public Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler) {
+        if (!(position instanceof GtidPosition gtid)) {
+            return Mono.error(new IllegalArgumentException("a " + position.family() + " position cannot be awaited on a MariaDB replica"));
+        }
+        if (this.withoutGtid.get() || this.plain.get()) {
+            return Mono.just(false);
+        }
+        if (gtid.isEmpty()) {
+            return Mono.just(true);
+        }
+        return LentConnection.queryLong(replica, gtidWait(gtid, deadline - scheduler.now(TimeUnit.NANOSECONDS))).map(answer -> answer == 0);
+    }
+
+    /** The wait's statement: the list is digits, dashes and commas only (parsed), so it is written in, not bound. */
+    static String gtidWait(GtidPosition position, long nanos) {
+        long millis = Math.max(0, TimeUnit.NANOSECONDS.toMillis(nanos));
+        return "SELECT MASTER_GTID_WAIT('" + position.serverText() + "', " + millis / 1000 + "." + String.format(Locale.ROOT, "%03d", millis % 1000) + ")";
     }
 
     @Override

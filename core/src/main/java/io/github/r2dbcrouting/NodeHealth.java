@@ -20,13 +20,15 @@ import org.jspecify.annotations.Nullable;
  * @param lastProbe      when the last probe finished, {@code null} before the first
  * @param probeLatency   how long the last probe took, {@code null} before the first
  * @param lastError      the last probe error, {@code null} after a good probe
+ * @param position       the node's position for sessions at the last good probe (see
+ *                       {@link ProbeResult#at()}), {@code null} when unknown or not trusted
  */
 record NodeHealth(NodeState state, NodeRole observedRole, @Nullable String reason, int failures, int successes,
                   long lsn, long lagBytes, @Nullable Duration lagTime, @Nullable Instant lastProbe,
-                  @Nullable Duration probeLatency, @Nullable String lastError) {
+                  @Nullable Duration probeLatency, @Nullable String lastError, @Nullable Position position) {
 
     static NodeHealth initial() {
-        return new NodeHealth(NodeState.UP, NodeRole.UNKNOWN, null, 0, 0, -1, -1, null, null, null, null);
+        return new NodeHealth(NodeState.UP, NodeRole.UNKNOWN, null, 0, 0, -1, -1, null, null, null, null, null);
     }
 
     boolean up() {
@@ -35,11 +37,11 @@ record NodeHealth(NodeState state, NodeRole observedRole, @Nullable String reaso
 
     NodeHealth withState(NodeState state, @Nullable String reason) {
         return new NodeHealth(state, this.observedRole, reason, this.failures, this.successes, this.lsn, this.lagBytes,
-            this.lagTime, this.lastProbe, this.probeLatency, this.lastError);
+            this.lagTime, this.lastProbe, this.probeLatency, this.lastError, this.position);
     }
 
     NodeHealth withCounts(int failures, int successes) {
         return new NodeHealth(this.state, this.observedRole, this.reason, failures, successes, this.lsn, this.lagBytes,
-            this.lagTime, this.lastProbe, this.probeLatency, this.lastError);
+            this.lagTime, this.lastProbe, this.probeLatency, this.lastError, this.position);
     }
 }

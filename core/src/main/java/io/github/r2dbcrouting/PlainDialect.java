@@ -44,14 +44,20 @@ final class PlainDialect implements Dialect {
     }
 
     @Override
-    public Mono<Long> writePosition(Connection primary) {
+    public Mono<Position> writePosition(Connection primary) {
         return Mono.error(new IllegalStateException("the position of a write is unknown on " + family()));
     }
 
     /** Never known to have applied anything: a session read goes to the primary. */
     @Override
-    public Mono<Boolean> awaitApplied(Connection replica, long position, long deadline, Scheduler scheduler) {
+    public Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler) {
         return Mono.just(false);
+    }
+
+    /** Compares nothing (its session reads go to the primary), so any session is accepted. */
+    @Override
+    public boolean accepts(Position position) {
+        return true;
     }
 
     @Override

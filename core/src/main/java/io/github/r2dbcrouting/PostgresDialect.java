@@ -60,6 +60,9 @@ final class PostgresDialect implements Dialect {
     /** How often a session read looks again at a replica it waits for. */
     private static final Duration CATCH_UP_POLL = Duration.ofMillis(10);
 
+    /** The family's name, for messages and positions. */
+    static final String FAMILY = "PostgreSQL";
+
     private PostgresDialect() {
     }
 
@@ -70,7 +73,7 @@ final class PostgresDialect implements Dialect {
 
     @Override
     public String family() {
-        return "PostgreSQL";
+        return FAMILY;
     }
 
     @Override
@@ -110,14 +113,17 @@ final class PostgresDialect implements Dialect {
     }
 
     @Override
-    public Mono<Long> writePosition(Connection primary) {
-        return LentConnection.queryLong(primary, WRITE_POSITION);
+    public Mono<Position> writePosition(Connection primary) {
+        return LentConnection.queryLong(primary, WRITE_POSITION).mapNotNull(WalPosition::of);
     }
 
     /** Looks at the replica's replay every {@link #CATCH_UP_POLL} while {@link ReplayWait} says waiting pays. */
     @Override
-    public Mono<Boolean> awaitApplied(Connection replica, long position, long deadline, Scheduler scheduler) {
-        return caughtUp(replica, position, deadline, null, scheduler);
+    public Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler) {
+        if (!(position instanceof WalPosition wal)) {
+            return Mono.error(new IllegalArgumentException("a " + position.family() + " position cannot be awaited on a PostgreSQL replica"));
+        }
+        return caughtUp(replica, wal.bytes(), deadline, null, scheduler);
     }
 
     private static Mono<Boolean> caughtUp(Connection replica, long needed, long deadline, ReplayWait.@Nullable Look previous,

@@ -14,10 +14,17 @@ import org.jspecify.annotations.Nullable;
  * @param latency   how long the probe took
  * @param server    who the server says it is, {@code null} when it does not tell (not PostgreSQL)
  * @param started   the {@link WalPositions#nextTick()} taken before the probe query was sent, so
- *                  that sessions know which writes {@code lsn} covers; {@code -1} when unknown
+ *                  that sessions know which writes {@code at} covers; {@code -1} when unknown
+ * @param at        the node's position for sessions (a {@link WalPosition} of {@code lsn} on
+ *                  PostgreSQL, a GTID list on MariaDB), {@code null} when unknown or not trusted
  */
 record ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency, @Nullable ServerIdentity server,
-                   long started) {
+                   long started, @Nullable Position at) {
+
+    /** A result whose session position is its byte position, if any. */
+    ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency, @Nullable ServerIdentity server, long started) {
+        this(role, lsn, replayLag, latency, server, started, WalPosition.of(lsn));
+    }
 
     /** A result without a server identity. */
     ProbeResult(NodeRole role, long lsn, @Nullable Duration replayLag, Duration latency) {

@@ -103,6 +103,12 @@ final class Router {
     Mono<Connection> route(ContextView context) {
         Object key = context.getOrDefault(Routing.KEY, null);
         ConsistencySession session = context.getOrDefault(Routing.SESSION_KEY, null);
+        if (session != null) {
+            IllegalArgumentException foreign = foreign(session);
+            if (foreign != null) {
+                return Mono.error(foreign);
+            }
+        }
         if (key == null || key == Routing.Route.PRIMARY) {
             return onWriter(session);
         }
@@ -116,6 +122,20 @@ final class Router {
 
     private Mono<Connection> write() {
         return onWriter(null);
+    }
+
+    /**
+     * The error for a session whose position is of another database family than the nodes' (a
+     * token of the other family): positions of two families are never compared. {@code null}
+     * when it is of theirs, or there is no node to tell.
+     */
+    private @Nullable IllegalArgumentException foreign(ConsistencySession session) {
+        if (session.current() == null) {
+            return null;
+        }
+        Topology topology = this.cluster.topology();
+        Node node = topology.writer != null ? topology.writer : topology.readers.isEmpty() ? null : topology.readers.get(0);
+        return node == null ? null : session.foreignTo(node.dialect, this.name);
     }
 
     /**
@@ -148,11 +168,11 @@ final class Router {
     }
 
     /** A position of the node taking writes now, at or past every write released before {@code tick}. */
-    private Mono<Long> positionAfter(long tick) {
+    private Mono<Position> positionAfter(long tick) {
         Topology topology = this.cluster.topology();
         Node writer = topology.writer;
         if (writer == null) {
-            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] cannot read the WAL position of a session's writes: "
+            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] cannot read the position of a session's writes: "
                 + topology.noWriterReason));
         }
         return this.positions.after(writer, tick);
@@ -216,13 +236,14 @@ final class Router {
             return awaitNodes().then(Mono.defer(() -> readWith(retry, maxLag, session)));
         }
         if (session == null || !session.unsettled()) {
-            return readAt(retry, maxLag, session == null ? 0 : session.position());
+            return readAt(retry, maxLag, session == null ? null : session.current());
         }
         return session.settle()
             .map(needed -> readAt(retry, maxLag, needed))
+            .defaultIfEmpty(Mono.defer(() -> readAt(retry, maxLag, session.current())))
             .onErrorResume(error -> {
                 if (LOGGER.isDebugEnabled()) {
-                    LOGGER.debug("[{}] could not read the WAL position of a session's writes, reading on the primary: {}", this.name,
+                    LOGGER.debug("[{}] could not read the position of a session's writes, reading on the primary: {}", this.name,
                         error.toString());
                 }
                 return Mono.just(Mono.defer(() -> onPrimaryForSession(this.cluster.topology())));
@@ -234,7 +255,7 @@ final class Router {
      * Replicas whose last probe already qualifies are used directly; otherwise one is checked on
      * its connection and given {@code sessionWait} to catch up; then the primary serves the read.
      */
-    private Mono<Connection> readAt(@Nullable ReadRetry retry, @Nullable Duration maxLag, long needed) {
+    private Mono<Connection> readAt(@Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable Position needed) {
         Topology topology = this.cluster.topology();
         Node avoid = retry == null ? null : retry.avoid;
         List<Node> usable = new ArrayList<>(topology.readers.size());
@@ -246,8 +267,8 @@ final class Router {
                 continue;
             }
             usable.add(node);
-            // needed 0: no write to wait for, also on a node whose position is unknown (-1: MariaDB, a plain node)
-            if (current || needed <= 0 || node.health.lsn() >= needed) {
+            // needed null: no write to wait for, also on a node whose position is unknown (a plain node)
+            if (current || needed == null || applied(node, needed)) {
                 qualified.add(node);
             }
         }
@@ -255,17 +276,28 @@ final class Router {
             Node node = qualified.get(Suspicion.select(qualified, this.balancer.select(qualified)));
             return served(retry, node, topology.writerAlias(node) ? aliasRead(node) : node.lease.read);
         }
-        if (usable.isEmpty()) {
+        if (usable.isEmpty() || needed == null) {
             return served(retry, topology.writer, fallback(topology, null));
         }
         // some replicas are usable but not known to have replayed the session's writes
         Node closest = usable.get(0);
         for (Node node : usable) {
-            if (node.health.lsn() > closest.health.lsn()) {
+            if (rank(node) > rank(closest)) {
                 closest = node;
             }
         }
         return served(retry, closest, awaitReplay(closest, needed, topology));
+    }
+
+    /** Whether {@code node}'s last probe saw it at or past {@code needed}; positions compare themselves, per family. */
+    private static boolean applied(Node node, Position needed) {
+        Position at = node.health.position();
+        return at != null && at.family().equals(needed.family()) && at.covers(needed);
+    }
+
+    private static long rank(Node node) {
+        Position at = node.health.position();
+        return at == null ? -1 : at.rank();
     }
 
     private static boolean withinLag(Node node, Duration maxLag) {
@@ -288,7 +320,7 @@ final class Router {
      * rate says it gets there in time (see {@link Dialect#awaitApplied}), for its replay to reach
      * {@code needed}; releases it and reads on the primary when it does not.
      */
-    private Mono<Connection> awaitReplay(Node node, long needed, Topology topology) {
+    private Mono<Connection> awaitReplay(Node node, Position needed, Topology topology) {
         long deadline = this.scheduler.now(TimeUnit.NANOSECONDS) + this.sessionWait.toNanos();
         Mono<Connection> primary = Mono.defer(() -> onPrimaryForSession(topology));
         // the connection is the route's until it is handed on or closed: a caller leaving while the

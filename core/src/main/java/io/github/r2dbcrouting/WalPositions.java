@@ -13,8 +13,8 @@ import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 
 /**
- * Where a {@link ConsistencySession} gets the WAL position its writes reached, without a round
- * trip per write.
+ * Where a {@link ConsistencySession} gets the position its writes reached (a PostgreSQL WAL
+ * position, a MariaDB GTID list: {@link Dialect#writePosition}), without a round trip per write.
  *
  * <p>A connection that wrote records only when it was released, as a {@link #tick()}: its commit
  * is in the primary's WAL by then, so any position read on the primary after that release is at
@@ -34,7 +34,7 @@ final class WalPositions {
     private static final AtomicLong TICKS = new AtomicLong();
 
     /** Reads the position on a node: one round trip on one of its pooled connections. */
-    private final Function<Node, Mono<Long>> query;
+    private final Function<Node, Mono<Position>> query;
 
     private final Duration timeout;
 
@@ -51,14 +51,14 @@ final class WalPositions {
     /** Guarded by {@link #lock}: the query that goes out when {@link #inFlight} is done, for the requesters that came after it. */
     private @Nullable Flight next;
 
-    WalPositions(Function<Node, Mono<Long>> query, Duration timeout, Scheduler scheduler) {
+    WalPositions(Function<Node, Mono<Position>> query, Duration timeout, Scheduler scheduler) {
         this.query = query;
         this.timeout = timeout;
         this.scheduler = scheduler;
     }
 
     /** The position query on one of {@code node}'s pooled connections. */
-    static Mono<Long> onPool(Node node) {
+    static Mono<Position> onPool(Node node) {
         return Mono.usingWhen(node.lease.acquire, node.dialect::writePosition, Connection::close);
     }
 
@@ -72,21 +72,22 @@ final class WalPositions {
         return TICKS.incrementAndGet();
     }
 
-    /** A probe of {@code node} sent at {@code started} saw it as a primary at {@code lsn}. */
+    /** A probe of {@code node} sent at {@code started} saw it as a primary at {@code at}. */
     void probed(Node node, ProbeResult result) {
-        if (result.role() == NodeRole.PRIMARY && result.lsn() >= 0 && result.started() >= 0) {
-            offer(new Reading(node, result.lsn(), result.started()));
+        Position at = result.at();
+        if (result.role() == NodeRole.PRIMARY && at != null && result.started() >= 0) {
+            offer(new Reading(node, at, result.started()));
         }
     }
 
     /**
-     * A WAL position of {@code writer} at or past every write released on it before {@code since}
+     * A position of {@code writer} at or past every write released on it before {@code since}
      * (a {@link #tick()}): a known one if it was read after that, else the shared query.
      */
-    Mono<Long> after(Node writer, long since) {
+    Mono<Position> after(Node writer, long since) {
         Reading known = this.latest.get();
         if (known != null && known.node == writer && known.tick > since) {
-            return Mono.just(known.lsn);
+            return Mono.just(known.at);
         }
         Flight send;
         synchronized (this.lock) {
@@ -138,7 +139,7 @@ final class WalPositions {
     }
 
     /** A position of {@code node}, read at {@code tick}. */
-    private record Reading(Node node, long lsn, long tick) {
+    private record Reading(Node node, Position at, long tick) {
     }
 
     /**
@@ -152,9 +153,9 @@ final class WalPositions {
 
         final long tick;
 
-        private final Sinks.One<Long> sink;
+        private final Sinks.One<Position> sink;
 
-        final Mono<Long> result;
+        final Mono<Position> result;
 
         Flight(Node node, long tick) {
             this.node = node;
@@ -174,14 +175,13 @@ final class WalPositions {
         /** Runs the query to its end whoever waits for it, so that a cancelled reader does not cancel it for the others. */
         void start() {
             query.apply(this.node)
-                .filter(lsn -> lsn >= 0)
-                .switchIfEmpty(Mono.error(() -> new IllegalStateException("node '" + this.node.name + "' reported no WAL position")))
+                .switchIfEmpty(Mono.error(() -> new IllegalStateException("node '" + this.node.name + "' reported no write position")))
                 .timeout(timeout, Mono.error(() -> new R2dbcTimeoutException("node '" + this.node.name
-                    + "': reading the WAL position for consistency sessions took longer than " + timeout.toMillis() + "ms")), scheduler)
-                .subscribe(lsn -> {
-                    offer(new Reading(this.node, lsn, this.tick));
+                    + "': reading the write position for consistency sessions took longer than " + timeout.toMillis() + "ms")), scheduler)
+                .subscribe(at -> {
+                    offer(new Reading(this.node, at, this.tick));
                     done(this);
-                    this.sink.tryEmitValue(lsn);
+                    this.sink.tryEmitValue(at);
                 }, error -> {
                     // nobody joins a failed query: the queued one, or the next requester, sends another
                     done(this);

@@ -39,10 +39,12 @@ class ConsistencySessionTests {
     void shouldRefuseForeignTokensNamingThem() {
         assertThatThrownBy(() -> ConsistencySession.fromToken("v2.12"))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("consistency token must look like 'v1.<hex WAL position>', was 'v2.12'");
+            .hasMessage("consistency token must look like 'v1.<hex WAL position>' (PostgreSQL) or "
+                + "'mdb1.<domain>-<server>-<sequence>[.<...>]' (MariaDB), was 'v2.12'");
         assertThatThrownBy(() -> ConsistencySession.fromToken("v1.xyz"))
             .isInstanceOf(IllegalArgumentException.class)
-            .hasMessage("consistency token must look like 'v1.<hex WAL position>', was 'v1.xyz'");
+            .hasMessageStartingWith("consistency token must look like 'v1.<hex WAL position>' (PostgreSQL)")
+            .hasMessageEndingWith(", was 'v1.xyz'");
         assertThatThrownBy(() -> ConsistencySession.fromToken("v1.FFFFFFFFFFFFFFFF"))
             .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> ConsistencySession.fromToken("v1." + "A".repeat(60)))
