@@ -101,6 +101,14 @@ final class MariaDbDialect implements Dialect {
      */
     private final AtomicBoolean withoutGtid = new AtomicBoolean();
 
+    /**
+     * Set while the node's last probe saw its replication stopped ({@code Seconds_Behind_Master}
+     * {@code NULL}: SQL thread stopped, primary unreachable): a session read then only checks
+     * whether it has applied the position, instead of waiting out {@code sessionWait} for a
+     * replica that is not applying anything.
+     */
+    private final AtomicBoolean stopped = new AtomicBoolean();
+
     MariaDbDialect(String node) {
         this.node = node;
     }
@@ -192,6 +200,7 @@ final class MariaDbDialect implements Dialect {
         Replication replication = rows.isEmpty() ? null : rows.get(0);
         Status status = status(variables.readOnly(), replication != null, replication == null ? null : replication.secondsBehind().orElse(null));
         boolean primary = status.role() == NodeRole.PRIMARY;
+        this.stopped.set(!primary && Dialect.notReplicating(status.lag()));
         if (!primary && replication != null && replication.byFileAndPosition()) {
             if (this.withoutGtid.compareAndSet(false, true)) {
                 LOGGER.warn("node '{}' replicates by binary log file and position, not GTID (Using_Gtid = No, gtid_slave_pos '{}'): "
@@ -255,8 +264,8 @@ final class MariaDbDialect implements Dialect {
     /**
      * {@code MASTER_GTID_WAIT(position, seconds)} for what is left until {@code deadline}: one
      * round trip, answered as soon as the replica has applied the position (at once when it
-     * already has). Never on a node replicating by file and position, or probed by the validation
-     * query only.
+     * already has). Without waiting when the last probe saw replication stopped; never on a node
+     * replicating by file and position, or probed by the validation query only.
      */
     @Override
     public Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler) {
@@ -269,7 +278,8 @@ final class MariaDbDialect implements Dialect {
         if (gtid.isEmpty()) {
             return Mono.just(true);
         }
-        return LentConnection.queryLong(replica, gtidWait(gtid, deadline - scheduler.now(TimeUnit.NANOSECONDS))).map(answer -> answer == 0);
+        long wait = this.stopped.get() ? 0 : deadline - scheduler.now(TimeUnit.NANOSECONDS);
+        return LentConnection.queryLong(replica, gtidWait(gtid, wait)).map(answer -> answer == 0);
     }
 
     /** The wait's statement: the list is digits, dashes and commas only (parsed), so it is written in, not bound. */

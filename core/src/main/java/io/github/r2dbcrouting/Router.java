@@ -282,7 +282,7 @@ final class Router {
         // some replicas are usable but not known to have replayed the session's writes
         Node closest = usable.get(0);
         for (Node node : usable) {
-            if (rank(node) > rank(closest)) {
+            if (closer(node, closest)) {
                 closest = node;
             }
         }
@@ -293,6 +293,19 @@ final class Router {
     private static boolean applied(Node node, Position needed) {
         Position at = node.health.position();
         return at != null && at.family().equals(needed.family()) && at.covers(needed);
+    }
+
+    /**
+     * Whether {@code node} is a better replica to wait on than {@code other}: one that replicates
+     * before one whose last probe saw replication stopped ({@link Dialect#NOT_REPLICATING}), then
+     * the one further on.
+     */
+    private static boolean closer(Node node, Node other) {
+        boolean replicating = !Dialect.notReplicating(node.health.lagTime());
+        if (replicating != !Dialect.notReplicating(other.health.lagTime())) {
+            return replicating;
+        }
+        return rank(node) > rank(other);
     }
 
     private static long rank(Node node) {

@@ -120,6 +120,19 @@ class ConsistencyIntegrationTests {
     }
 
     @Test
+    void shouldRefuseAMariaDbTokenNamingTheTokenAndBothFamilies() {
+        ConsistencySession mariadb = ConsistencySession.fromToken("mdb1.0-1-42");
+        String message = "consistency token 'mdb1.0-1-42' holds a MariaDB position, but RoutingConnectionFactory '" + this.factory.name()
+            + "' routes PostgreSQL nodes: a token (ConsistencySession.fromToken) is valid only for the database family that issued it";
+        reactor.test.StepVerifier.create(read(1).contextWrite(Routing.readOnly()).contextWrite(Routing.session(mariadb)))
+            .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(IllegalArgumentException.class).hasMessage(message))
+            .verify(Duration.ofSeconds(10));
+        reactor.test.StepVerifier.create(insert(IDS.incrementAndGet()).contextWrite(Routing.session(mariadb)))
+            .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(IllegalArgumentException.class).hasMessage(message))
+            .verify(Duration.ofSeconds(10));
+    }
+
+    @Test
     void shouldReadNoPositionWhenASessionWritesAndOneSharedPositionWhenItsReadsNeedOne() {
         CountingConnectionFactory primary = new CountingConnectionFactory(CLUSTER.primary().connectionFactory(),
             sql -> sql.equals(PostgresDialect.WRITE_POSITION));
