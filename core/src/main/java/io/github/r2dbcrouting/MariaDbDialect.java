@@ -212,7 +212,10 @@ final class MariaDbDialect implements Dialect {
         this.withoutGtid.set(false);
         String list = primary ? variables.binlogPos() : variables.slavePos();
         try {
-            return new Status(status.role(), -1, status.lag(), GtidPosition.parse(list));
+            GtidPosition at = GtidPosition.parse(list);
+            // a primary with an empty binary log position has binlogged nothing: a session's write
+            // there is not replicated (binlog off, sql_log_bin=0), so no position may vouch for it
+            return primary && at.isEmpty() ? status : new Status(status.role(), -1, status.lag(), at);
         } catch (IllegalArgumentException error) {
             LOGGER.debug("node '{}': unreadable GTID list '{}': {}", this.node, list, error.getMessage());
             return status;
@@ -252,13 +255,18 @@ final class MariaDbDialect implements Dialect {
         return lockTimeout ? statement.then(LentConnection.run(connection, RESET_LOCK_TIMEOUT)) : statement;
     }
 
-    /** {@code @@gtid_binlog_pos}: one round trip. */
+    /**
+     * {@code @@gtid_binlog_pos}: one round trip. Empty when the binary log holds nothing (binlog
+     * off): a write that is not binlogged is not replicated, and the session read goes to the primary.
+     */
     @Override
     public Mono<Position> writePosition(Connection primary) {
         return Flux.from(primary.createStatement(WRITE_POSITION).execute())
             .flatMap(result -> result.map(row -> text(row, 0)))
             .last("")
-            .map(GtidPosition::parse);
+            .map(GtidPosition::parse)
+            .filter(position -> !position.isEmpty())
+            .cast(Position.class);
     }
 
     /**
