@@ -22,8 +22,9 @@ import org.junit.jupiter.api.extension.ParameterResolver;
 /**
  * What the testkit's JUnit 5 extensions ({@link PostgresClusterExtension},
  * {@link MariaDbClusterExtension}, {@link PatroniClusterExtension}) share: a cluster per class (or
- * per test), the test's cleanups, and the session leak check around each test. A subclass says how
- * to start its cluster, thaw its frozen nodes and count its sessions.
+ * per test), the test's cleanups, and the session leak check around each test. A subclass hands
+ * down how to start its cluster and count its sessions, and says how to run its schema and thaw its
+ * frozen nodes.
  *
  * @param <C> the cluster type, which tests can also take as a parameter
  */
