@@ -106,8 +106,11 @@ interface Dialect {
     /**
      * Whether the replica behind {@code replica} has applied {@code position}, waiting for it at
      * most until {@code deadline} ({@code scheduler}'s nanoseconds) and only while waiting may pay.
+     * By default never known: a family that cannot tell sends a session's reads to the primary.
      */
-    Mono<Boolean> awaitApplied(Connection replica, long position, long deadline, Scheduler scheduler);
+    default Mono<Boolean> awaitApplied(Connection replica, long position, long deadline, Scheduler scheduler) {
+        return Mono.just(false);
+    }
 
     /**
      * What one probe saw.

@@ -10,11 +10,9 @@ import io.r2dbc.spi.ConnectionFactoryMetadata;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.R2dbcPermissionDeniedException;
 import io.r2dbc.spi.Readable;
-import io.r2dbc.spi.Result;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 import reactor.util.Logger;
 import reactor.util.Loggers;
 
@@ -172,12 +170,6 @@ final class MariaDbDialect implements Dialect {
     @Override
     public Mono<Long> writePosition(Connection primary) {
         return Mono.error(new IllegalStateException("read-your-writes sessions are not supported on MariaDB yet (node '" + this.node + "')"));
-    }
-
-    /** Never known to have applied a session's writes: a session read goes to the primary. */
-    @Override
-    public Mono<Boolean> awaitApplied(Connection replica, long position, long deadline, Scheduler scheduler) {
-        return Mono.just(false);
     }
 
     @Override
