@@ -12,16 +12,13 @@ import io.github.r2dbcrouting.NodeState;
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.MariaDbCluster;
+import io.github.r2dbcrouting.testkit.MariaDbClusterExtension;
 import io.github.r2dbcrouting.testkit.MariaDbNode;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.Wrapped;
 import org.assertj.core.groups.Tuple;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.springframework.boot.autoconfigure.AutoConfigurations;
 import org.springframework.boot.r2dbc.autoconfigure.R2dbcAutoConfiguration;
 import org.springframework.boot.test.context.runner.ApplicationContextRunner;
@@ -38,46 +35,17 @@ class MariaDbSpringIntegrationTests {
 
     private static final String WHERE = "SELECT @@port AS port, @@read_only AS ro";
 
-    private static MariaDbCluster cluster;
-
-    private Map<MariaDbNode, Integer> sessionsBefore = Map.of();
-
-    @BeforeAll
-    static void startCluster() {
-        // no silent skip: without MariaDB binaries this fails and says how to get them
-        String unavailable = MariaDbCluster.unavailableReason();
-        if (unavailable != null) {
-            throw new IllegalStateException("no MariaDB binaries (apt-get install mariadb-server, or set MARIADB_BIN): " + unavailable);
-        }
-        cluster = MariaDbCluster.start(1);
-    }
-
-    @AfterAll
-    static void closeCluster() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
-    @BeforeEach
-    void countSessions() {
-        this.sessionsBefore = Map.of(cluster.primary(), cluster.primary().clientSessions(), replica(), replica().clientSessions());
-    }
-
-    /** The leak check, after each context (and its factory) is closed: no client session left on either server. */
-    @AfterEach
-    void checkNoSessionLeft() {
-        this.sessionsBefore.forEach((node, before) -> Await.until("client sessions on '" + node.name() + "' back to " + before,
-            Duration.ofSeconds(10), () -> node.clientSessions() <= before, () -> node.name() + ": " + node.clientSessions()));
-    }
+    /** One primary, one GTID replica; the leak check runs after each test, once its context and factory are closed. */
+    @RegisterExtension
+    static final MariaDbClusterExtension CLUSTER = MariaDbClusterExtension.builder().replicas(1).build();
 
     private static MariaDbNode replica() {
-        return cluster.replicas().get(0);
+        return CLUSTER.replicas().get(0);
     }
 
     @Test
     void shouldRouteWithRoutingPropertiesOfMariaDbUrls() {
-        MariaDbNode primary = cluster.primary();
+        MariaDbNode primary = CLUSTER.primary();
         RoutingConnectionFactory[] closing = new RoutingConnectionFactory[1];
         new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(RoutingAutoConfiguration.class))
             .withPropertyValues("r2dbc.routing.primary.url=" + primary.r2dbcUrl(), "r2dbc.routing.primary.username=" + primary.username(),
@@ -94,7 +62,7 @@ class MariaDbSpringIntegrationTests {
 
     @Test
     void shouldBuildTheRoutingFactoryFromARoutingMariaDbUrl() {
-        MariaDbNode primary = cluster.primary();
+        MariaDbNode primary = CLUSTER.primary();
         // the replica first: the probes, not the order, say which host is the primary
         String url = "r2dbc:routing:mariadb://" + replica().host() + ":" + replica().port() + "," + primary.host() + ":" + primary.port() + "/"
             + primary.database() + "?health.interval=500ms&pool.maxSize=4";
@@ -124,7 +92,7 @@ class MariaDbSpringIntegrationTests {
             .containsExactlyInAnyOrder(Tuple.tuple(primaryName, NodeRole.PRIMARY),
                 Tuple.tuple(replicaName, NodeRole.REPLICA));
         Map<String, Object> written = client.sql(WHERE).fetch().one().block(Duration.ofSeconds(15));
-        assertThat(number(written, "port")).isEqualTo(cluster.primary().port());
+        assertThat(number(written, "port")).isEqualTo(CLUSTER.primary().port());
         assertThat(number(written, "ro")).isZero();
         for (Map<String, Object> read : List.of(read(client), read(client), read(client))) {
             assertThat(number(read, "port")).isEqualTo(replica().port());
