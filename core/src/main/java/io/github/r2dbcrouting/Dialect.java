@@ -107,8 +107,11 @@ interface Dialect {
     /**
      * Whether the replica behind {@code replica} has applied {@code position}, waiting for it at
      * most until {@code deadline} ({@code scheduler}'s nanoseconds) and only while waiting may pay.
+     * By default never known: a family that cannot tell sends a session's reads to the primary.
      */
-    Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler);
+    default Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler) {
+        return Mono.just(false);
+    }
 
     /**
      * Whether a session's {@code position} belongs to this family, so that it may be compared with

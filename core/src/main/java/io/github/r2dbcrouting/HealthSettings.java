@@ -16,7 +16,8 @@ import org.jspecify.annotations.Nullable;
  * switches active probing off (only passive ejection on failed acquisitions remains, and an
  * ejected replica then only comes back through {@code checkHealth()}).</li>
  * <li>{@code timeout} 1s: long enough not to flap on a loaded server, short enough that a
- * frozen node is out within interval + timeout.</li>
+ * frozen node is out within interval + timeout. With a shorter interval and no timeout set, the
+ * interval.</li>
  * <li>{@code failuresToEject} 2: one lost probe (a GC pause, a dropped packet) does not move
  * traffic; two in a row do. A failed acquisition ejects at once regardless, and so does a probe
  * that timed out on a replica none of whose lent connections came back for longer than the
@@ -25,10 +26,13 @@ import org.jspecify.annotations.Nullable;
  * reads again, so a flapping node does not get traffic on every other probe. A primary that is
  * the only node able to take writes is readmitted after one, since every write fails until then.</li>
  * <li>{@code maxLagBytes} / {@code maxLagTime} 0 / {@code ZERO}: no lag bound; set one to keep
- * lagging replicas out of rotation (PostgreSQL only).</li>
+ * lagging replicas out of rotation.</li>
  * </ul>
  */
 public final class HealthSettings {
+
+    /** The timeout when none is set and the interval is not shorter. */
+    private static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(1);
 
     private static final HealthSettings DEFAULTS = new Builder().build();
 
@@ -40,9 +44,9 @@ public final class HealthSettings {
     private final Duration maxLagTime;
     private final String validationQuery;
 
-    private HealthSettings(Builder builder) {
+    private HealthSettings(Builder builder, Duration timeout) {
         this.interval = builder.interval;
-        this.timeout = builder.timeout;
+        this.timeout = timeout;
         this.failuresToEject = builder.failuresToEject;
         this.successesToReadmit = builder.successesToReadmit;
         this.maxLagBytes = builder.maxLagBytes;
@@ -130,7 +134,7 @@ public final class HealthSettings {
     public static final class Builder {
 
         private Duration interval = Duration.ofSeconds(1);
-        private Duration timeout = Duration.ofSeconds(1);
+        private @Nullable Duration timeout;
         private int failuresToEject = 2;
         private int successesToReadmit = 2;
         private long maxLagBytes = 0;
@@ -154,7 +158,8 @@ public final class HealthSettings {
         }
 
         /**
-         * @param timeout the longest a probe may take, positive (default 1s)
+         * @param timeout the longest a probe may take, positive, at most the interval (default 1s, or the
+         *     interval when that is shorter)
          * @return this builder
          */
         public Builder timeout(Duration timeout) {
@@ -212,10 +217,14 @@ public final class HealthSettings {
          * @throws IllegalArgumentException if the timeout is longer than the interval
          */
         public HealthSettings build() {
-            if (!this.interval.isZero() && this.timeout.compareTo(this.interval) > 0) {
-                throw new IllegalArgumentException("health.timeout must not exceed health.interval (" + this.interval + "), was " + this.timeout);
+            Duration timeout = this.timeout;
+            if (timeout == null) {
+                // a shorter interval alone is a valid setting: the default timeout shrinks with it
+                timeout = this.interval.isZero() || DEFAULT_TIMEOUT.compareTo(this.interval) <= 0 ? DEFAULT_TIMEOUT : this.interval;
+            } else if (!this.interval.isZero() && timeout.compareTo(this.interval) > 0) {
+                throw new IllegalArgumentException("health.timeout must not exceed health.interval (" + this.interval + "), was " + timeout);
             }
-            return new HealthSettings(this);
+            return new HealthSettings(this, timeout);
         }
     }
 }

@@ -1,11 +1,9 @@
 package io.github.r2dbcrouting;
 
-
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
-import reactor.core.scheduler.Scheduler;
 
 /**
  * A node of a family no dialect recognises: its probe is the validation query (it answers, no
@@ -46,12 +44,6 @@ final class PlainDialect implements Dialect {
     @Override
     public Mono<Position> writePosition(Connection primary) {
         return Mono.error(new IllegalStateException("the position of a write is unknown on " + family()));
-    }
-
-    /** Never known to have applied anything: a session read goes to the primary. */
-    @Override
-    public Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler) {
-        return Mono.just(false);
     }
 
     /** Compares nothing (its session reads go to the primary), so any session is accepted. */

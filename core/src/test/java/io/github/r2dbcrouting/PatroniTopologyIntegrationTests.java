@@ -14,18 +14,18 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PatroniCluster;
+import io.github.r2dbcrouting.testkit.PatroniClusterExtension;
 import io.github.r2dbcrouting.testkit.PatroniMember;
 import io.github.r2dbcrouting.topology.PatroniTopology;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
@@ -33,7 +33,8 @@ import reactor.test.StepVerifier;
 
 /**
  * The Patroni topology source on a real Patroni cluster (etcd + 3 members from the machine's
- * packages), one cluster for the whole class: writes follow a switchover and a leader kill under
+ * packages), one cluster for the whole class ({@link PatroniClusterExtension}, which also checks that no
+ * test leaves a client session behind): writes follow a switchover and a leader kill under
  * load with no acknowledged write lost and no read failed, a member added takes reads, a member
  * stopped is drained without a failed read.
  */
@@ -44,37 +45,34 @@ class PatroniTopologyIntegrationTests {
 
     private static final Duration FOLLOW = Duration.ofSeconds(30);
 
-    private static PatroniCluster cluster;
+    @RegisterExtension
+    static final PatroniClusterExtension CLUSTER = PatroniClusterExtension.builder()
+        .members(3)
+        .schema("CREATE TABLE writes (id bigint PRIMARY KEY)")
+        .build();
 
     private RoutingConnectionFactory factory;
 
     private final List<RoutingEvent> events = new CopyOnWriteArrayList<>();
 
-    @BeforeAll
-    static void start() {
-        cluster = PatroniCluster.start(3);
-        PatroniMember leader = cluster.awaitMembersStreaming(START);
-        leader.execute("CREATE TABLE writes (id bigint PRIMARY KEY)");
+    /** Registers the factory a test made for closing and checking, before the extension's session check. */
+    @BeforeEach
+    void closeFactoryAfterTest() {
+        CLUSTER.afterTest(() -> {
+            if (this.factory != null) {
+                ClusterFixture.closeAndCheckNoPoolLeak(this.factory);
+            }
+        });
     }
 
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
-    @AfterEach
-    void closeFactory() {
-        if (this.factory != null) {
-            ClusterFixture.closeAndCheckNoPoolLeak(this.factory);
-        }
+    private static PatroniCluster cluster() {
+        return CLUSTER.cluster();
     }
 
     private RoutingConnectionFactory factory() {
-        PatroniMember any = cluster.members().get(0);
+        PatroniMember any = cluster().members().get(0);
         this.factory = RoutingConnectionFactory.builder()
-            .topology(PatroniTopology.builder().urls(cluster.restUrls()).interval(Duration.ofMillis(500)).connections(any.options()).build())
+            .topology(PatroniTopology.builder().urls(cluster().restUrls()).interval(Duration.ofMillis(500)).connections(any.options()).build())
             .health(h -> h.interval(Duration.ofMillis(500)).timeout(Duration.ofMillis(500)))
             // generous: on a loaded 2-core machine opening a connection can take over a second
             .pool(p -> p.maxSize(10).maxAcquireTime(Duration.ofSeconds(10)).maxCreateConnectionTime(Duration.ofSeconds(5)))
@@ -90,13 +88,13 @@ class PatroniTopologyIntegrationTests {
     private void awaitReaders(int count) {
         Await.until(count + " readers in rotation", FOLLOW,
             () -> this.factory.nodes().stream().filter(n -> n.state() == NodeState.UP && n.role() == NodeRole.REPLICA).count() == count,
-            () -> this.factory.nodes() + " " + cluster.clusterJson());
+            () -> this.factory.nodes() + " " + cluster().clusterJson());
     }
 
     @Test
     @Order(1)
     void shouldWriteOnTheLeaderAndReadOnTheReplicas() {
-        PatroniMember leader = cluster.awaitLeader(START);
+        PatroniMember leader = cluster().awaitLeader(START);
         factory();
         StepVerifier.create(Db.whoServes(this.factory)).expectNext(new Db.Served(leader.port(), false)).verifyComplete();
         awaitReaders(2);
@@ -113,13 +111,13 @@ class PatroniTopologyIntegrationTests {
     @Test
     @Order(2)
     void shouldFollowASwitchoverUnderLoadLosingNoAcknowledgedWrite() {
-        PatroniMember leader = cluster.awaitMembersStreaming(START);
+        PatroniMember leader = cluster().awaitMembersStreaming(START);
         factory();
         awaitReaders(2);
-        PatroniMember candidate = cluster.members().stream().filter(m -> !m.name().equals(leader.name())).findFirst().orElseThrow();
+        PatroniMember candidate = cluster().members().stream().filter(m -> !m.name().equals(leader.name())).findFirst().orElseThrow();
         try (Load load = new Load(this.factory)) {
             load.awaitWrites(50);
-            cluster.switchover(candidate);
+            cluster().switchover(candidate);
             Await.until("writes on the new leader", FOLLOW, () -> load.landedOn(candidate.port()), () -> this.factory.nodes() + " " + this.events);
             load.awaitWrites(load.acknowledged() + 50);
             load.stop();
@@ -131,13 +129,13 @@ class PatroniTopologyIntegrationTests {
     @Test
     @Order(3)
     void shouldFollowALeaderKillUnderLoadLosingNoAcknowledgedWrite() {
-        PatroniMember leader = cluster.awaitMembersStreaming(START);
+        PatroniMember leader = cluster().awaitMembersStreaming(START);
         factory();
         awaitReaders(2);
         try (Load load = new Load(this.factory)) {
             load.awaitWrites(50);
-            PatroniMember killed = cluster.killLeader();
-            PatroniMember next = cluster.awaitNewLeader(killed, START);
+            PatroniMember killed = cluster().killLeader();
+            PatroniMember next = cluster().awaitNewLeader(killed, START);
             Await.until("writes on the new leader", FOLLOW, () -> load.landedOn(next.port()), () -> this.factory.nodes() + " " + this.events);
             load.awaitWrites(load.acknowledged() + 50);
             load.stop();
@@ -150,16 +148,16 @@ class PatroniTopologyIntegrationTests {
     @Test
     @Order(4)
     void shouldTakeReadsOnAnAddedMemberAndDrainAStoppedOneWithoutFailedReads() {
-        cluster.awaitMembersStreaming(START);
+        cluster().awaitMembersStreaming(START);
         factory();
         // the leader and two replicas, the ones the earlier tests left
         awaitReaders(2);
-        PatroniMember added = cluster.addMember();
+        PatroniMember added = cluster().addMember();
         try (Load load = new Load(this.factory)) {
             Await.until("reads on the added member", Duration.ofSeconds(90), () -> load.readOn(added.port()),
-                () -> this.factory.nodes() + " " + cluster.clusterJson());
-            PatroniMember leader = cluster.awaitLeader(START);
-            PatroniMember stopped = cluster.members().stream()
+                () -> this.factory.nodes() + " " + cluster().clusterJson());
+            PatroniMember leader = cluster().awaitLeader(START);
+            PatroniMember stopped = cluster().members().stream()
                 .filter(m -> !m.name().equals(leader.name()) && !m.name().equals(added.name()) && m.isRunning())
                 .findFirst().orElseThrow();
             stopped.stop();
@@ -176,7 +174,7 @@ class PatroniTopologyIntegrationTests {
     @Test
     @Order(5)
     void shouldNameThePatroniSettingWhenNoUrlAnswers() {
-        PatroniMember any = cluster.members().get(0);
+        PatroniMember any = cluster().members().get(0);
         String url = "r2dbc:routing:postgresql://" + any.username() + ":" + any.password() + "@localhost/" + any.database()
             + "?patroni=http://127.0.0.1:1,http://" + any.host() + ":" + any.port() + "&startupWait=1s";
         this.factory = (RoutingConnectionFactory) ConnectionFactories.get(url);

@@ -83,6 +83,16 @@ class RoutingConnectionFactoryBuilderTests {
     }
 
     @Test
+    void shouldShortenTheDefaultTimeoutToAShorterIntervalWhenNoTimeoutIsSet() {
+        // interval 500ms alone is a valid setting (it failed with "health.timeout must not exceed ..." before)
+        assertThat(HealthSettings.builder().interval(Duration.ofMillis(500)).build().timeout()).isEqualTo(Duration.ofMillis(500));
+        assertThat(HealthSettings.builder().interval(Duration.ofSeconds(3)).build().timeout()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(HealthSettings.builder().interval(Duration.ZERO).build().timeout()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(HealthSettings.builder().interval(Duration.ofMillis(500)).timeout(Duration.ofMillis(200)).build().timeout())
+            .isEqualTo(Duration.ofMillis(200));
+    }
+
+    @Test
     void shouldRefuseBadHealthCounts() {
         assertThatThrownBy(() -> HealthSettings.builder().failuresToEject(0))
             .isInstanceOf(IllegalArgumentException.class)

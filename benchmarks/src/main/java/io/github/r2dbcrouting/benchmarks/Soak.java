@@ -1,7 +1,6 @@
 package io.github.r2dbcrouting.benchmarks;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -13,10 +12,8 @@ import java.util.Arrays;
 import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Random;
-import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
@@ -54,84 +51,11 @@ import reactor.core.publisher.Mono;
  */
 final class Soak {
 
-    /** What to run. */
-    record Options(int cycles, long seed, Path out, Duration operationTimeout, Duration writeEvery, Duration healthInterval,
-                   Duration healthTimeout, long maxLagBytes, int plainReaders, int retryReaders, int transactionReaders, int writers,
-                   Duration warmUp, Duration detectWithin, Duration settleWithin, Duration maxDuration) {
-
-        static Options defaults() {
-            return new Options(1000, 11, Path.of("benchmarks", "reports"), Duration.ofSeconds(2), Duration.ofMillis(20),
-                Duration.ofMillis(500), Duration.ofMillis(500), 32 * 1024, 10, 3, 3, 2, Duration.ofSeconds(3), Duration.ofSeconds(15),
-                Duration.ofSeconds(60), Duration.ZERO);
-        }
-
-        Options withCycles(int n) {
-            return new Options(n, this.seed, this.out, this.operationTimeout, this.writeEvery, this.healthInterval, this.healthTimeout,
-                this.maxLagBytes, this.plainReaders, this.retryReaders, this.transactionReaders, this.writers, this.warmUp,
-                this.detectWithin, this.settleWithin, this.maxDuration);
-        }
-
-        Options withSeed(long s) {
-            return new Options(this.cycles, s, this.out, this.operationTimeout, this.writeEvery, this.healthInterval, this.healthTimeout,
-                this.maxLagBytes, this.plainReaders, this.retryReaders, this.transactionReaders, this.writers, this.warmUp,
-                this.detectWithin, this.settleWithin, this.maxDuration);
-        }
-
-        Options withOut(Path p) {
-            return new Options(this.cycles, this.seed, p, this.operationTimeout, this.writeEvery, this.healthInterval, this.healthTimeout,
-                this.maxLagBytes, this.plainReaders, this.retryReaders, this.transactionReaders, this.writers, this.warmUp,
-                this.detectWithin, this.settleWithin, this.maxDuration);
-        }
-
-        /** Starts no cycle after {@code d} of cycling ({@code ZERO}: no limit), so that a long soak fits a time slot. */
-        Options withMaxDuration(Duration d) {
-            return new Options(this.cycles, this.seed, this.out, this.operationTimeout, this.writeEvery, this.healthInterval, this.healthTimeout,
-                this.maxLagBytes, this.plainReaders, this.retryReaders, this.transactionReaders, this.writers, this.warmUp,
-                this.detectWithin, this.settleWithin, d);
-        }
-
-        int readers() {
-            return this.plainReaders + this.retryReaders + this.transactionReaders;
-        }
-
-        /** {@code --soak [--cycles=1000] [--seed=11] [--max-minutes=N] [--out=benchmarks/reports]}. */
-        static Options parse(String[] args) {
-            Options o = defaults();
-            for (String arg : args) {
-                String[] kv = arg.split("=", 2);
-                String value = kv.length > 1 ? kv[1] : "";
-                o = switch (kv[0]) {
-                    case "--soak" -> o;
-                    case "--cycles" -> o.withCycles(positive("--cycles", value));
-                    case "--seed" -> o.withSeed(Long.parseLong(value));
-                    case "--out" -> o.withOut(Path.of(value));
-                    case "--max-minutes" -> o.withMaxDuration(Duration.ofMinutes(positive("--max-minutes", value)));
-                    default -> throw new IllegalArgumentException("unknown soak option '" + arg
-                        + "'; soak options are --cycles=N, --seed=N, --max-minutes=N, --out=DIR");
-                };
-            }
-            return o;
-        }
-
-        private static int positive(String name, String value) {
-            int n;
-            try {
-                n = Integer.parseInt(value);
-            } catch (NumberFormatException error) {
-                throw new IllegalArgumentException(name + " must be a positive integer, was '" + value + "'", error);
-            }
-            if (n <= 0) {
-                throw new IllegalArgumentException(name + " must be a positive integer, was " + n);
-            }
-            return n;
-        }
-    }
-
     static boolean requested(String[] args) {
         return Arrays.asList(args).contains("--soak");
     }
 
-    private final Options options;
+    private final SoakOptions options;
 
     private final Random random;
 
@@ -150,13 +74,13 @@ final class Soak {
 
     private int cyclesWithRetired;
 
-    private Soak(Options options) {
+    private Soak(SoakOptions options) {
         this.options = options;
         this.random = new Random(options.seed());
     }
 
     /** Runs the soak and writes {@code report.md} and {@code soak.json} to a new directory under {@code out}. */
-    static SoakResult run(Options options) throws IOException, InterruptedException {
+    static SoakResult run(SoakOptions options) throws IOException, InterruptedException {
         Path directory = options.out().resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-soak");
         Files.createDirectories(directory);
         SoakResult result = new Soak(options).soak(directory);
@@ -174,7 +98,7 @@ final class Soak {
             this.cluster = testCluster;
             this.primary = testCluster.primary();
             for (PostgresNode node : testCluster.nodes()) {
-                synchronous(node);
+                SoakCluster.synchronous(node);
             }
             this.primary.execute("CREATE TABLE soak_writes (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())");
             testCluster.awaitReplication(Duration.ofSeconds(30));
@@ -191,33 +115,33 @@ final class Soak {
             warm.close().block(Duration.ofSeconds(30));
             warm = null;
             warmLoad = null;
-            waitFor(Duration.ofSeconds(15), () -> sessionsNow().values().stream().allMatch(n -> n == 0));
+            waitFor(Duration.ofSeconds(15), () -> SoakCluster.sessionsNow(this.cluster).values().stream().allMatch(n -> n == 0));
 
-            Map<String, Integer> sessionsBefore = sessionsNow();
-            Map<String, Integer> threadsBefore = threadGroups();
+            Map<String, Integer> sessionsBefore = SoakCluster.sessionsNow(this.cluster);
+            Map<String, Integer> threadsBefore = JvmCensus.threadGroups();
             // the census first, so that the used heap before counts it as the heap after does
             HeapCensus censusBefore = HeapCensus.take();
-            long heapBefore = heapAfterGc();
-            ScenarioRunner.log("soak: baseline: sessions " + sessionsBefore + ", heap " + mb(heapBefore) + " MB, " + Thread.activeCount()
+            long heapBefore = JvmCensus.heapAfterGc();
+            ScenarioRunner.log("soak: baseline: sessions " + sessionsBefore + ", heap " + JvmCensus.mb(heapBefore) + " MB, " + Thread.activeCount()
                 + " threads; live instances of the watched classes " + censusBefore.watchedInstances() + ", resolver groups "
                 + censusBefore.resolverGroups());
 
             // the factory, the load and what they hold live in soakUnderLoad() only, so that the heap check below sees them gone
             Phase phase = soakUnderLoad();
             waitFor(Duration.ofSeconds(20), () -> {
-                Map<String, Integer> now = sessionsNow();
+                Map<String, Integer> now = SoakCluster.sessionsNow(this.cluster);
                 return sessionsBefore.entrySet().stream().allMatch(e -> now.getOrDefault(e.getKey(), 0) <= e.getValue());
             });
-            Map<String, Integer> sessionsAfter = sessionsNow();
-            waitFor(Duration.ofSeconds(20), () -> newThreads(threadsBefore, threadGroups()).isEmpty());
-            Map<String, Integer> threadsAfter = threadGroups();
-            Map<String, Integer> newThreads = newThreads(threadsBefore, threadsAfter);
-            long heapAfter = heapAfterGc();
+            Map<String, Integer> sessionsAfter = SoakCluster.sessionsNow(this.cluster);
+            waitFor(Duration.ofSeconds(20), () -> JvmCensus.newThreads(threadsBefore, JvmCensus.threadGroups()).isEmpty());
+            Map<String, Integer> threadsAfter = JvmCensus.threadGroups();
+            Map<String, Integer> newThreads = JvmCensus.newThreads(threadsBefore, threadsAfter);
+            long heapAfter = JvmCensus.heapAfterGc();
             HeapCensus censusAfter = HeapCensus.take();
             SoakResult result = new SoakResult(this.options, (System.nanoTime() - started) / 1e9, phase.loadSeconds(), List.copyOf(this.cycles),
                 phase.load(), counts(this.events), phase.finalNodes(), phase.retired(), phase.acquired(), phase.drained(), this.retiredMax,
-                this.cyclesWithRetired, phase.idleInTransaction(), sessionsBefore, sessionsAfter, heapBefore, heapAfter, count(threadsBefore),
-                count(threadsAfter), newThreads, phase.acked(), phase.present(), phase.missing(), phase.missingCount(), this.primary.name(),
+                this.cyclesWithRetired, phase.idleInTransaction(), sessionsBefore, sessionsAfter, heapBefore, heapAfter, JvmCensus.count(threadsBefore),
+                JvmCensus.count(threadsAfter), newThreads, phase.acked(), phase.present(), phase.missing(), phase.missingCount(), this.primary.name(),
                 censusBefore, censusAfter);
             ScenarioRunner.log("soak: " + result.summary());
             return result;
@@ -264,11 +188,11 @@ final class Soak {
         List<RetiredPool> retired = factory.retiredPools();
         int acquired = lent(factory);
         // 2. no session idle in a transaction (the pools' idle connections are still open here)
-        waitFor(Duration.ofSeconds(5), () -> idleInTransaction().values().stream().allMatch(n -> n == 0));
-        Map<String, Integer> idleInTransaction = idleInTransaction();
+        waitFor(Duration.ofSeconds(5), () -> SoakCluster.idleInTransaction(this.cluster).values().stream().allMatch(n -> n == 0));
+        Map<String, Integer> idleInTransaction = SoakCluster.idleInTransaction(this.cluster);
         // 3. every acknowledged write on the final primary
         long[] acked = load.acknowledged();
-        long[] present = idsOn(this.primary);
+        long[] present = SoakCluster.idsOn(this.primary);
         List<Long> missing = new ArrayList<>();
         for (long id : acked) {
             if (Arrays.binarySearch(present, id) < 0) {
@@ -317,13 +241,13 @@ final class Soak {
             case PRIMARY_FAILOVER -> {
                 target.kill();
                 detected = awaitEjected(factory, target, start);
-                PostgresNode promoted = mostAdvanced(standbys);
+                PostgresNode promoted = SoakCluster.mostAdvanced(standbys);
                 promoted.promote();
-                synchronous(promoted);
+                SoakCluster.synchronous(promoted);
                 this.primary = promoted;
                 for (PostgresNode other : standbys) {
                     if (other != promoted) {
-                        follow(other, promoted);
+                        SoakCluster.follow(other, promoted);
                     }
                 }
                 // the old primary may have written WAL nobody received: it starts over from a base backup
@@ -374,63 +298,6 @@ final class Soak {
         });
     }
 
-    /** The standby that received the most WAL: it holds every commit the primary acknowledged. */
-    private static PostgresNode mostAdvanced(List<PostgresNode> standbys) {
-        PostgresNode best = null;
-        long bestLsn = -1;
-        for (PostgresNode node : standbys) {
-            String lsn = node.queryString("SELECT (coalesce(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()) - '0/0'::pg_lsn)::bigint");
-            long value = lsn == null ? -1 : Long.parseLong(lsn);
-            if (value > bestLsn) {
-                best = node;
-                bestLsn = value;
-            }
-        }
-        if (best == null) {
-            throw new IllegalStateException("no standby to promote among " + standbys);
-        }
-        return best;
-    }
-
-    /**
-     * Points a standby that did not diverge (it received no more WAL than {@code primary}, the
-     * most advanced) at the promoted node, as Patroni does: a slot there, a new
-     * {@code primary_conninfo}, a reload; it follows the new timeline by itself
-     * ({@code recovery_target_timeline = latest}). Cheaper than a base backup.
-     */
-    private static void follow(PostgresNode standby, PostgresNode primary) {
-        String slot = standby.name().toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
-        retrying(() -> primary.execute("SELECT pg_create_physical_replication_slot('" + slot + "', true) WHERE NOT EXISTS "
-            + "(SELECT 1 FROM pg_replication_slots WHERE slot_name = '" + slot + "')"));
-        String conninfo = "host=" + primary.host() + " port=" + primary.port() + " user=" + conninfoValue(primary.username())
-            + " password=" + conninfoValue(primary.password()) + " application_name=" + conninfoValue(standby.name());
-        retrying(() -> standby.execute("ALTER SYSTEM SET primary_conninfo = '" + conninfo.replace("'", "''") + "'"));
-        retrying(() -> standby.execute("SELECT pg_reload_conf()"));
-    }
-
-    private static String conninfoValue(String value) {
-        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
-    }
-
-    /** A commit on this node, once it is primary, waits until one standby has flushed it. */
-    private static void synchronous(PostgresNode node) {
-        retrying(() -> node.execute("ALTER SYSTEM SET synchronous_standby_names = 'ANY 1 (*)'"));
-        retrying(() -> node.execute("SELECT pg_reload_conf()"));
-    }
-
-    /**
-     * Runs a testkit statement, once more after a failure: on a machine shared with other builds a
-     * statement can miss the testkit's 10 s bound, and a soak should not end on a slow admin query.
-     */
-    private static void retrying(Runnable statement) {
-        try {
-            statement.run();
-        } catch (IllegalStateException first) {
-            ScenarioRunner.log("soak: retrying after " + first.getMessage());
-            statement.run();
-        }
-    }
-
     private RoutingConnectionFactory factory(String name) {
         RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .name(name)
@@ -466,74 +333,6 @@ final class Soak {
     private static int lent(RoutingConnectionFactory factory) {
         return factory.nodes().stream().mapToInt(NodeSnapshot::acquired).sum()
             + factory.retiredPools().stream().mapToInt(RetiredPool::acquired).sum();
-    }
-
-    private Map<String, Integer> sessionsNow() {
-        Map<String, Integer> sessions = new LinkedHashMap<>();
-        for (PostgresNode node : this.cluster.nodes()) {
-            sessions.put(node.name(), node.clientSessions());
-        }
-        return sessions;
-    }
-
-    private Map<String, Integer> idleInTransaction() {
-        Map<String, Integer> sessions = new LinkedHashMap<>();
-        for (PostgresNode node : this.cluster.nodes()) {
-            String count = node.queryString("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
-                + "AND state LIKE 'idle in transaction%'");
-            sessions.put(node.name(), count == null ? 0 : Integer.parseInt(count));
-        }
-        return sessions;
-    }
-
-    private static long[] idsOn(PostgresNode node) {
-        String ids = node.queryString("SELECT string_agg(id::text, ',' ORDER BY id) FROM soak_writes");
-        if (ids == null || ids.isEmpty()) {
-            return new long[0];
-        }
-        return Arrays.stream(ids.split(",")).mapToLong(Long::parseLong).toArray();
-    }
-
-    /** Live threads by name with digits folded ({@code reactor-tcp-nio-#}), so that pools compare by kind. */
-    static Map<String, Integer> threadGroups() {
-        Map<String, Integer> groups = new TreeMap<>();
-        for (Thread thread : Thread.getAllStackTraces().keySet()) {
-            if (thread.isAlive()) {
-                groups.merge(thread.getName().replaceAll("[0-9]+", "#"), 1, Integer::sum);
-            }
-        }
-        return groups;
-    }
-
-    /** Groups with more threads now than before, and by how many. */
-    static Map<String, Integer> newThreads(Map<String, Integer> before, Map<String, Integer> after) {
-        Map<String, Integer> grown = new TreeMap<>();
-        after.forEach((group, n) -> {
-            int extra = n - before.getOrDefault(group, 0);
-            if (extra > 0) {
-                grown.put(group, extra);
-            }
-        });
-        return grown;
-    }
-
-    private static int count(Map<String, Integer> groups) {
-        return groups.values().stream().mapToInt(Integer::intValue).sum();
-    }
-
-    /** Used heap after a full GC: the least of a few tries, since one GC may leave floating garbage. */
-    static long heapAfterGc() throws InterruptedException {
-        long least = Long.MAX_VALUE;
-        for (int i = 0; i < 5; i++) {
-            System.gc();
-            TimeUnit.MILLISECONDS.sleep(100);
-            least = Math.min(least, ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getUsed());
-        }
-        return least;
-    }
-
-    static String mb(long bytes) {
-        return ScenarioRunner.fmt(bytes / (1024.0 * 1024.0));
     }
 
     private static Map<String, Object> loadFigures(SoakLoad load, long nanos) {

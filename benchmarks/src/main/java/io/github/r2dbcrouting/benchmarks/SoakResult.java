@@ -20,7 +20,7 @@ import io.github.r2dbcrouting.RetiredPool;
  * @param censusBefore  live instances by class before the soak's factory was built
  * @param censusAfter   the same after it was closed
  */
-record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds, List<Cycle> cycles, Map<String, Object> load,
+record SoakResult(SoakOptions options, double totalSeconds, double loadSeconds, List<Cycle> cycles, Map<String, Object> load,
                   Map<String, Long> events, List<NodeSnapshot> finalNodes, List<RetiredPool> retiredAtEnd, int acquiredAtEnd,
                   boolean drained, int retiredMax, int cyclesWithRetired, Map<String, Integer> idleInTransaction,
                   Map<String, Integer> sessionsBefore, Map<String, Integer> sessionsAfter, long heapBefore, long heapAfter,
@@ -113,7 +113,7 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
             failures.add("instances left after the close (before -> after) " + instancesLeft());
         }
         if (heapDeltaBesidesDriver() >= HEAP_TOLERANCE) {
-            failures.add("heap grew by " + Soak.mb(heapDelta()) + " MB, " + Soak.mb(heapDeltaBesidesDriver()) + " MB of it besides the driver's "
+            failures.add("heap grew by " + JvmCensus.mb(heapDelta()) + " MB, " + JvmCensus.mb(heapDeltaBesidesDriver()) + " MB of it besides the driver's "
                 + resolverGroupsGrown() + " resolver groups");
         }
         if (this.missingCount != 0) {
@@ -140,8 +140,8 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         return (passed() ? "PASSED: " : "FAILED: ") + this.cycles.size() + " cycles in " + ScenarioRunner.fmt(this.loadSeconds) + " s (" + undetected() + " fault(s) not seen, "
             + unsettled() + " cycle(s) not settled); acquired at end " + this.acquiredAtEnd + " (retired pools " + this.retiredAtEnd
             + "); idle in transaction " + this.idleInTransaction + "; sessions before " + this.sessionsBefore + ", after " + this.sessionsAfter
-            + "; heap " + Soak.mb(this.heapBefore) + " -> " + Soak.mb(this.heapAfter) + " MB (the driver's " + resolverGroupsGrown()
-            + " resolver groups about " + Soak.mb(driverShare()) + " MB of it); instances left " + instancesLeft() + "; threads " + this.threadsBefore + " -> "
+            + "; heap " + JvmCensus.mb(this.heapBefore) + " -> " + JvmCensus.mb(this.heapAfter) + " MB (the driver's " + resolverGroupsGrown()
+            + " resolver groups about " + JvmCensus.mb(driverShare()) + " MB of it); instances left " + instancesLeft() + "; threads " + this.threadsBefore + " -> "
             + this.threadsAfter + " " + this.newThreads + "; acknowledged writes " + this.acknowledgedWrites + ", missing on '"
             + this.finalPrimary + "' " + this.missingCount;
     }
@@ -290,10 +290,10 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         md.append("| sessions `idle in transaction`, per node | **").append(this.idleInTransaction).append("** |\n");
         md.append("| client sessions per node, before -> after the close | ").append(this.sessionsBefore).append(" -> **")
             .append(this.sessionsAfter).append("** |\n");
-        md.append("| used heap after a full GC | ").append(Soak.mb(this.heapBefore)).append(" MB -> ").append(Soak.mb(this.heapAfter))
-            .append(" MB (**").append(heapDelta() >= 0 ? "+" : "").append(Soak.mb(heapDelta())).append(" MB**; r2dbc-postgresql's ")
-            .append(resolverGroupsGrown()).append(" resolver groups, one per connection opened, about ").append(Soak.mb(driverShare()))
-            .append(" MB of it; besides them **").append(Soak.mb(heapDeltaBesidesDriver())).append(" MB**) |\n");
+        md.append("| used heap after a full GC | ").append(JvmCensus.mb(this.heapBefore)).append(" MB -> ").append(JvmCensus.mb(this.heapAfter))
+            .append(" MB (**").append(heapDelta() >= 0 ? "+" : "").append(JvmCensus.mb(heapDelta())).append(" MB**; r2dbc-postgresql's ")
+            .append(resolverGroupsGrown()).append(" resolver groups, one per connection opened, about ").append(JvmCensus.mb(driverShare()))
+            .append(" MB of it; besides them **").append(JvmCensus.mb(heapDeltaBesidesDriver())).append(" MB**) |\n");
         md.append("| live instances of the library's classes, r2dbc-pool's and reactor-pool's, and `PostgresqlConnection`, more than before ")
             .append("the soak (class histogram after a full GC) | **").append(instancesLeft().isEmpty() ? "none" : instancesLeft().toString())
             .append("** (live after the close: ").append(this.censusAfter.watchedInstances()).append(") |\n");

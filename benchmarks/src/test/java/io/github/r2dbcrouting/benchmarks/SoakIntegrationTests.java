@@ -19,7 +19,7 @@ class SoakIntegrationTests {
     @Test
     void shouldLeakNothingAndLoseNoAcknowledgedWriteOverTwentyFaults() throws Exception {
         Path out = Files.createTempDirectory(Path.of("target"), "soak-reports-");
-        Soak.Options options = Soak.Options.defaults().withCycles(20).withSeed(32).withOut(out);
+        SoakOptions options = SoakOptions.defaults().withCycles(20).withSeed(32).withOut(out);
 
         SoakResult result = Soak.run(options);
 

@@ -8,16 +8,16 @@ import java.util.List;
 
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PatroniCluster;
+import io.github.r2dbcrouting.testkit.PatroniClusterExtension;
 import io.github.r2dbcrouting.testkit.PatroniMember;
 import org.jspecify.annotations.Nullable;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.RegisterExtension;
 
-/** The REST client against a real Patroni cluster (testkit: etcd + 3 Patroni members). */
+/** The REST client against a real Patroni cluster (testkit: etcd + 3 Patroni members, one per class through {@link PatroniClusterExtension}). */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PatroniRestClientIntegrationTests {
 
@@ -25,18 +25,11 @@ class PatroniRestClientIntegrationTests {
 
     private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(2);
 
-    private static PatroniCluster cluster;
+    @RegisterExtension
+    static final PatroniClusterExtension CLUSTER = PatroniClusterExtension.builder().members(3).build();
 
-    @BeforeAll
-    static void start() {
-        cluster = PatroniCluster.start(3);
-    }
-
-    @AfterAll
-    static void close() {
-        if (cluster != null) {
-            cluster.close();
-        }
+    private static PatroniCluster cluster() {
+        return CLUSTER.cluster();
     }
 
     private static PatroniClusterState read(PatroniRestClient client) {
@@ -48,8 +41,8 @@ class PatroniRestClientIntegrationTests {
     @Test
     @Order(1)
     void shouldReadMembersRolesAddressesAndLag() {
-        PatroniMember leader = cluster.awaitMembersStreaming(TIMEOUT);
-        PatroniRestClient client = new PatroniRestClient(cluster.restUrls(), REQUEST_TIMEOUT);
+        PatroniMember leader = cluster().awaitMembersStreaming(TIMEOUT);
+        PatroniRestClient client = new PatroniRestClient(cluster().restUrls(), REQUEST_TIMEOUT);
         // Patroni publishes a member's state once per loop: wait until both replicas say they run
         Await.until("two running replicas in GET /cluster", TIMEOUT, () -> read(client).readers().size() == 2,
                 () -> read(client).members().toString());
@@ -65,7 +58,7 @@ class PatroniRestClientIntegrationTests {
         assertThat(writer.lagBytes()).isNull();
         assertThat(writer.apiUrl()).isEqualTo(leader.restUrl() + "/patroni");
         for (var reader : state.readers()) {
-            PatroniMember member = cluster.member(reader.name());
+            PatroniMember member = cluster().member(reader.name());
             assertThat(reader.role()).isEqualTo(PatroniRole.REPLICA);
             assertThat(reader.port()).isEqualTo(member.port());
             assertThat(reader.lagBytes()).as("lag of %s", reader.name()).isNotNull().isGreaterThanOrEqualTo(0L);
@@ -77,16 +70,16 @@ class PatroniRestClientIntegrationTests {
     @Test
     @Order(2)
     void shouldFollowSwitchoverWithinAFewPolls() {
-        PatroniMember oldLeader = cluster.awaitLeader(TIMEOUT);
-        PatroniMember candidate = cluster.members().stream().filter(m -> m != oldLeader).findFirst().orElseThrow();
-        PatroniRestClient client = new PatroniRestClient(cluster.restUrls(), REQUEST_TIMEOUT);
-        cluster.switchover(candidate);
+        PatroniMember oldLeader = cluster().awaitLeader(TIMEOUT);
+        PatroniMember candidate = cluster().members().stream().filter(m -> m != oldLeader).findFirst().orElseThrow();
+        PatroniRestClient client = new PatroniRestClient(cluster().restUrls(), REQUEST_TIMEOUT);
+        cluster().switchover(candidate);
         long seen = System.nanoTime();
         Await.until("GET /cluster naming " + candidate.name() + " the writer", TIMEOUT,
                 () -> writerName(read(client)) != null && candidate.name().equals(writerName(read(client))));
         System.out.println("Patroni REST client saw the new leader " + (System.nanoTime() - seen) / 1_000_000
                 + " ms after the switchover call returned");
-        cluster.awaitMembersStreaming(TIMEOUT);
+        cluster().awaitMembersStreaming(TIMEOUT);
     }
 
     private static @Nullable String writerName(PatroniClusterState state) {
@@ -97,11 +90,11 @@ class PatroniRestClientIntegrationTests {
     @Test
     @Order(3)
     void shouldFallBackToNextMemberWhenFirstUrlDoesNotAnswer() {
-        PatroniMember leader = cluster.awaitLeader(TIMEOUT);
-        PatroniMember stopped = cluster.members().stream().filter(m -> m != leader).findFirst().orElseThrow();
+        PatroniMember leader = cluster().awaitLeader(TIMEOUT);
+        PatroniMember stopped = cluster().members().stream().filter(m -> m != leader).findFirst().orElseThrow();
         List<String> urls = new ArrayList<>();
         urls.add(stopped.restUrl());
-        cluster.members().stream().filter(m -> m != stopped).forEach(m -> urls.add(m.restUrl()));
+        cluster().members().stream().filter(m -> m != stopped).forEach(m -> urls.add(m.restUrl()));
         PatroniRestClient client = new PatroniRestClient(urls, REQUEST_TIMEOUT);
         stopped.stop();
         Await.until(stopped.name() + " gone from GET /cluster", TIMEOUT,
@@ -110,7 +103,7 @@ class PatroniRestClientIntegrationTests {
         assertThat(state.sourceUrl()).isNotEqualTo(stopped.restUrl());
         assertThat(writerName(state)).isEqualTo(leader.name());
         stopped.start();
-        cluster.awaitMembersStreaming(TIMEOUT);
+        cluster().awaitMembersStreaming(TIMEOUT);
     }
 
 }

@@ -49,7 +49,10 @@ final class PropertiesRoutingFactory {
             RoutingOptions.apply(builder, values::get);
         } catch (InvalidOptionException error) {
             Option<?> option = Option.valueOf(error.option());
-            throw new InvalidConfigurationPropertyValueException(property(option), values.get(option), error.getMessage());
+            Object value = values.get(option);
+            // a rule between two settings may name the one left at its default: say so rather than "value 'null'"
+            throw new InvalidConfigurationPropertyValueException(property(option), value != null ? value : "(not set: its default)",
+                error.getMessage());
         }
         return builder;
     }

@@ -5,11 +5,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Supplier;
 
 import org.jspecify.annotations.Nullable;
 import org.testcontainers.containers.Network;
@@ -63,57 +60,26 @@ final class ContainerCluster implements StartedCluster {
 
     static ContainerCluster start(ClusterSettings settings) {
         ContainerCluster cluster = new ContainerCluster(settings);
-        ExecutorService executor = null;
         try {
             ContainerNode primary = ContainerNode.startPrimary(cluster, "primary");
             cluster.register(primary);
             List<PostgresNode> nodes = new ArrayList<>();
             nodes.add(new PostgresNode(primary));
-            int replicas = settings.replicas();
-            if (replicas > 0) {
-                List<String> names = new ArrayList<>();
-                for (int i = 1; i <= replicas; i++) {
-                    names.add("replica-" + i);
-                }
-                // every slot exists before a backup starts, so each holds the WAL its backup needs
-                Endpoint source = primary.endpoint();
-                names.forEach(name -> Sql.execute(source, ServerSetup.createSlotSql(name)));
-                executor = Executors.newFixedThreadPool(replicas, r -> {
-                    Thread thread = new Thread(r, "r2dbc-routing-testkit-start");
-                    thread.setDaemon(true);
-                    return thread;
-                });
-                List<CompletableFuture<ContainerNode>> futures = new ArrayList<>();
-                for (String name : names) {
-                    futures.add(CompletableFuture.supplyAsync(() -> ContainerNode.startReplica(cluster, name, primary),
-                            executor));
-                }
-                RuntimeException failure = null;
-                for (CompletableFuture<ContainerNode> future : futures) {
-                    try {
-                        ContainerNode replica = future.join();
-                        cluster.register(replica);
-                        nodes.add(new PostgresNode(replica));
-                    }
-                    catch (CompletionException ex) {
-                        failure = ex.getCause() instanceof RuntimeException rex ? rex : ex;
-                    }
-                }
-                if (failure != null) {
-                    throw failure;
-                }
-            }
+            List<String> names = settings.replicaNames();
+            // every slot exists before a backup starts, so each holds the WAL its backup needs
+            Endpoint source = primary.endpoint();
+            names.forEach(name -> Sql.execute(source, ServerSetup.createSlotSql(name)));
+            List<Supplier<ContainerNode>> starts = names.stream()
+                .<Supplier<ContainerNode>>map(name -> () -> ContainerNode.startReplica(cluster, name, primary))
+                .toList();
+            Parallel.startAll("r2dbc-routing-testkit-start", starts, cluster::register)
+                .forEach(replica -> nodes.add(new PostgresNode(replica)));
             cluster.nodes = List.copyOf(nodes);
             return cluster;
         }
         catch (RuntimeException ex) {
             cluster.close();
             throw ex;
-        }
-        finally {
-            if (executor != null) {
-                executor.shutdownNow();
-            }
         }
     }
 

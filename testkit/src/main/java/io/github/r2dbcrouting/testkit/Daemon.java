@@ -122,13 +122,7 @@ final class Daemon {
 
     /** The last lines of the log, for error messages. */
     String logTail() {
-        try {
-            List<String> lines = Files.readAllLines(logFile, StandardCharsets.UTF_8);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-        }
-        catch (IOException ex) {
-            return "(no log: " + ex.getMessage() + ")";
-        }
+        return new ServerLog(logFile).tail(30);
     }
 
     Path logFile() {

@@ -3,14 +3,8 @@ package io.github.r2dbcrouting.testkit;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
-
-import reactor.util.Logger;
-import reactor.util.Loggers;
+import java.util.function.Supplier;
 
 /**
  * The local-binaries backend: a copy of the initdb template as the primary, then one base
@@ -18,10 +12,6 @@ import reactor.util.Loggers;
  * Testcontainers class.
  */
 final class LocalCluster implements StartedCluster {
-
-    private static final Logger LOG = Loggers.getLogger(LocalCluster.class);
-
-    private static final AtomicBoolean REAPED = new AtomicBoolean();
 
     private final Path directory;
 
@@ -36,60 +26,27 @@ final class LocalCluster implements StartedCluster {
 
     /** Starts the primary, then all replicas in parallel; returns when every replica streams. */
     static LocalCluster start(ClusterSettings settings) {
-        if (REAPED.compareAndSet(false, true)) {
-            StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
-        }
-        PgTemplate template = PgTemplate.forCredentials(settings.username(), settings.password(), settings.database());
+        StaleClusterReaper.reapOnce();
+        Path template = PgTemplate.TEMPLATES.dataDir(settings.username(), settings.password(), settings.database());
         Path directory = StaleClusterReaper.createOwnedDirectory("");
         List<NodeOperations> startedNodes = new ArrayList<>();
-        ExecutorService executor = null;
         try {
             LocalNode primary = LocalNode.startPrimary("primary", directory, template, settings.database(),
                     settings.username(), settings.password());
             startedNodes.add(primary);
-            Endpoint primaryEndpoint = primary.endpoint();
             List<PostgresNode> nodes = new ArrayList<>();
             nodes.add(new PostgresNode(primary));
-            int replicas = settings.replicas();
-            if (replicas > 0) {
-                executor = Executors.newFixedThreadPool(replicas, r -> {
-                    Thread thread = new Thread(r, "r2dbc-routing-testkit-start");
-                    thread.setDaemon(true);
-                    return thread;
-                });
-                List<String> names = new ArrayList<>();
-                for (int i = 1; i <= replicas; i++) {
-                    names.add("replica-" + i);
-                }
-                List<CompletableFuture<LocalNode>> futures = new ArrayList<>();
-                for (LocalNode prepared : LocalNode.prepareReplicas(names, directory, primaryEndpoint)) {
-                    futures.add(CompletableFuture.supplyAsync(prepared::startPrepared, executor));
-                }
-                RuntimeException failure = null;
-                for (CompletableFuture<LocalNode> future : futures) {
-                    try {
-                        LocalNode replica = future.join();
-                        startedNodes.add(replica);
-                        nodes.add(new PostgresNode(replica));
-                    }
-                    catch (CompletionException ex) {
-                        failure = ex.getCause() instanceof RuntimeException rex ? rex : ex;
-                    }
-                }
-                if (failure != null) {
-                    throw failure;
-                }
+            if (settings.replicas() > 0) {
+                List<Supplier<LocalNode>> starts = LocalNode.prepareReplicas(settings.replicaNames(), directory,
+                        primary.endpoint()).stream().<Supplier<LocalNode>>map(prepared -> prepared::startPrepared).toList();
+                Parallel.startAll("r2dbc-routing-testkit-start", starts, startedNodes::add)
+                    .forEach(replica -> nodes.add(new PostgresNode(replica)));
             }
             return new LocalCluster(directory, nodes);
         }
         catch (RuntimeException ex) {
             closeQuietly(startedNodes, directory);
             throw ex;
-        }
-        finally {
-            if (executor != null) {
-                executor.shutdownNow();
-            }
         }
     }
 
@@ -115,15 +72,8 @@ final class LocalCluster implements StartedCluster {
     }
 
     private static void closeQuietly(List<NodeOperations> operations, Path directory) {
-        for (NodeOperations node : operations) {
-            node.close();
-        }
-        try {
-            PgProcess.deleteTree(directory);
-        }
-        catch (RuntimeException ex) {
-            LOG.warn("Could not delete cluster directory {}: {}", directory, ex.getMessage());
-        }
+        operations.forEach(NodeOperations::close);
+        StaleClusterReaper.deleteOwnedDirectory(directory);
     }
 
     @Override

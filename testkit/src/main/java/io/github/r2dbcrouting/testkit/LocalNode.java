@@ -1,10 +1,6 @@
 package io.github.r2dbcrouting.testkit;
 
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -32,11 +28,12 @@ final class LocalNode implements NodeOperations {
 
     private final String name;
 
-    private final Path nodeDir;
+    private final PgDataDirectory files;
 
+    /** {@code files.dataDir()}, named for the many {@code pg_ctl -D} calls. */
     private final Path dataDir;
 
-    private final Path logFile;
+    private final Path nodeDir;
 
     private final String database;
 
@@ -50,23 +47,22 @@ final class LocalNode implements NodeOperations {
 
     private volatile boolean frozen;
 
-    private LocalNode(String name, Path nodeDir, String database, String username, String password) {
+    private LocalNode(String name, PgDataDirectory files, String database, String username, String password) {
         this.name = name;
-        this.nodeDir = nodeDir;
-        this.dataDir = nodeDir.resolve("data");
-        this.logFile = nodeDir.resolve("postgresql.log");
+        this.files = files;
+        this.dataDir = files.dataDir();
+        this.nodeDir = files.nodeDir();
         this.database = database;
         this.username = username;
         this.password = password;
     }
 
     /** Copies the template and starts it as a primary on a free port. */
-    static LocalNode startPrimary(String name, Path clusterDir, PgTemplate template, String database,
+    static LocalNode startPrimary(String name, Path clusterDir, Path template, String database,
             String username, String password) {
-        LocalNode node = new LocalNode(name, createNodeDir(clusterDir, name), database, username, password);
+        LocalNode node = new LocalNode(name, PgDataDirectory.create(clusterDir, name), database, username, password);
         try {
-            PgProcess.exec(clusterDir, Duration.ofSeconds(60), Map.of(),
-                    List.of("cp", "-a", template.dataDir.toString(), node.dataDir.toString()));
+            node.files.copyOf(template);
             node.startOnFreePort();
             return node;
         }
@@ -84,18 +80,17 @@ final class LocalNode implements NodeOperations {
     static List<LocalNode> prepareReplicas(List<String> names, Path clusterDir, Endpoint primary) {
         List<LocalNode> nodes = new ArrayList<>();
         for (String name : names) {
-            nodes.add(new LocalNode(name, createNodeDir(clusterDir, name), primary.database(), primary.username(),
-                    primary.password()));
+            nodes.add(new LocalNode(name, PgDataDirectory.create(clusterDir, name), primary.database(),
+                    primary.username(), primary.password()));
         }
         // every slot exists before the backup starts, so each holds the WAL the backup needs
         nodes.forEach(node -> node.createSlotOn(primary));
         LocalNode first = nodes.get(0);
-        first.takeBaseBackup(primary);
+        first.files.takeBaseBackup(primary);
         for (LocalNode node : nodes.subList(1, nodes.size())) {
-            PgProcess.exec(clusterDir, Duration.ofSeconds(60), Map.of(),
-                    List.of("cp", "-a", first.dataDir.toString(), node.dataDir.toString()));
+            node.files.copyOf(first.dataDir);
         }
-        nodes.forEach(node -> node.configureStandbyOf(primary));
+        nodes.forEach(node -> node.files.configureStandbyOf(primary, node.port));
         return nodes;
     }
 
@@ -111,18 +106,6 @@ final class LocalNode implements NodeOperations {
         }
     }
 
-    private static Path createNodeDir(Path clusterDir, String name) {
-        try {
-            Path dir = Files.createDirectory(clusterDir.resolve(name));
-            PgProcess.chownToPostgres(dir);
-            return dir;
-        }
-        catch (IOException ex) {
-            throw new IllegalStateException("could not create the directory of node '" + name + "' in " + clusterDir
-                    + ": " + ex.getMessage(), ex);
-        }
-    }
-
     @Override
     public Endpoint endpoint() {
         return new Endpoint(name, HOST, port, database, username, password);
@@ -131,27 +114,6 @@ final class LocalNode implements NodeOperations {
     /** Makes this node's physical slot on {@code primary} (see {@link ServerSetup#createSlotSql}). */
     private void createSlotOn(Endpoint primary) {
         psql(primary, ServerSetup.createSlotSql(name));
-    }
-
-    private void takeBaseBackup(Endpoint primary) {
-        long started = System.nanoTime();
-        PgProcess.run(nodeDir, START_TIMEOUT, Map.of("PGPASSWORD", primary.password()), "pg_basebackup", "-h",
-                primary.host(), "-p", Integer.toString(primary.port()), "-U", primary.username(), "-w", "-D",
-                dataDir.toString(), "-R", "-X", "stream", "-c", "fast", "--no-sync");
-        if (LOG.isDebugEnabled()) {
-            LOG.debug("Node '{}': base backup of '{}' took {} ms", name, primary.name(),
-                    (System.nanoTime() - started) / 1_000_000);
-        }
-    }
-
-    /** Points the (backed-up) data directory at {@code primary}, through this node's slot. */
-    private void configureStandbyOf(Endpoint primary) {
-        appendAutoConf("primary_conninfo = " + confString(primary.replicationConninfo(name)),
-                "primary_slot_name = " + confString(ServerSetup.slotName(name)));
-        if (port > 0) {
-            // rejoining: the backup carries the other server's port, keep ours
-            appendAutoConf("port = " + port);
-        }
     }
 
     /** Runs SQL through psql from the same binaries: no driver warm-up on the start path. */
@@ -164,14 +126,14 @@ final class LocalNode implements NodeOperations {
     private void startOnFreePort() {
         for (int attempt = 1;; attempt++) {
             int candidate = FreePorts.next();
-            appendAutoConf("port = " + candidate);
+            files.appendAutoConf("port = " + candidate);
             port = candidate;
             try {
                 start();
                 return;
             }
             catch (IllegalStateException ex) {
-                if (attempt >= PORT_ATTEMPTS || !logTail().contains("could not bind")) {
+                if (attempt >= PORT_ATTEMPTS || !files.log().tail(ServerLog.TAIL_LINES).contains("could not bind")) {
                     throw ex;
                 }
                 LOG.info("Node '{}': port {} was taken meanwhile, trying another one", name, candidate);
@@ -183,11 +145,11 @@ final class LocalNode implements NodeOperations {
         long begin = System.nanoTime();
         try {
             PgProcess.run(nodeDir, START_TIMEOUT.plusSeconds(5), Map.of(), "pg_ctl", "-D", dataDir.toString(), "-l",
-                    logFile.toString(), "-w", "-t", Long.toString(START_TIMEOUT.toSeconds()), "start");
+                    files.log().file().toString(), "-w", "-t", Long.toString(START_TIMEOUT.toSeconds()), "start");
         }
         catch (IllegalStateException ex) {
             throw new IllegalStateException("node '" + name + "' did not start on port " + port + ": "
-                    + ex.getMessage() + "\n--- " + logFile + " (tail) ---\n" + logTail(), ex);
+                    + ex.getMessage() + "\n--- " + files.log() + " (tail) ---\n" + files.log().tail(ServerLog.TAIL_LINES), ex);
         }
         Long started = PgProcess.postmasterPid(dataDir);
         if (started == null) {
@@ -201,11 +163,6 @@ final class LocalNode implements NodeOperations {
             LOG.debug("Node '{}' running on port {} (pid {}), start took {} ms", name, port, pid,
                     (System.nanoTime() - begin) / 1_000_000);
         }
-    }
-
-    /** Whether the data directory is set up as a standby (PostgreSQL removes the file on promotion). */
-    boolean isStandby() {
-        return Files.exists(dataDir.resolve("standby.signal"));
     }
 
     @Override
@@ -237,7 +194,7 @@ final class LocalNode implements NodeOperations {
 
     @Override
     public void freeze() {
-        requireRunning("freeze");
+        PgProcess.requireRunning(isRunning(), name, "freeze");
         // the postmaster first, so it forks no new child after we listed them
         PgProcess.signal("STOP", List.of(pid));
         PgProcess.signal("STOP", PgProcess.tree(pid));
@@ -264,30 +221,10 @@ final class LocalNode implements NodeOperations {
     }
 
     @Override
-    public void restart() {
-        if (isRunning()) {
-            stop();
-        }
-        clearStalePidFile();
+    public void startStopped() {
+        files.clearStalePidFile();
         start();
         LOG.info("Node '{}' restarted on port {} (pid {})", name, port, pid);
-    }
-
-    /**
-     * A postmaster killed with SIGKILL may stay a zombie when nothing reaps orphans (e.g. a
-     * container whose init does not); PostgreSQL would take its postmaster.pid for a live server.
-     */
-    private void clearStalePidFile() {
-        Long recorded = PgProcess.postmasterPid(dataDir);
-        if (recorded != null && !PgProcess.isAlive(recorded)) {
-            try {
-                Files.deleteIfExists(dataDir.resolve("postmaster.pid"));
-            }
-            catch (IOException ex) {
-                throw new IllegalStateException("could not remove the stale postmaster.pid of node '" + name + "': "
-                        + ex.getMessage(), ex);
-            }
-        }
     }
 
     @Override
@@ -305,8 +242,8 @@ final class LocalNode implements NodeOperations {
 
     @Override
     public void promote() {
-        requireRunning("promote");
-        if (!isStandby()) {
+        PgProcess.requireRunning(isRunning(), name, "promote");
+        if (!files.isStandby()) {
             throw new IllegalStateException("node '" + name + "' is not a standby, there is nothing to promote");
         }
         PgProcess.run(nodeDir, START_TIMEOUT.plusSeconds(5), Map.of(), "pg_ctl", "-D", dataDir.toString(), "-w", "-t",
@@ -327,11 +264,11 @@ final class LocalNode implements NodeOperations {
         if (isRunning()) {
             kill();
         }
-        clearStalePidFile();
-        PgProcess.deleteTree(dataDir);
+        files.clearStalePidFile();
+        files.deleteData();
         createSlotOn(source);
-        takeBaseBackup(source);
-        configureStandbyOf(source);
+        files.takeBaseBackup(source);
+        files.configureStandbyOf(source, port);
         start();
         LOG.info("Node '{}' rejoined as a standby of '{}'", name, source.name());
     }
@@ -367,39 +304,6 @@ final class LocalNode implements NodeOperations {
         }
         catch (RuntimeException ex) {
             LOG.warn("Node '{}' could not be stopped cleanly: {}", name, ex.toString());
-        }
-    }
-
-    private void requireRunning(String operation) {
-        if (!isRunning()) {
-            throw new IllegalStateException("cannot " + operation + " node '" + name + "': it is not running");
-        }
-    }
-
-    private void appendAutoConf(String... lines) {
-        Path autoConf = dataDir.resolve("postgresql.auto.conf");
-        try {
-            Files.writeString(autoConf, String.join("\n", lines) + "\n", StandardCharsets.UTF_8,
-                    StandardOpenOption.CREATE, StandardOpenOption.APPEND);
-            PgProcess.chownToPostgres(autoConf);
-        }
-        catch (IOException ex) {
-            throw new IllegalStateException("could not write " + autoConf + ": " + ex.getMessage(), ex);
-        }
-    }
-
-    private static String confString(String value) {
-        return "'" + value.replace("'", "''") + "'";
-    }
-
-    /** The last lines of the server log, for error messages. */
-    String logTail() {
-        try {
-            List<String> lines = Files.readAllLines(logFile, StandardCharsets.UTF_8);
-            return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
-        }
-        catch (IOException ex) {
-            return "(no log: " + ex.getMessage() + ")";
         }
     }
 

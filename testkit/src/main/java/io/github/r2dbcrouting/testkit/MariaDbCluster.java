@@ -6,14 +6,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Collectors;
 
 import org.jspecify.annotations.Nullable;
 import reactor.util.Logger;
@@ -57,28 +50,15 @@ public final class MariaDbCluster implements AutoCloseable {
 
     private static final Logger LOG = Loggers.getLogger(MariaDbCluster.class);
 
-    static final String DEFAULT_DATABASE = "app";
-
-    static final String DEFAULT_USERNAME = "app";
-
-    /** Fixed so that test logs and URLs are reproducible; the servers listen on loopback only. */
-    static final String DEFAULT_PASSWORD = "r2dbc-routing-testkit-S3cret!";
-
-    private static final Set<MariaDbCluster> OPEN = ConcurrentHashMap.newKeySet();
-
-    private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
-
-    private static final AtomicBoolean REAPED = new AtomicBoolean();
-
     private final Path directory;
 
-    private final List<MariaDbNode> nodes;
+    private final NodeList<MariaDbNode> nodes;
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private MariaDbCluster(Path directory, List<MariaDbNode> nodes) {
         this.directory = directory;
-        this.nodes = List.copyOf(nodes);
+        this.nodes = new NodeList<>(nodes, MariaDbNode::name);
     }
 
     public static Builder builder() {
@@ -97,28 +77,22 @@ public final class MariaDbCluster implements AutoCloseable {
 
     /** The node started as the primary, named {@code primary} (it stays this node after a promotion elsewhere). */
     public MariaDbNode primary() {
-        return nodes.get(0);
+        return nodes.primary();
     }
 
     /** The nodes started as replicas: {@code replica-1}, {@code replica-2}, … */
     public List<MariaDbNode> replicas() {
-        return nodes.subList(1, nodes.size());
+        return nodes.replicas();
     }
 
     /** All nodes, the primary first. */
     public List<MariaDbNode> nodes() {
-        return nodes;
+        return nodes.all();
     }
 
     /** @throws IllegalArgumentException naming the unknown name and the known ones */
     public MariaDbNode node(String name) {
-        for (MariaDbNode node : nodes) {
-            if (node.name().equals(name)) {
-                return node;
-            }
-        }
-        throw new IllegalArgumentException("no node named '" + name + "' in this cluster; nodes are "
-                + nodes.stream().map(MariaDbNode::name).collect(Collectors.toList()));
+        return nodes.named(name);
     }
 
     /** The cluster's directory: one sub-directory per node, holding {@code data}, its socket and {@code mariadbd.log}. */
@@ -133,7 +107,7 @@ public final class MariaDbCluster implements AutoCloseable {
      * @throws IllegalStateException when there is none
      */
     public MariaDbNode currentPrimary() {
-        for (MariaDbNode node : nodes) {
+        for (MariaDbNode node : nodes.all()) {
             if (node.isRunning() && !node.isFrozen() && !node.isReadOnly() && !node.isReplica()) {
                 return node;
             }
@@ -154,14 +128,14 @@ public final class MariaDbCluster implements AutoCloseable {
             return;
         }
         long deadline = System.nanoTime() + timeout.toNanos();
-        for (MariaDbNode replica : nodes) {
+        for (MariaDbNode replica : nodes.all()) {
             if (replica == current || !replica.isRunning() || replica.isFrozen() || !replica.isReplica()
                     || replica.isReplayPaused()) {
                 continue;
             }
             double seconds = Math.max(0, deadline - System.nanoTime()) / 1e9;
-            String waited = replica.server()
-                .admin("SELECT MASTER_GTID_WAIT(" + MariaDbTemplate.quoteString(target) + ", "
+            String waited = replica.server().admin()
+                .sql("SELECT MASTER_GTID_WAIT(" + MariaDbTemplate.quoteString(target) + ", "
                         + String.format(Locale.ROOT, "%.3f", seconds) + ")", timeout.plusSeconds(10));
             if (!"0".equals(waited)) {
                 throw new IllegalStateException("replica '" + replica.name() + "' did not apply GTID " + target + " of '"
@@ -177,35 +151,15 @@ public final class MariaDbCluster implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        OPEN.remove(this);
-        closeQuietly(nodes.stream().map(MariaDbNode::server).toList(), directory);
+        OpenClusters.closed(this);
+        nodes.all().forEach(node -> node.server().close());
+        StaleClusterReaper.deleteOwnedDirectory(directory);
         LOG.info("MariaDB cluster closed: {}", directory);
-    }
-
-    private static void closeQuietly(List<MariaDbServer> servers, Path directory) {
-        for (MariaDbServer server : servers) {
-            server.close();
-        }
-        try {
-            PgProcess.deleteTree(directory);
-        }
-        catch (RuntimeException ex) {
-            LOG.warn("Could not delete cluster directory {}: {}", directory, ex.getMessage());
-        }
     }
 
     @Override
     public String toString() {
         return "MariaDbCluster" + nodes;
-    }
-
-    private static void setUpJvmOnce() {
-        if (JVM_SETUP_DONE.compareAndSet(false, true)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                new ArrayList<>(OPEN).forEach(MariaDbCluster::close);
-                MariaDbTemplate.deleteAll();
-            }, "r2dbc-routing-testkit-mariadb-shutdown"));
-        }
     }
 
     private static MariaDbCluster start(int replicas, String database, String username, String password,
@@ -214,12 +168,10 @@ public final class MariaDbCluster implements AutoCloseable {
         if (problem != null) {
             throw new IllegalStateException(problem);
         }
-        setUpJvmOnce();
-        if (REAPED.compareAndSet(false, true)) {
-            StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
-        }
+        OpenClusters.closeAtJvmExit();
+        StaleClusterReaper.reapOnce();
         long begin = System.nanoTime();
-        MariaDbTemplate template = MariaDbTemplate.forCredentials(username, password, database);
+        Path template = MariaDbTemplate.TEMPLATES.dataDir(username, password, database);
         Path directory = StaleClusterReaper.createOwnedDirectory("mariadb-", MariaDbTemplate.OS_USER);
         List<MariaDbServer> servers = new ArrayList<>();
         servers.add(new MariaDbServer("primary", 1, directory, template, false));
@@ -227,28 +179,9 @@ public final class MariaDbCluster implements AutoCloseable {
             servers.add(new MariaDbServer("replica-" + i, i + 1, directory, template, true));
         }
         List<MariaDbServer> all = List.copyOf(servers);
-        ExecutorService executor = Executors.newFixedThreadPool(all.size(), r -> {
-            Thread thread = new Thread(r, "r2dbc-routing-testkit-mariadb-start");
-            thread.setDaemon(true);
-            return thread;
-        });
         try {
-            List<CompletableFuture<Void>> futures = new ArrayList<>();
-            for (MariaDbServer server : all) {
-                futures.add(CompletableFuture.runAsync(server::createAndStart, executor));
-            }
-            RuntimeException failure = null;
-            for (CompletableFuture<Void> future : futures) {
-                try {
-                    future.join();
-                }
-                catch (CompletionException ex) {
-                    failure = ex.getCause() instanceof RuntimeException rex ? rex : ex;
-                }
-            }
-            if (failure != null) {
-                throw failure;
-            }
+            Parallel.runAll("r2dbc-routing-testkit-mariadb-start",
+                    all.stream().<Runnable>map(server -> server::createAndStart).toList());
             MariaDbServer primary = all.get(0);
             for (MariaDbServer replica : all.subList(1, all.size())) {
                 replica.replicateFrom(primary, false);
@@ -258,35 +191,28 @@ public final class MariaDbCluster implements AutoCloseable {
                 .toList();
             MariaDbCluster cluster = new MariaDbCluster(directory, nodes);
             if (closeOnJvmExit) {
-                OPEN.add(cluster);
+                OpenClusters.add(cluster);
             }
             LOG.info("MariaDB cluster with {} replica(s) started in {} ms: {}", replicas,
                     (System.nanoTime() - begin) / 1_000_000, nodes);
             return cluster;
         }
         catch (RuntimeException ex) {
-            closeQuietly(all, directory);
+            all.forEach(MariaDbServer::close);
+            StaleClusterReaper.deleteOwnedDirectory(directory);
             throw ex;
-        }
-        finally {
-            executor.shutdownNow();
         }
     }
 
     /** Settings of a cluster; {@link #build()} starts it. */
-    public static final class Builder {
+    public static final class Builder extends Credentials.Builder<Builder> {
 
         private int replicas = 2;
-
-        private String database = DEFAULT_DATABASE;
-
-        private String username = DEFAULT_USERNAME;
-
-        private String password = DEFAULT_PASSWORD;
 
         private boolean closeOnJvmExit = true;
 
         private Builder() {
+            super(32);
         }
 
         /** Number of GTID replicas, 0 to 9; default 2. */
@@ -298,29 +224,14 @@ public final class MariaDbCluster implements AutoCloseable {
             return this;
         }
 
-        /** Database that the app user has all privileges on; default {@code app}. */
-        public Builder database(String database) {
-            this.database = requireName("database", database);
-            return this;
-        }
-
-        /** The app user; default {@code app}. */
+        /** The app user; default {@code app}; not {@code root} nor the replication user. */
+        @Override
         public Builder username(String username) {
-            this.username = requireName("username", username);
+            super.username(username);
             if (username.equalsIgnoreCase("root") || username.equals(MariaDbTemplate.REPLICATION_USER)) {
                 throw new IllegalArgumentException("username must not be 'root' nor '" + MariaDbTemplate.REPLICATION_USER
                         + "' (the testkit's own accounts), was '" + username + "'");
             }
-            return this;
-        }
-
-        /** The app user's password; default a fixed non-trivial secret. */
-        public Builder password(String password) {
-            Objects.requireNonNull(password, "password");
-            if (password.isEmpty() || password.contains("\n")) {
-                throw new IllegalArgumentException("password must be non-empty and on one line");
-            }
-            this.password = password;
             return this;
         }
 
@@ -331,15 +242,6 @@ public final class MariaDbCluster implements AutoCloseable {
         public Builder closeOnJvmExit(boolean closeOnJvmExit) {
             this.closeOnJvmExit = closeOnJvmExit;
             return this;
-        }
-
-        private static String requireName(String setting, String value) {
-            Objects.requireNonNull(value, setting);
-            if (!value.matches("[A-Za-z_][A-Za-z0-9_]{0,31}")) {
-                throw new IllegalArgumentException(setting + " must be a plain SQL identifier (letters, digits, "
-                        + "underscores, not starting with a digit, at most 32 characters), was '" + value + "'");
-            }
-            return value;
         }
 
         /**

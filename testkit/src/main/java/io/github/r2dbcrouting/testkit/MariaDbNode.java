@@ -200,7 +200,7 @@ public final class MariaDbNode {
         List<String> failures = new ArrayList<>();
         for (MariaDbServer other : cluster) {
             if (other != server && other.isRunning() && !other.isFrozen()) {
-                Map<String, String> status = other.replicaStatus();
+                Map<String, String> status = other.admin().replicaStatus();
                 if (!status.isEmpty()) {
                     try {
                         other.replicateFrom(server, !"Yes".equals(status.get("Slave_SQL_Running")));
@@ -225,22 +225,22 @@ public final class MariaDbNode {
      */
     public void pauseReplay() {
         requireReplica("pause replay on");
-        server.admin("STOP REPLICA SQL_THREAD");
+        server.admin().sql("STOP REPLICA SQL_THREAD");
         PgProcess.await("the SQL thread of node '" + name() + "' stopping", PAUSE_TIMEOUT,
-                () -> !"Yes".equals(server.replicaStatus().get("Slave_SQL_Running")));
+                () -> !"Yes".equals(server.admin().replicaStatus().get("Slave_SQL_Running")));
         LOG.info("Node '{}': replication paused (SQL thread stopped)", name());
     }
 
     /** {@code START REPLICA SQL_THREAD}: applies what arrived meanwhile and goes on. */
     public void resumeReplay() {
         requireReplica("resume replay on");
-        server.admin("START REPLICA SQL_THREAD");
+        server.admin().sql("START REPLICA SQL_THREAD");
         LOG.info("Node '{}': replication resumed (SQL thread started)", name());
     }
 
     /** Whether this node is a replica whose SQL thread does not run (paused, or stopped by an error). */
     public boolean isReplayPaused() {
-        Map<String, String> status = server.replicaStatus();
+        Map<String, String> status = server.admin().replicaStatus();
         return !status.isEmpty() && !"Yes".equals(status.get("Slave_SQL_Running"));
     }
 
@@ -269,32 +269,32 @@ public final class MariaDbNode {
 
     /** Whether replication is configured on this node ({@code SHOW REPLICA STATUS} has a row). */
     public boolean isReplica() {
-        return !server.replicaStatus().isEmpty();
+        return !server.admin().replicaStatus().isEmpty();
     }
 
     /** {@code @@read_only} is on. */
     public boolean isReadOnly() {
-        return "1".equals(server.admin("SELECT @@read_only"));
+        return "1".equals(server.admin().sql("SELECT @@read_only"));
     }
 
     /** {@code SHOW REPLICA STATUS} as column name to value ({@code Slave_SQL_Running}, {@code Gtid_IO_Pos}…), empty on a non-replica. */
     public Map<String, String> replicaStatus() {
-        return server.replicaStatus();
+        return server.admin().replicaStatus();
     }
 
     /** {@code @@gtid_current_pos}: the latest GTID per domain this server applied or wrote. */
     public String gtidCurrentPos() {
-        return server.admin("SELECT @@gtid_current_pos");
+        return server.admin().sql("SELECT @@gtid_current_pos");
     }
 
     /** {@code @@gtid_slave_pos}: the latest GTID per domain the replication SQL thread applied. */
     public String gtidSlavePos() {
-        return server.admin("SELECT @@gtid_slave_pos");
+        return server.admin().sql("SELECT @@gtid_slave_pos");
     }
 
     /** {@code @@gtid_binlog_pos}: the latest GTID per domain in this server's binary log. */
     public String gtidBinlogPos() {
-        return server.admin("SELECT @@gtid_binlog_pos");
+        return server.admin().sql("SELECT @@gtid_binlog_pos");
     }
 
     /**
@@ -303,7 +303,7 @@ public final class MariaDbNode {
      * @return the output, rows on lines, columns separated by tabs, without column names
      */
     public String executeAsAdmin(String sql) {
-        return server.admin(sql);
+        return server.admin().sql(sql);
     }
 
     /**
@@ -324,7 +324,7 @@ public final class MariaDbNode {
      * nor replication connections.
      */
     public int clientSessions() {
-        return Integer.parseInt(server.admin("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+        return Integer.parseInt(server.admin().sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
                 + "WHERE ID <> CONNECTION_ID() AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user', '"
                 + MariaDbTemplate.REPLICATION_USER + "') AND COMMAND NOT IN ('Daemon', 'Binlog Dump')"));
     }

@@ -1,13 +1,9 @@
 package io.github.r2dbcrouting.testkit;
 
 import java.io.IOException;
-import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -39,8 +35,6 @@ final class MariaDbServer {
 
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
 
-    static final Duration ADMIN_TIMEOUT = Duration.ofSeconds(15);
-
     private static final String READY = "ready for connections";
 
     private static final int PORT_ATTEMPTS = 5;
@@ -56,9 +50,12 @@ final class MariaDbServer {
 
     private final Path socket;
 
-    private final Path logFile;
+    private final ServerLog log;
 
-    private final MariaDbTemplate template;
+    private final MariaDbAdmin admin;
+
+    /** The template data directory the server's data is a copy of. */
+    private final Path template;
 
     private volatile int port;
 
@@ -74,13 +71,14 @@ final class MariaDbServer {
 
     private volatile long lastStartMillis = -1;
 
-    MariaDbServer(String name, int serverId, Path clusterDir, MariaDbTemplate template, boolean readOnly) {
+    MariaDbServer(String name, int serverId, Path clusterDir, Path template, boolean readOnly) {
         this.name = name;
         this.serverId = serverId;
         this.nodeDir = clusterDir.resolve(name);
         this.dataDir = nodeDir.resolve("data");
         this.socket = nodeDir.resolve(SOCKET_FILE);
-        this.logFile = nodeDir.resolve(LOG_FILE);
+        this.log = new ServerLog(nodeDir.resolve(LOG_FILE));
+        this.admin = new MariaDbAdmin(name, nodeDir, socket);
         this.template = template;
         this.readOnly = readOnly;
     }
@@ -100,7 +98,7 @@ final class MariaDbServer {
 
     private void copyTemplate() {
         PgProcess.exec(PgProcess.parentOf(nodeDir), Duration.ofSeconds(60), Map.of(),
-                List.of("cp", "-a", template.dataDir.toString(), dataDir.toString()));
+                List.of("cp", "-a", template.toString(), dataDir.toString()));
         PgProcess.chown(nodeDir, MariaDbTemplate.OS_USER, "mariadbd refuses to run as root");
     }
 
@@ -151,24 +149,18 @@ final class MariaDbServer {
     }
 
     private List<String> command() {
-        List<String> command = new ArrayList<>(List.of(MariaDbBinaries.get().server.toString(), "--no-defaults"));
-        if (PgProcess.ROOT) {
-            command.add("--user=" + MariaDbTemplate.OS_USER);
-        }
-        command.addAll(List.of("--datadir=" + dataDir, "--port=" + port, "--socket=" + socket,
-                "--pid-file=" + nodeDir.resolve(PID_FILE), "--log-error=" + logFile, "--tmpdir=" + nodeDir,
-                "--skip-networking=0", "--bind-address=" + HOST, "--server-id=" + serverId, "--log-bin=mariadb-bin",
-                "--log-slave-updates=1", "--binlog-format=ROW", "--gtid-strict-mode=1", "--relay-log=relay-bin",
-                "--read-only=" + (readOnly ? 1 : 0), "--report-host=" + HOST, "--report-port=" + port,
-                "--slave-net-timeout=4"));
-        command.addAll(MariaDbTemplate.SERVER_OPTIONS);
-        return command;
+        return MariaDbTemplate.command(MariaDbBinaries.get().server, List.of("--datadir=" + dataDir, "--port=" + port,
+                "--socket=" + socket, "--pid-file=" + nodeDir.resolve(PID_FILE), "--log-error=" + log.file(),
+                "--tmpdir=" + nodeDir, "--skip-networking=0", "--bind-address=" + HOST, "--server-id=" + serverId,
+                "--log-bin=mariadb-bin", "--log-slave-updates=1", "--binlog-format=ROW", "--gtid-strict-mode=1",
+                "--relay-log=relay-bin", "--read-only=" + (readOnly ? 1 : 0), "--report-host=" + HOST,
+                "--report-port=" + port, "--slave-net-timeout=4"));
     }
 
     /** Starts mariadbd and returns once its log says it is ready for connections. */
     void start() {
         long begin = System.nanoTime();
-        long logOffset = logSize();
+        long logOffset = log.size();
         Process started;
         try {
             started = new ProcessBuilder(command()).directory(nodeDir.toFile())
@@ -183,27 +175,19 @@ final class MariaDbServer {
         process = started;
         pid = started.pid();
         frozen = false;
-        long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-        long pause = 5;
-        while (true) {
-            String log = logSince(logOffset);
-            if (log.contains(READY)) {
-                break;
-            }
-            if (!started.isAlive()) {
-                if (log.contains("Address already in use")) {
-                    throw new PortTakenException("node '" + name + "' could not bind port " + port);
-                }
-                throw new IllegalStateException("node '" + name + "' exited with code " + started.exitValue()
-                        + " while starting on port " + port + "\n--- " + logFile + " ---\n" + tail(log));
-            }
-            if (System.nanoTime() - deadline > 0) {
+        String output = log.awaitLine(logOffset, READY, started, START_TIMEOUT);
+        if (!output.contains(READY)) {
+            String tail = "\n--- " + log + " ---\n" + ServerLog.tail(output, ServerLog.TAIL_LINES);
+            if (started.isAlive()) {
                 close();
                 throw new IllegalStateException("node '" + name + "' did not become ready on port " + port + " within "
-                        + START_TIMEOUT + "\n--- " + logFile + " ---\n" + tail(log));
+                        + START_TIMEOUT + tail);
             }
-            PgProcess.sleep(pause);
-            pause = Math.min(pause * 2, 20);
+            if (output.contains("Address already in use")) {
+                throw new PortTakenException("node '" + name + "' could not bind port " + port);
+            }
+            throw new IllegalStateException("node '" + name + "' exited with code " + started.exitValue()
+                    + " while starting on port " + port + tail);
         }
         lastStartMillis = (System.nanoTime() - begin) / 1_000_000;
         LOG.info("Node '{}' running on port {} (pid {}, server_id {}, read_only={}), start took {} ms", name, port, pid,
@@ -237,7 +221,7 @@ final class MariaDbServer {
     }
 
     void freeze() {
-        requireRunning("freeze");
+        PgProcess.requireRunning(isRunning(), name, "freeze");
         PgProcess.signal("STOP", List.of(pid));
         frozen = true;
         LOG.info("Node '{}' frozen (SIGSTOP)", name);
@@ -287,63 +271,22 @@ final class MariaDbServer {
         LOG.info("Node '{}' restarted on port {} (pid {})", name, port, pid);
     }
 
-    /**
-     * Makes this replica the primary: lets the SQL thread apply what the IO thread already received
-     * (unless replication is paused: then what was applied is what the new primary has), forgets
-     * its primary and switches {@code read_only} off.
-     */
+    /** Makes this replica the primary (see {@link MariaDbAdmin#promote}). */
     void promote() {
-        requireRunning("promote");
-        Map<String, String> status = replicaStatus();
-        if (status.isEmpty()) {
-            throw new IllegalStateException("node '" + name + "' is not a replica, there is nothing to promote");
-        }
-        if ("Yes".equals(status.get("Slave_SQL_Running"))) {
-            admin("STOP REPLICA IO_THREAD");
-            String received = replicaStatus().getOrDefault("Gtid_IO_Pos", "");
-            if (!received.isEmpty()) {
-                String waited = admin("SELECT MASTER_GTID_WAIT(" + MariaDbTemplate.quoteString(received) + ", "
-                        + START_TIMEOUT.toSeconds() + ")");
-                if (!"0".equals(waited)) {
-                    throw new IllegalStateException("node '" + name + "' did not apply the GTIDs " + received
-                            + " it had received within " + START_TIMEOUT + " before its promotion");
-                }
-            }
-        }
-        admin("STOP REPLICA; RESET REPLICA ALL; SET GLOBAL read_only = 0");
+        PgProcess.requireRunning(isRunning(), name, "promote");
+        String position = admin.promote(START_TIMEOUT);
         readOnly = false;
-        LOG.info("Node '{}' promoted to primary at GTID {}", name, admin("SELECT @@gtid_current_pos"));
+        LOG.info("Node '{}' promoted to primary at GTID {}", name, position);
     }
 
     /**
-     * Points this server at {@code primary} through GTID ({@code MASTER_USE_GTID=slave_pos}) and
-     * starts replicating; only the IO thread when {@code applyPaused}. Returns once the IO thread
-     * runs (it is then connected or retrying every second).
+     * Points this server at {@code primary} through GTID and starts replicating; only the IO thread
+     * when {@code applyPaused}. Returns once the IO thread runs.
      */
     void replicateFrom(MariaDbServer primary, boolean applyPaused) {
-        admin("STOP REPLICA; CHANGE MASTER TO MASTER_HOST='" + HOST + "', MASTER_PORT=" + primary.port()
-                + ", MASTER_USER='" + MariaDbTemplate.REPLICATION_USER + "', MASTER_PASSWORD='"
-                + MariaDbTemplate.REPLICATION_PASSWORD + "', MASTER_USE_GTID=slave_pos, MASTER_CONNECT_RETRY=1, "
-                + "MASTER_HEARTBEAT_PERIOD=1; SET GLOBAL read_only = 1; "
-                + (applyPaused ? "START REPLICA IO_THREAD" : "START REPLICA"));
+        admin.startReplicating(primary, applyPaused);
         readOnly = true;
-        String what = "node '" + name + "' connecting to '" + primary.name + "' for replication";
-        try {
-            PgProcess.await(what, START_TIMEOUT, () -> {
-                Map<String, String> status = replicaStatus();
-                if ("No".equals(status.get("Slave_IO_Running"))) {
-                    throw new IllegalStateException(what + " failed: IO thread stopped with error "
-                            + status.get("Last_IO_Errno") + ": " + status.get("Last_IO_Error"));
-                }
-                return "Yes".equals(status.get("Slave_IO_Running"));
-            });
-        }
-        catch (IllegalStateException ex) {
-            Map<String, String> status = replicaStatus();
-            throw new IllegalStateException(ex.getMessage() + " (Slave_IO_Running=" + status.get("Slave_IO_Running")
-                    + ", Slave_IO_State=" + status.get("Slave_IO_State") + ", Last_IO_Error=" + status.get("Last_IO_Error")
-                    + ")", ex);
-        }
+        admin.awaitIoThread(primary, START_TIMEOUT);
     }
 
     /**
@@ -367,50 +310,16 @@ final class MariaDbServer {
         }
     }
 
-    /** {@code SHOW REPLICA STATUS} as column name to value, empty when the server is no replica. */
-    Map<String, String> replicaStatus() {
-        Map<String, String> status = new LinkedHashMap<>();
-        for (String line : adminVertical("SHOW REPLICA STATUS").split("\n")) {
-            int colon = line.indexOf(':');
-            if (colon > 0 && !line.startsWith("***")) {
-                status.put(line.substring(0, colon).trim(), line.substring(colon + 1).trim());
-            }
-        }
-        return status;
-    }
-
-    /**
-     * Runs SQL as {@code root} over the unix socket with the {@code mariadb} client.
-     * @return the output without column names, tab-separated, trimmed
-     */
-    String admin(String sql) {
-        return admin(sql, ADMIN_TIMEOUT);
-    }
-
-    /** Like {@link #admin(String)}, for a statement that may run up to {@code timeout}. */
-    String admin(String sql, Duration timeout) {
-        return PgProcess.exec(nodeDir, timeout, Map.of(), clientCommand("--batch", "--skip-column-names", sql));
-    }
-
-    private String adminVertical(String sql) {
-        return PgProcess.exec(nodeDir, ADMIN_TIMEOUT, Map.of(), clientCommand("--vertical", null, sql));
-    }
-
-    private List<String> clientCommand(String format, @Nullable String extra, String sql) {
-        List<String> command = new ArrayList<>(List.of(MariaDbBinaries.get().client.toString(), "--no-defaults",
-                "--protocol=socket", "--socket=" + socket, "--user=root", "--connect-timeout=5", format));
-        if (extra != null) {
-            command.add(extra);
-        }
-        command.add("--execute=" + sql);
-        return command;
+    /** Administration as {@code root} over the unix socket. */
+    MariaDbAdmin admin() {
+        return admin;
     }
 
     /** Stops the server at once, whatever its state; never throws. */
     void close() {
         long current = pid;
         if (current <= 0) {
-            Long recorded = recordedPid(nodeDir.resolve(PID_FILE));
+            Long recorded = PgProcess.pidInFile(nodeDir.resolve(PID_FILE));
             if (recorded == null) {
                 return;
             }
@@ -426,56 +335,6 @@ final class MariaDbServer {
         catch (RuntimeException ex) {
             LOG.warn("Node '{}' could not be stopped cleanly: {}", name, ex.toString());
         }
-    }
-
-    /** The pid in a {@value #PID_FILE}, or null when there is none. */
-    static @Nullable Long recordedPid(Path pidFile) {
-        try {
-            String text = Files.readString(pidFile, StandardCharsets.UTF_8).trim();
-            return text.isEmpty() ? null : Long.valueOf(text);
-        }
-        catch (IOException | NumberFormatException ex) {
-            return null;
-        }
-    }
-
-    private void requireRunning(String operation) {
-        if (!isRunning()) {
-            throw new IllegalStateException("cannot " + operation + " node '" + name + "': it is not running");
-        }
-    }
-
-    private long logSize() {
-        try {
-            return Files.exists(logFile) ? Files.size(logFile) : 0;
-        }
-        catch (IOException ex) {
-            return 0;
-        }
-    }
-
-    private String logSince(long offset) {
-        if (!Files.exists(logFile)) {
-            return "";
-        }
-        try (RandomAccessFile file = new RandomAccessFile(logFile.toFile(), "r")) {
-            long length = file.length();
-            if (length <= offset) {
-                return "";
-            }
-            byte[] bytes = new byte[(int) Math.min(length - offset, 1 << 20)];
-            file.seek(offset);
-            file.readFully(bytes);
-            return new String(bytes, StandardCharsets.UTF_8);
-        }
-        catch (IOException ex) {
-            return "";
-        }
-    }
-
-    private static String tail(String log) {
-        List<String> lines = List.of(log.split("\n"));
-        return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
     }
 
     @Override

@@ -8,11 +8,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 
 import org.jspecify.annotations.Nullable;
-import reactor.util.Logger;
-import reactor.util.Loggers;
 
 /**
  * An initialised data directory with the app database, the app user and the replication user,
@@ -35,10 +32,6 @@ import reactor.util.Loggers;
  * </ul>
  */
 final class MariaDbTemplate {
-
-    private static final Logger LOG = Loggers.getLogger(MariaDbTemplate.class);
-
-    private static final Map<List<String>, MariaDbTemplate> TEMPLATES = new ConcurrentHashMap<>();
 
     /** OS user that runs the servers when this JVM is root (mariadbd refuses to run as root). */
     static final String OS_USER = "mysql";
@@ -76,49 +69,27 @@ final class MariaDbTemplate {
             "--performance-schema=0",
             "--max-connections=200");
 
-    final Path dataDir;
+    /** The templates of this JVM: {@code TEMPLATES.dataDir(username, password, database)}. */
+    static final TemplateCache TEMPLATES = new TemplateCache("MariaDB", "mariadb-template-", OS_USER,
+            MariaDbTemplate::initialize);
 
-    private MariaDbTemplate(Path dataDir) {
-        this.dataDir = dataDir;
+    private MariaDbTemplate() {
     }
 
-    static MariaDbTemplate forCredentials(String username, String password, String database) {
-        return TEMPLATES.computeIfAbsent(List.of(username, password, database),
-                key -> create(username, password, database));
-    }
-
-    /** Deletes every template of this JVM (at shutdown). */
-    static void deleteAll() {
-        TEMPLATES.values().forEach(t -> PgProcess.deleteTree(PgProcess.parentOf(t.dataDir)));
-        TEMPLATES.clear();
-    }
-
-    private static MariaDbTemplate create(String username, String password, String database) {
-        long started = System.nanoTime();
+    private static String initialize(Path dir, Path data, String username, String password, String database)
+            throws IOException {
         MariaDbBinaries binaries = MariaDbBinaries.get();
-        Path dir = StaleClusterReaper.createOwnedDirectory("mariadb-template-", OS_USER);
-        Path data = dir.resolve("data");
         Path sqlFile = dir.resolve("setup.sql");
         Path shareDir = bootstrapScripts(binaries);
-        try {
-            if (shareDir != null) {
-                bootstrap(binaries, shareDir, dir, data, sqlFile, setupSql(username, password, database));
-            }
-            else {
-                installDb(binaries, dir, data, sqlFile, setupSql(username, password, database));
-            }
-            Files.deleteIfExists(sqlFile);
-            PgProcess.chown(dir, OS_USER, "mariadbd refuses to run as root");
+        if (shareDir != null) {
+            bootstrap(binaries, shareDir, dir, data, sqlFile, setupSql(username, password, database));
         }
-        catch (IOException | RuntimeException ex) {
-            PgProcess.deleteTree(dir);
-            throw new IllegalStateException("could not create the MariaDB template data directory: " + ex.getMessage(),
-                    ex);
+        else {
+            installDb(binaries, dir, data, sqlFile, setupSql(username, password, database));
         }
-        LOG.info("MariaDB template ({}) for user '{}' and database '{}' ready in {} ms: {}",
-                shareDir != null ? "bootstrap with the scripts of " + shareDir : "mariadb-install-db", username, database,
-                (System.nanoTime() - started) / 1_000_000, data);
-        return new MariaDbTemplate(data);
+        Files.deleteIfExists(sqlFile);
+        PgProcess.chown(dir, OS_USER, "mariadbd refuses to run as root");
+        return shareDir != null ? "bootstrap with the scripts of " + shareDir : "mariadb-install-db";
     }
 
     /** The system-table scripts that {@code mariadb-install-db} feeds the server. */
@@ -153,13 +124,9 @@ final class MariaDbTemplate {
         Files.writeString(sqlFile, sql, StandardCharsets.UTF_8);
         Files.createDirectory(data);
         PgProcess.chown(dir, OS_USER, "mariadbd refuses to run as root");
-        List<String> command = new ArrayList<>(List.of(binaries.server.toString(), "--no-defaults", "--bootstrap",
-                "--datadir=" + data, "--tmpdir=" + dir, "--log-warnings=0", "--enforce-storage-engine=",
-                "--max-allowed-packet=8M", "--net-buffer-length=16K"));
-        if (PgProcess.ROOT) {
-            command.add("--user=" + OS_USER);
-        }
-        command.addAll(SERVER_OPTIONS);
+        List<String> command = command(binaries.server, List.of("--bootstrap", "--datadir=" + data, "--tmpdir=" + dir,
+                "--log-warnings=0",
+                "--enforce-storage-engine=", "--max-allowed-packet=8M", "--net-buffer-length=16K"));
         PgProcess.exec(dir, Duration.ofSeconds(120), Map.of(), command, sqlFile);
     }
 
@@ -167,14 +134,23 @@ final class MariaDbTemplate {
             throws IOException {
         Files.writeString(sqlFile, setupSql, StandardCharsets.UTF_8);
         PgProcess.chown(sqlFile, OS_USER, "mariadbd reads it");
-        List<String> command = new ArrayList<>(List.of(binaries.installDb.toString(), "--no-defaults",
-                "--datadir=" + data, "--auth-root-authentication-method=normal", "--skip-test-db",
-                "--extra-file=" + sqlFile));
+        List<String> command = command(binaries.installDb, List.of("--datadir=" + data,
+                "--auth-root-authentication-method=normal", "--skip-test-db", "--extra-file=" + sqlFile));
+        PgProcess.exec(dir, Duration.ofSeconds(120), Map.of(), command);
+    }
+
+    /**
+     * {@code binary} ({@code mariadbd} or {@code mariadb-install-db}) reading no option file, with
+     * {@code options}, as {@value #OS_USER} when this JVM is root, and {@link #SERVER_OPTIONS}.
+     */
+    static List<String> command(Path binary, List<String> options) {
+        List<String> command = new ArrayList<>(List.of(binary.toString(), "--no-defaults"));
+        command.addAll(options);
         if (PgProcess.ROOT) {
             command.add("--user=" + OS_USER);
         }
         command.addAll(SERVER_OPTIONS);
-        PgProcess.exec(dir, Duration.ofSeconds(120), Map.of(), command);
+        return command;
     }
 
     /**

@@ -27,7 +27,15 @@ interface NodeOperations {
     boolean isFrozen();
 
     /** Starts the server again on the same port and data (after a kill or stop), or stops and starts it. */
-    void restart();
+    default void restart() {
+        if (isRunning()) {
+            stop();
+        }
+        startStopped();
+    }
+
+    /** Starts the stopped (or killed) server again on the same port and data. */
+    void startStopped();
 
     /** Shuts the server down cleanly (fast mode). */
     void stop();

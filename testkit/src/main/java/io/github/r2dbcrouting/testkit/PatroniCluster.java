@@ -1,18 +1,14 @@
 package io.github.r2dbcrouting.testkit;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
@@ -58,13 +54,7 @@ public final class PatroniCluster implements AutoCloseable {
     /** How long {@link #switchover} lets Patroni's REST call take. */
     static final Duration SWITCHOVER_TIMEOUT = Duration.ofSeconds(60);
 
-    private static final Set<PatroniCluster> OPEN = ConcurrentHashMap.newKeySet();
-
-    private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
-
-    private static final AtomicBoolean REAPED = new AtomicBoolean();
-
-    private final Settings settings;
+    private final PatroniSettings settings;
 
     private final Path directory;
 
@@ -74,9 +64,11 @@ public final class PatroniCluster implements AutoCloseable {
 
     private final List<PatroniMember> members = new CopyOnWriteArrayList<>();
 
+    private final PatroniRest rest = new PatroniRest(members);
+
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private PatroniCluster(Settings settings, Path directory, Etcd etcd, Path patroniExecutable) {
+    private PatroniCluster(PatroniSettings settings, Path directory, Etcd etcd, Path patroniExecutable) {
         this.settings = settings;
         this.directory = directory;
         this.etcd = etcd;
@@ -99,18 +91,12 @@ public final class PatroniCluster implements AutoCloseable {
 
     /** @throws IllegalArgumentException naming the unknown name and the known ones */
     public PatroniMember member(String name) {
-        for (PatroniMember member : members) {
-            if (member.name().equals(name)) {
-                return member;
-            }
-        }
-        throw new IllegalArgumentException("no member named '" + name + "' in this Patroni cluster; members are "
-                + members.stream().map(PatroniMember::name).collect(Collectors.toList()));
+        return NodeList.named(members, PatroniMember::name, name, "member", "this Patroni cluster");
     }
 
     /** Patroni's {@code scope}: the cluster's name in etcd. */
     public String scope() {
-        return settings.scope;
+        return settings.scope();
     }
 
     /** The REST base URL of every member ({@code http://127.0.0.1:PORT}), in member order. */
@@ -133,46 +119,12 @@ public final class PatroniCluster implements AutoCloseable {
      * @throws IllegalStateException when no running member answers
      */
     public String clusterJson() {
-        StringBuilder failures = new StringBuilder();
-        for (PatroniMember member : members) {
-            if (!member.isRunning()) {
-                continue;
-            }
-            try {
-                Http.Response response = Http.get(member.restUrl() + "/cluster");
-                if (response.status() == 200) {
-                    return response.body();
-                }
-                failures.append(member.name()).append(": HTTP ").append(response.status()).append("; ");
-            }
-            catch (IOException ex) {
-                failures.append(member.name()).append(": ").append(ex).append("; ");
-            }
-        }
-        throw new IllegalStateException("no running member answered GET /cluster: " + failures);
+        return rest.clusterJson();
     }
 
-    /**
-     * The members of {@code GET /cluster} by name (each a map with {@code role}, {@code state},
-     * {@code host}, {@code port}, {@code lag}, …), or an empty map when no member answers.
-     */
+    /** The members of {@code GET /cluster} by name (see {@link PatroniRest#clusterView()}). */
     Map<String, Map<String, @Nullable Object>> clusterView() {
-        Map<String, Map<String, @Nullable Object>> view = new LinkedHashMap<>();
-        try {
-            if (Json.parse(clusterJson()) instanceof Map<?, ?> root && root.get("members") instanceof List<?> list) {
-                for (Object entry : list) {
-                    if (entry instanceof Map<?, ?> map && map.get("name") instanceof String name) {
-                        @SuppressWarnings("unchecked")
-                        Map<String, @Nullable Object> member = (Map<String, @Nullable Object>) map;
-                        view.put(name, member);
-                    }
-                }
-            }
-        }
-        catch (IllegalStateException | IllegalArgumentException ex) {
-            // nobody answers, or mid-restart garbage: no view now
-        }
-        return view;
+        return rest.clusterView();
     }
 
     /**
@@ -181,42 +133,12 @@ public final class PatroniCluster implements AutoCloseable {
      * @throws AssertionError naming the cluster state when {@code timeout} passes
      */
     public PatroniMember awaitLeader(Duration timeout) {
-        return awaitLeader(timeout, null);
+        return rest.awaitLeader(timeout, null);
     }
 
     /** Like {@link #awaitLeader(Duration)}, for a leader other than {@code previous} (after a failover). */
     public PatroniMember awaitNewLeader(PatroniMember previous, Duration timeout) {
-        return awaitLeader(timeout, Objects.requireNonNull(previous, "previous"));
-    }
-
-    private PatroniMember awaitLeader(Duration timeout, @Nullable PatroniMember notThis) {
-        PatroniMember[] found = new PatroniMember[1];
-        Await.until(notThis == null ? "a Patroni leader" : "a Patroni leader other than '" + notThis.name() + "'",
-                timeout, () -> {
-                    found[0] = currentLeader();
-                    return found[0] != null && found[0] != notThis;
-                }, () -> "(cluster: " + clusterView() + ")");
-        return found[0];
-    }
-
-    /** The member that Patroni says leads, runs, answers {@code /primary} and is out of recovery; null when none. */
-    private @Nullable PatroniMember currentLeader() {
-        for (Map.Entry<String, Map<String, @Nullable Object>> entry : clusterView().entrySet()) {
-            Map<String, @Nullable Object> view = entry.getValue();
-            if ("leader".equals(view.get("role")) && "running".equals(view.get("state"))) {
-                PatroniMember member = member(entry.getKey());
-                try {
-                    if (member.isRunning() && Http.get(member.restUrl() + "/primary").status() == 200
-                            && !member.isInRecovery()) {
-                        return member;
-                    }
-                }
-                catch (IOException | IllegalStateException ex) {
-                    return null;
-                }
-            }
-        }
-        return null;
+        return rest.awaitLeader(timeout, Objects.requireNonNull(previous, "previous"));
     }
 
     /**
@@ -226,32 +148,7 @@ public final class PatroniCluster implements AutoCloseable {
      * @return the leader
      */
     public PatroniMember awaitMembersStreaming(Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        PatroniMember leader = awaitLeader(timeout);
-        List<String> expected = members.stream()
-            .filter(m -> m != leader && m.isRunning())
-            .map(PatroniMember::name)
-            .sorted()
-            .toList();
-        if (expected.isEmpty()) {
-            return leader;
-        }
-        String sql = "SELECT string_agg(application_name, ',' ORDER BY application_name) FROM pg_stat_replication "
-                + "WHERE state = 'streaming' AND application_name IN ("
-                + expected.stream().map(n -> "'" + n + "'").collect(Collectors.joining(",")) + ")";
-        String want = String.join(",", expected);
-        String[] last = new String[1];
-        Await.until("members " + expected + " streaming from leader '" + leader.name() + "'",
-                Duration.ofNanos(Math.max(0, deadline - System.nanoTime())), () -> {
-                    try {
-                        last[0] = leader.queryString(sql);
-                    }
-                    catch (IllegalStateException ex) {
-                        last[0] = ex.getMessage();
-                    }
-                    return want.equals(last[0]);
-                }, () -> "(streaming: " + last[0] + "; cluster: " + clusterView() + ")");
-        return leader;
+        return rest.awaitMembersStreaming(timeout);
     }
 
     /**
@@ -263,29 +160,7 @@ public final class PatroniCluster implements AutoCloseable {
      */
     public PatroniMember switchover(PatroniMember candidate) {
         Objects.requireNonNull(candidate, "candidate");
-        PatroniMember leader = awaitLeader(START_TIMEOUT);
-        if (leader == candidate) {
-            throw new IllegalArgumentException("member '" + candidate.name() + "' already leads; nothing to switch over");
-        }
-        String body = "{\"leader\": " + Json.quote(leader.name()) + ", \"candidate\": " + Json.quote(candidate.name())
-                + "}";
-        long begin = System.nanoTime();
-        Http.Response response;
-        try {
-            response = Http.post(leader.restUrl() + "/switchover", body, SWITCHOVER_TIMEOUT);
-        }
-        catch (IOException ex) {
-            throw new IllegalStateException("POST " + leader.restUrl() + "/switchover failed: " + ex, ex);
-        }
-        if (response.status() != 200) {
-            throw new IllegalStateException("Patroni refused the switchover from '" + leader.name() + "' to '"
-                    + candidate.name() + "': HTTP " + response.status() + " " + response.body());
-        }
-        Await.until("member '" + candidate.name() + "' leading after the switchover", START_TIMEOUT,
-                () -> currentLeader() == candidate, () -> "(cluster: " + clusterView() + ")");
-        LOG.info("Switchover from '{}' to '{}' took {} ms ({})", leader.name(), candidate.name(),
-                (System.nanoTime() - begin) / 1_000_000, response.body().trim());
-        return candidate;
+        return rest.switchover(candidate, START_TIMEOUT, SWITCHOVER_TIMEOUT);
     }
 
     /**
@@ -321,21 +196,8 @@ public final class PatroniCluster implements AutoCloseable {
     }
 
     private PatroniMember createMember(String name, Map<String, Boolean> tags) {
-        Path memberDir;
-        try {
-            memberDir = Files.createDirectory(directory.resolve(name));
-            PgProcess.chownToPostgres(memberDir);
-        }
-        catch (IOException ex) {
-            throw new IllegalStateException("could not create the directory of member '" + name + "' in " + directory
-                    + ": " + ex.getMessage(), ex);
-        }
-        Endpoint endpoint = new Endpoint(name, FreePorts.LOOPBACK, FreePorts.next(), settings.database,
-                settings.username, settings.password);
-        PatroniMember member = new PatroniMember(name, memberDir, patroniExecutable, endpoint, FreePorts.next(), tags);
-        member.writeConfig(PatroniConfig.json(settings.scope, name, memberDir, endpoint, member.restPort(),
-                etcd.clientAddress(), directory.resolve(PatroniFiles.TEMPLATE_PATH_FILE), PgBinaries.directory(), settings.ttl, settings.loopWait,
-                settings.retryTimeout, tags));
+        PatroniMember member = PatroniMember.create(name, directory, patroniExecutable, settings, etcd.clientAddress(),
+                tags);
         members.add(member);
         return member;
     }
@@ -369,9 +231,9 @@ public final class PatroniCluster implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        OPEN.remove(this);
+        OpenClusters.closed(this);
         closeQuietly(members, etcd, directory);
-        LOG.info("Patroni cluster {} closed", settings.scope);
+        LOG.info("Patroni cluster {} closed", settings.scope());
     }
 
     private static void closeQuietly(List<PatroniMember> members, Etcd etcd, Path directory) {
@@ -400,44 +262,13 @@ public final class PatroniCluster implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "PatroniCluster " + settings.scope + members;
-    }
-
-    private static void setUpJvmOnce() {
-        if (JVM_SETUP_DONE.compareAndSet(false, true)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                new ArrayList<>(OPEN).forEach(PatroniCluster::close);
-                try {
-                    // PostgresCluster's hook does the same when it was used; either may come first
-                    PgTemplate.deleteAll();
-                }
-                catch (RuntimeException ex) {
-                    LOG.warn("Could not delete the initdb templates: {}", ex.toString());
-                }
-            }, "r2dbc-routing-testkit-patroni-shutdown"));
-        }
-    }
-
-    private record Settings(int members, String scope, String database, String username, String password,
-            Duration ttl, Duration loopWait, Duration retryTimeout) {
-
-        @Override
-        public String toString() {
-            return "Settings[members=" + members + ", scope=" + scope + "]";
-        }
-
+        return "PatroniCluster " + settings.scope() + members;
     }
 
     /** Settings of a Patroni cluster; {@link #build()} starts it. */
-    public static final class Builder {
+    public static final class Builder extends Credentials.Builder<Builder> {
 
         private int members = 3;
-
-        private String database = PostgresCluster.DEFAULT_DATABASE;
-
-        private String username = PostgresCluster.DEFAULT_USERNAME;
-
-        private String password = PostgresCluster.DEFAULT_PASSWORD;
 
         private Duration ttl = Duration.ofSeconds(8);
 
@@ -446,6 +277,7 @@ public final class PatroniCluster implements AutoCloseable {
         private Duration retryTimeout = Duration.ofSeconds(3);
 
         private Builder() {
+            super(63);
         }
 
         /** Number of members started, 1 to 9; default 3 (a leader and two replicas). */
@@ -457,54 +289,17 @@ public final class PatroniCluster implements AutoCloseable {
             return this;
         }
 
-        /** Database that the app user owns; default {@code app}. */
-        public Builder database(String database) {
-            this.database = PostgresCluster.Builder.requireName("database", database);
-            return this;
-        }
-
-        /** A superuser with a password (Patroni's superuser and replication user); default {@code app}. */
-        public Builder username(String username) {
-            this.username = PostgresCluster.Builder.requireName("username", username);
-            return this;
-        }
-
-        /** The app user's password; default a fixed non-trivial secret. */
-        public Builder password(String password) {
-            Objects.requireNonNull(password, "password");
-            if (password.isEmpty() || password.contains("\n")) {
-                throw new IllegalArgumentException("password must be non-empty and on one line");
-            }
-            this.password = password;
-            return this;
-        }
-
         /**
          * Patroni's timing, whole seconds: the leader key's {@code ttl} (default 8 s),
          * {@code loop_wait} (default 1 s) and {@code retry_timeout} (default 3 s). Patroni needs
          * {@code loop_wait + 2 * retry_timeout <= ttl}.
          */
         public Builder timing(Duration ttl, Duration loopWait, Duration retryTimeout) {
-            long t = wholeSeconds("ttl", ttl);
-            long l = wholeSeconds("loopWait", loopWait);
-            long r = wholeSeconds("retryTimeout", retryTimeout);
-            if (l + 2 * r > t) {
-                throw new IllegalArgumentException("Patroni needs loop_wait + 2 * retry_timeout <= ttl, was " + l
-                        + " + 2 * " + r + " > " + t);
-            }
+            PatroniSettings.checkTiming(ttl, loopWait, retryTimeout);
             this.ttl = ttl;
             this.loopWait = loopWait;
             this.retryTimeout = retryTimeout;
             return this;
-        }
-
-        private static long wholeSeconds(String setting, Duration value) {
-            Objects.requireNonNull(value, setting);
-            if (value.isNegative() || value.isZero() || value.toMillis() % 1000 != 0) {
-                throw new IllegalArgumentException(setting + " must be a positive whole number of seconds, was "
-                        + value);
-            }
-            return value.toSeconds();
         }
 
         /**
@@ -516,17 +311,15 @@ public final class PatroniCluster implements AutoCloseable {
         public PatroniCluster build() {
             Path patroni = PatroniFiles.executable("patroni", "patroni");
             Path etcdExecutable = PatroniFiles.executable("etcd", "etcd-server");
-            if (REAPED.compareAndSet(false, true)) {
-                StaleClusterReaper.reap(StaleClusterReaper.tempRoot());
-            }
-            setUpJvmOnce();
+            StaleClusterReaper.reapOnce();
+            OpenClusters.closeAtJvmExit();
             long begin = System.nanoTime();
             // the template (an initdb, seconds) is made while etcd and Patroni start (Python, seconds)
-            CompletableFuture<PgTemplate> template = CompletableFuture
-                .supplyAsync(() -> PgTemplate.forCredentials(username, password, database), PatroniFiles.TEMPLATE_EXECUTOR);
+            CompletableFuture<Path> template = CompletableFuture
+                .supplyAsync(() -> PgTemplate.TEMPLATES.dataDir(username, password, database), PatroniFiles.TEMPLATE_EXECUTOR);
             Path directory = StaleClusterReaper.createOwnedDirectory("patroni-");
             String scope = directory.getFileName().toString().substring(StaleClusterReaper.PREFIX.length());
-            Settings settings = new Settings(members, scope, database, username, password, ttl, loopWait,
+            PatroniSettings settings = new PatroniSettings(members, scope, database, username, password, ttl, loopWait,
                     retryTimeout);
             Etcd etcd;
             try {
@@ -537,7 +330,7 @@ public final class PatroniCluster implements AutoCloseable {
                 throw ex;
             }
             PatroniCluster cluster = new PatroniCluster(settings, directory, etcd, patroni);
-            OPEN.add(cluster);
+            OpenClusters.add(cluster);
             try {
                 for (int i = 0; i < members; i++) {
                     cluster.createMember("pg-" + i, Map.of());

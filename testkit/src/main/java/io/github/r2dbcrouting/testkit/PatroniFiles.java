@@ -77,11 +77,11 @@ final class PatroniFiles {
     };
 
     /** Writes {@value #TEMPLATE_PATH_FILE} atomically, so the bootstrap command never reads half a path. */
-    static void publishTemplate(PgTemplate template, Path directory) {
+    static void publishTemplate(Path template, Path directory) {
         Path file = directory.resolve(TEMPLATE_PATH_FILE);
         Path partial = directory.resolve(TEMPLATE_PATH_FILE + ".partial");
         try {
-            Files.writeString(partial, template.dataDir.toString(), StandardCharsets.UTF_8);
+            Files.writeString(partial, template.toString(), StandardCharsets.UTF_8);
             Files.move(partial, file, StandardCopyOption.ATOMIC_MOVE);
         }
         catch (IOException ex) {

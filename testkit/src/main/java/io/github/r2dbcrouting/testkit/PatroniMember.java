@@ -60,8 +60,32 @@ public final class PatroniMember {
         this.tags = Map.copyOf(tags);
     }
 
+    /**
+     * Makes member {@code name} of a cluster in {@code clusterDir}: its directory, free ports for
+     * PostgreSQL and the REST API, and its {@code patroni.yml}; does not start it.
+     */
+    static PatroniMember create(String name, Path clusterDir, Path patroniExecutable, PatroniSettings settings,
+            String etcdAddress, Map<String, Boolean> tags) {
+        Path memberDir;
+        try {
+            memberDir = Files.createDirectory(clusterDir.resolve(name));
+            PgProcess.chownToPostgres(memberDir);
+        }
+        catch (IOException ex) {
+            throw new IllegalStateException("could not create the directory of member '" + name + "' in " + clusterDir
+                    + ": " + ex.getMessage(), ex);
+        }
+        Endpoint endpoint = new Endpoint(name, FreePorts.LOOPBACK, FreePorts.next(), settings.database(),
+                settings.username(), settings.password());
+        PatroniMember member = new PatroniMember(name, memberDir, patroniExecutable, endpoint, FreePorts.next(), tags);
+        member.writeConfig(PatroniConfig.json(settings.scope(), name, memberDir, endpoint, member.restPort(),
+                etcdAddress, clusterDir.resolve(PatroniFiles.TEMPLATE_PATH_FILE), PgBinaries.directory(), settings.ttl(),
+                settings.loopWait(), settings.retryTimeout(), tags));
+        return member;
+    }
+
     /** Writes {@code patroni.yml} (JSON, which YAML reads) for this member. */
-    void writeConfig(String configJson) {
+    private void writeConfig(String configJson) {
         try {
             Files.writeString(config, configJson, StandardCharsets.UTF_8);
             // it holds the password
@@ -182,6 +206,29 @@ public final class PatroniMember {
     /** Runs SQL on this member. */
     public void execute(String sql) {
         Sql.execute(endpoint, sql);
+    }
+
+    /**
+     * Client sessions on this member, not counting the one that asks nor Patroni's own
+     * ({@code application_name} starting with {@code Patroni}).
+     */
+    public int clientSessions() {
+        String count = queryString("SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' "
+                + "AND pid <> pg_backend_pid() AND coalesce(application_name, '') NOT LIKE 'Patroni%'");
+        return count == null ? 0 : Integer.parseInt(count);
+    }
+
+    /** Whether this member's PostgreSQL takes a query now (Patroni runs, and the server is not restarting). */
+    boolean answers() {
+        if (!isRunning() || postmasterPid() <= 0) {
+            return false;
+        }
+        try {
+            return "1".equals(queryString("SELECT 1"));
+        }
+        catch (IllegalStateException ex) {
+            return false;
+        }
     }
 
     /** Whether PostgreSQL runs here in recovery (a replica); asks the server. */

@@ -256,4 +256,26 @@ final class PgProcess {
         }
     }
 
+
+    /** The pid in a pid file that holds only it (e.g. {@code mariadbd.pid}), or null when there is none. */
+    static @Nullable Long pidInFile(Path pidFile) {
+        try {
+            String text = Files.readString(pidFile, StandardCharsets.UTF_8).trim();
+            return text.isEmpty() ? null : Long.valueOf(text);
+        }
+        catch (IOException | NumberFormatException ex) {
+            return null;
+        }
+    }
+
+    /**
+     * A fault or a promotion needs a running server.
+     * @throws IllegalStateException naming the operation and the node unless {@code running}
+     */
+    static void requireRunning(boolean running, String node, String operation) {
+        if (!running) {
+            throw new IllegalStateException("cannot " + operation + " node '" + node + "': it is not running");
+        }
+    }
+
 }

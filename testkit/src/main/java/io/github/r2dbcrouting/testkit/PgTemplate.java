@@ -6,22 +6,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-
-import reactor.util.Logger;
-import reactor.util.Loggers;
 
 /**
  * An {@code initdb}-ed data directory, made once per JVM (per user, password and database),
  * that every new primary copies: copying takes milliseconds where initdb takes a second.
  */
 final class PgTemplate {
-
-    private static final Logger LOG = Loggers.getLogger(PgTemplate.class);
-
-    private static final Map<List<String>, PgTemplate> TEMPLATES = new ConcurrentHashMap<>();
 
     /** {@link ServerSetup#SETTINGS}, on loopback only and without a unix socket. */
     static final String SETTINGS = ServerSetup.SETTINGS + String.join("\n",
@@ -37,55 +28,34 @@ final class PgTemplate {
             "host replication all 127.0.0.1/32 scram-sha-256",
             "");
 
-    final Path dataDir;
+    /** The templates of this JVM: {@code TEMPLATES.dataDir(username, password, database)}. */
+    static final TemplateCache TEMPLATES = new TemplateCache("initdb", "template-", PgProcess.POSTGRES_USER,
+            PgTemplate::initdb);
 
-    private PgTemplate(Path dataDir) {
-        this.dataDir = dataDir;
+    private PgTemplate() {
     }
 
-    static PgTemplate forCredentials(String username, String password, String database) {
-        return TEMPLATES.computeIfAbsent(List.of(username, password, database),
-                key -> create(username, password, database));
-    }
-
-    /** Deletes every template of this JVM (at shutdown). */
-    static void deleteAll() {
-        TEMPLATES.values().forEach(t -> PgProcess.deleteTree(PgProcess.parentOf(t.dataDir)));
-        TEMPLATES.clear();
-    }
-
-    private static PgTemplate create(String username, String password, String database) {
-        long started = System.nanoTime();
-        Path dir = StaleClusterReaper.createOwnedDirectory("template-");
-        Path data = dir.resolve("data");
+    private static String initdb(Path dir, Path data, String username, String password, String database)
+            throws IOException {
         Path pwfile = dir.resolve("pwfile");
         Path sqlFile = dir.resolve("create-database.sql");
-        try {
-            Files.writeString(pwfile, password + "\n", StandardCharsets.UTF_8);
-            PgProcess.chownToPostgres(dir);
-            PgProcess.run(dir, Duration.ofSeconds(120), Map.of(), "initdb", "-D", data.toString(), "-U", username,
-                    "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8",
-                    "--locale=C", "--no-sync", "--wal-segsize=1");
-            Files.delete(pwfile);
-            Files.writeString(data.resolve("postgresql.conf"), SETTINGS, StandardCharsets.UTF_8,
-                    StandardOpenOption.APPEND);
-            Files.writeString(data.resolve("pg_hba.conf"), PG_HBA, StandardCharsets.UTF_8);
-            if (!"postgres".equals(database)) {
-                Files.writeString(sqlFile, "CREATE DATABASE " + quoteIdent(database) + " OWNER " + quoteIdent(username)
-                        + ";\n", StandardCharsets.UTF_8);
-                PgProcess.runWithInput(dir, Duration.ofSeconds(60), Map.of(), sqlFile, "postgres", "--single", "-D",
-                        data.toString(), "-c", "exit_on_error=true", "postgres");
-                Files.delete(sqlFile);
-            }
+        Files.writeString(pwfile, password + "\n", StandardCharsets.UTF_8);
+        PgProcess.chownToPostgres(dir);
+        PgProcess.run(dir, Duration.ofSeconds(120), Map.of(), "initdb", "-D", data.toString(), "-U", username,
+                "--auth-local=trust", "--auth-host=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8",
+                "--locale=C", "--no-sync", "--wal-segsize=1");
+        Files.delete(pwfile);
+        Files.writeString(data.resolve("postgresql.conf"), SETTINGS, StandardCharsets.UTF_8,
+                StandardOpenOption.APPEND);
+        Files.writeString(data.resolve("pg_hba.conf"), PG_HBA, StandardCharsets.UTF_8);
+        if (!"postgres".equals(database)) {
+            Files.writeString(sqlFile, "CREATE DATABASE " + quoteIdent(database) + " OWNER " + quoteIdent(username)
+                    + ";\n", StandardCharsets.UTF_8);
+            PgProcess.runWithInput(dir, Duration.ofSeconds(60), Map.of(), sqlFile, "postgres", "--single", "-D",
+                    data.toString(), "-c", "exit_on_error=true", "postgres");
+            Files.delete(sqlFile);
         }
-        catch (IOException | RuntimeException ex) {
-            PgProcess.deleteTree(dir);
-            throw new IllegalStateException("could not create the template data directory with initdb: "
-                    + ex.getMessage(), ex);
-        }
-        LOG.info("initdb template for user '{}' and database '{}' ready in {} ms: {}", username, database,
-                (System.nanoTime() - started) / 1_000_000, data);
-        return new PgTemplate(data);
+        return "initdb";
     }
 
     static String quoteIdent(String ident) {

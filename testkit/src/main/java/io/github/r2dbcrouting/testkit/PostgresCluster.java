@@ -2,13 +2,9 @@ package io.github.r2dbcrouting.testkit;
 
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Collectors;
 
 import org.jspecify.annotations.Nullable;
 import reactor.util.Logger;
@@ -60,26 +56,15 @@ public final class PostgresCluster implements AutoCloseable {
     /** The official PostgreSQL image, major version 15 like the CI's local binaries. */
     public static final String DEFAULT_IMAGE = "postgres:15";
 
-    static final String DEFAULT_DATABASE = "app";
-
-    static final String DEFAULT_USERNAME = "app";
-
-    /** Fixed so that test logs and URLs are reproducible; the servers listen on loopback only. */
-    static final String DEFAULT_PASSWORD = "r2dbc-routing-testkit-S3cret!";
-
-    private static final Set<PostgresCluster> OPEN = ConcurrentHashMap.newKeySet();
-
-    private static final AtomicBoolean JVM_SETUP_DONE = new AtomicBoolean();
-
     private final StartedCluster started;
 
-    private final List<PostgresNode> nodes;
+    private final NodeList<PostgresNode> nodes;
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
     private PostgresCluster(StartedCluster started) {
         this.started = started;
-        this.nodes = started.nodes();
+        this.nodes = new NodeList<>(started.nodes(), PostgresNode::name);
     }
 
     public static Builder builder() {
@@ -93,28 +78,22 @@ public final class PostgresCluster implements AutoCloseable {
 
     /** The node started as the primary, named {@code primary} (it stays this node after a promotion elsewhere). */
     public PostgresNode primary() {
-        return nodes.get(0);
+        return nodes.primary();
     }
 
     /** The nodes started as replicas: {@code replica-1}, {@code replica-2}, … */
     public List<PostgresNode> replicas() {
-        return nodes.subList(1, nodes.size());
+        return nodes.replicas();
     }
 
     /** All nodes, the primary first. */
     public List<PostgresNode> nodes() {
-        return nodes;
+        return nodes.all();
     }
 
     /** @throws IllegalArgumentException naming the unknown name and the known ones */
     public PostgresNode node(String name) {
-        for (PostgresNode node : nodes) {
-            if (node.name().equals(name)) {
-                return node;
-            }
-        }
-        throw new IllegalArgumentException("no node named '" + name + "' in this cluster; nodes are "
-                + nodes.stream().map(PostgresNode::name).collect(Collectors.toList()));
+        return nodes.named(name);
     }
 
     /** Where this cluster runs: {@link Backend#LOCAL} or {@link Backend#CONTAINERS}, never {@link Backend#AUTO}. */
@@ -151,7 +130,7 @@ public final class PostgresCluster implements AutoCloseable {
         PostgresNode current = currentPrimary();
         String target = current.queryString("SELECT pg_current_wal_lsn()::text");
         long deadline = System.nanoTime() + timeout.toNanos();
-        for (PostgresNode replica : nodes) {
+        for (PostgresNode replica : nodes.all()) {
             if (replica == current || !replica.isRunning() || replica.isFrozen() || !replica.isInRecovery()
                     || replica.isReplayPaused()) {
                 continue;
@@ -192,7 +171,7 @@ public final class PostgresCluster implements AutoCloseable {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
-        OPEN.remove(this);
+        OpenClusters.closed(this);
         started.close();
         LOG.info("Cluster closed: {}", started);
     }
@@ -202,25 +181,10 @@ public final class PostgresCluster implements AutoCloseable {
         return "PostgresCluster" + nodes;
     }
 
-    private static void setUpJvmOnce() {
-        if (JVM_SETUP_DONE.compareAndSet(false, true)) {
-            Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-                new ArrayList<>(OPEN).forEach(PostgresCluster::close);
-                PgTemplate.deleteAll();
-            }, "r2dbc-routing-testkit-shutdown"));
-        }
-    }
-
     /** Settings of a cluster; {@link #build()} starts it. */
-    public static final class Builder {
+    public static final class Builder extends Credentials.Builder<Builder> {
 
         private int replicas = 2;
-
-        private String database = DEFAULT_DATABASE;
-
-        private String username = DEFAULT_USERNAME;
-
-        private String password = DEFAULT_PASSWORD;
 
         private Backend backend = Backend.AUTO;
 
@@ -229,6 +193,7 @@ public final class PostgresCluster implements AutoCloseable {
         private boolean closeOnJvmExit = true;
 
         private Builder() {
+            super(63);
         }
 
         /**
@@ -277,37 +242,6 @@ public final class PostgresCluster implements AutoCloseable {
             return this;
         }
 
-        /** Database that the app user owns; default {@code app}. */
-        public Builder database(String database) {
-            this.database = requireName("database", database);
-            return this;
-        }
-
-        /** A superuser with a password; default {@code app}. */
-        public Builder username(String username) {
-            this.username = requireName("username", username);
-            return this;
-        }
-
-        /** The app user's password; default a fixed non-trivial secret. */
-        public Builder password(String password) {
-            Objects.requireNonNull(password, "password");
-            if (password.isEmpty() || password.contains("\n")) {
-                throw new IllegalArgumentException("password must be non-empty and on one line");
-            }
-            this.password = password;
-            return this;
-        }
-
-        static String requireName(String setting, String value) {
-            Objects.requireNonNull(value, setting);
-            if (!value.matches("[A-Za-z_][A-Za-z0-9_]{0,62}")) {
-                throw new IllegalArgumentException(setting + " must be a plain SQL identifier (letters, digits, "
-                        + "underscores, not starting with a digit), was '" + value + "'");
-            }
-            return value;
-        }
-
         /**
          * Picks the backend, starts the primary, then all replicas in parallel; returns when
          * every replica streams.
@@ -317,13 +251,13 @@ public final class PostgresCluster implements AutoCloseable {
             Backend chosen = BackendSelection.select(backend, System.getProperty(BACKEND_PROPERTY),
                     System.getenv(BACKEND_ENV), BackendSelection::localProblem, BackendSelection::engineProblem);
             ClusterSettings settings = new ClusterSettings(replicas, database, username, password, resolveImage());
-            setUpJvmOnce();
+            OpenClusters.closeAtJvmExit();
             long begin = System.nanoTime();
             StartedCluster started = chosen == Backend.CONTAINERS ? ContainerCluster.start(settings)
                     : LocalCluster.start(settings);
             PostgresCluster cluster = new PostgresCluster(started);
             if (closeOnJvmExit) {
-                OPEN.add(cluster);
+                OpenClusters.add(cluster);
             }
             LOG.info("Cluster with {} replica(s) started in {} ms ({}): {}", replicas,
                     (System.nanoTime() - begin) / 1_000_000, started, cluster.nodes);

@@ -1,8 +1,10 @@
 package io.github.r2dbcrouting.testkit;
 
 import java.time.Duration;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.Predicate;
+import java.util.function.ToIntFunction;
 
 /**
  * Proves a test left no server-side session behind: records each node's client sessions before,
@@ -16,11 +18,11 @@ import java.util.Map;
  */
 public final class SessionLeakCheck {
 
-    /** Per node (a {@link PostgresNode} or a {@link MariaDbNode}): its sessions before. */
-    private final Map<Object, Integer> before;
+    /** Per node (a {@link PostgresNode}, a {@link MariaDbNode} or a {@link PatroniMember}): its sessions before. */
+    private final List<Watched<?>> watched;
 
-    private SessionLeakCheck(Map<Object, Integer> before) {
-        this.before = before;
+    private SessionLeakCheck(List<Watched<?>> watched) {
+        this.watched = watched;
     }
 
     /**
@@ -28,53 +30,94 @@ public final class SessionLeakCheck {
      * down now counts as having none.
      */
     public static SessionLeakCheck before(PostgresCluster cluster) {
-        Map<Object, Integer> sessions = new LinkedHashMap<>();
-        for (PostgresNode node : cluster.nodes()) {
-            sessions.put(node, answers(node) ? sessions(node) : 0);
-        }
-        return new SessionLeakCheck(sessions);
+        return before(cluster.nodes(), node -> node.isRunning() && !node.isFrozen(), PostgresNode::clientSessions);
     }
 
     /** Like {@link #before(PostgresCluster)}, for a MariaDB cluster (see {@link MariaDbNode#clientSessions()}). */
     public static SessionLeakCheck before(MariaDbCluster cluster) {
-        Map<Object, Integer> sessions = new LinkedHashMap<>();
-        for (MariaDbNode node : cluster.nodes()) {
-            sessions.put(node, answers(node) ? sessions(node) : 0);
+        return before(cluster.nodes(), node -> node.isRunning() && !node.isFrozen(), MariaDbNode::clientSessions);
+    }
+
+    /**
+     * Like {@link #before(PostgresCluster)}, for a Patroni cluster (see
+     * {@link PatroniMember#clientSessions()}): a member answers when its PostgreSQL takes a query now.
+     */
+    public static SessionLeakCheck before(PatroniCluster cluster) {
+        return before(cluster.members(), PatroniMember::answers, PatroniMember::clientSessions);
+    }
+
+    private static <N> SessionLeakCheck before(List<N> nodes, Predicate<N> answers, ToIntFunction<N> sessions) {
+        List<Watched<?>> watched = new ArrayList<>();
+        for (N node : nodes) {
+            watched.add(new Watched<>(node, answers.test(node) ? sessions.applyAsInt(node) : 0, answers, sessions));
         }
-        return new SessionLeakCheck(sessions);
+        return new SessionLeakCheck(List.copyOf(watched));
     }
 
     /** The count recorded for {@code node}. */
     public int sessionsBefore(PostgresNode node) {
-        return this.before.getOrDefault(node, 0);
+        return sessionsOf(node);
     }
 
     /** The count recorded for {@code node}. */
     public int sessionsBefore(MariaDbNode node) {
-        return this.before.getOrDefault(node, 0);
+        return sessionsOf(node);
     }
 
-    private static boolean answers(Object node) {
-        return node instanceof MariaDbNode mariadb ? mariadb.isRunning() && !mariadb.isFrozen()
-                : ((PostgresNode) node).isRunning() && !((PostgresNode) node).isFrozen();
+    /** The count recorded for {@code member}. */
+    public int sessionsBefore(PatroniMember member) {
+        return sessionsOf(member);
     }
 
-    private static int sessions(Object node) {
-        return node instanceof MariaDbNode mariadb ? mariadb.clientSessions() : ((PostgresNode) node).clientSessions();
+    private int sessionsOf(Object node) {
+        for (Watched<?> entry : this.watched) {
+            if (entry.node().equals(node)) {
+                return entry.before();
+            }
+        }
+        return 0;
     }
 
     /**
      * Waits until every node that answers (running, not frozen) has at most the sessions it had
-     * before; sessions close asynchronously, hence the wait.
+     * before; sessions close asynchronously, hence the wait. A node that stops answering meanwhile
+     * has none left.
      *
      * @throws AssertionError naming the node and both counts when the timeout passes
      */
     public void assertNoSessionLeft(Duration timeout) {
-        this.before.forEach((node, count) -> {
-            if (answers(node)) {
-                Await.until("client sessions on " + node + " back to " + count, timeout, () -> sessions(node) <= count,
-                        () -> "(now " + sessions(node) + ")");
+        for (Watched<?> entry : this.watched) {
+            entry.awaitBack(timeout);
+        }
+    }
+
+    private record Watched<N>(N node, int before, Predicate<N> answers, ToIntFunction<N> sessions) {
+
+        void awaitBack(Duration timeout) {
+            if (this.answers.test(this.node)) {
+                Await.until("client sessions on " + this.node + " back to " + this.before, timeout, this::back,
+                        () -> "(now " + now() + ")");
             }
-        });
+        }
+
+        private boolean back() {
+            try {
+                return this.sessions.applyAsInt(this.node) <= this.before;
+            }
+            catch (IllegalStateException ex) {
+                // the server went away between the two questions: no session of it survives that
+                return !this.answers.test(this.node);
+            }
+        }
+
+        private String now() {
+            try {
+                return Integer.toString(this.sessions.applyAsInt(this.node));
+            }
+            catch (IllegalStateException ex) {
+                return "unknown: " + ex.getMessage();
+            }
+        }
+
     }
 }

@@ -8,6 +8,7 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 
 import org.jspecify.annotations.Nullable;
@@ -30,6 +31,8 @@ final class StaleClusterReaper {
 
     /** A directory without an owner file younger than this may still be being set up. */
     private static final Duration UNOWNED_GRACE = Duration.ofMinutes(1);
+
+    private static final AtomicBoolean REAPED = new AtomicBoolean();
 
     private StaleClusterReaper() {
     }
@@ -58,6 +61,23 @@ final class StaleClusterReaper {
         catch (IOException ex) {
             throw new IllegalStateException("could not create a directory under " + tempRoot() + ": "
                     + ex.getMessage(), ex);
+        }
+    }
+
+    /** Reaps the stale directories of the temp directory, the first time a cluster of this JVM starts. */
+    static void reapOnce() {
+        if (REAPED.compareAndSet(false, true)) {
+            reap(tempRoot());
+        }
+    }
+
+    /** Deletes a directory {@link #createOwnedDirectory} made; logs instead of throwing. */
+    static void deleteOwnedDirectory(Path directory) {
+        try {
+            PgProcess.deleteTree(directory);
+        }
+        catch (RuntimeException ex) {
+            LOG.warn("Could not delete cluster directory {}: {}", directory, ex.getMessage());
         }
     }
 
@@ -118,7 +138,7 @@ final class StaleClusterReaper {
             for (Path pidFile : pidFiles.toList()) {
                 boolean mariadb = pidFile.getFileName().toString().equals(MariaDbServer.PID_FILE);
                 Path dataDir = pidFile.getParent();
-                Long pid = dataDir == null ? null : mariadb ? MariaDbServer.recordedPid(pidFile) : PgProcess.postmasterPid(dataDir);
+                Long pid = dataDir == null ? null : mariadb ? PgProcess.pidInFile(pidFile) : PgProcess.postmasterPid(dataDir);
                 if (pid != null && dataDir != null && isServerOf(pid, dataDir, mariadb ? "mariadbd" : "postgres")) {
                     List<Long> tree = PgProcess.tree(pid);
                     PgProcess.signal("CONT", tree);

@@ -14,20 +14,27 @@ import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import io.r2dbc.spi.R2dbcException;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 
 /**
  * The MariaDB 10.11 behaviour that {@code docs/mariadb-dialect-notes.md} reports for the dialect's
  * probes, asserted against a real primary and replica through r2dbc-mariadb, so that a change of
- * server or driver version that breaks a note fails here.
+ * server or driver version that breaks a note fails here. One cluster for the class
+ * ({@link MariaDbClusterExtension}), which checks that no test leaves a session behind.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class MariaDbProbeFactsIntegrationTests {
+
+    @RegisterExtension
+    static final MariaDbClusterExtension CLUSTER = MariaDbClusterExtension.builder()
+        .replicas(1)
+        .schema("CREATE TABLE t (id INT PRIMARY KEY)")
+        .build();
 
     private MariaDbCluster cluster;
 
@@ -37,26 +44,13 @@ class MariaDbProbeFactsIntegrationTests {
 
     @BeforeAll
     void start() {
-        // no silent skip: without MariaDB binaries these tests fail and say how to get them
-        String unavailable = MariaDbCluster.unavailableReason();
-        if (unavailable != null) {
-            throw new IllegalStateException("no MariaDB binaries (apt-get install mariadb-server, or set MARIADB_BIN): " + unavailable);
-        }
-        cluster = MariaDbCluster.start(1);
+        cluster = CLUSTER.cluster();
         primary = cluster.primary();
         replica = cluster.node("replica-1");
         primary.executeAsAdmin("CREATE USER 'p_none'@'%' IDENTIFIED BY 'pw-p_none';"
                 + "CREATE USER 'p_rc'@'%' IDENTIFIED BY 'pw-p_rc'; GRANT REPLICATION CLIENT ON *.* TO 'p_rc'@'%';"
                 + "CREATE USER 'p_sm'@'%' IDENTIFIED BY 'pw-p_sm'; GRANT SLAVE MONITOR ON *.* TO 'p_sm'@'%';");
-        primary.execute("CREATE TABLE t (id INT PRIMARY KEY)");
         cluster.awaitReplication(Duration.ofSeconds(10));
-    }
-
-    @AfterAll
-    void close() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test
