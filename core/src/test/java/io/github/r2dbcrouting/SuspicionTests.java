@@ -68,7 +68,7 @@ class SuspicionTests {
 
     /** One connection of {@code node} lent out and kept. */
     private void lend(Node node) {
-        Connection connection = Mono.from(node.lease.pool.create()).block(Duration.ofSeconds(5));
+        Connection connection = Mono.from(node.lease.pool.acquire).block(Duration.ofSeconds(5));
         this.lent.add(connection);
         assertThat(node.lease.acquired()).isPositive();
     }
@@ -281,7 +281,7 @@ class SuspicionTests {
     @Test
     void shouldNoteAReturnAtTheTimeThePoolReleasedTheConnectionWithoutAClockReadOfItsOwn() {
         Node node = node("replica-1");
-        Connection connection = Mono.from(node.lease.pool.create()).block(Duration.ofSeconds(5));
+        Connection connection = Mono.from(node.lease.pool.acquire).block(Duration.ofSeconds(5));
         this.now.addAndGet(7 * MS);
         long released = this.now.get();
         Mono.from(connection.close()).block(Duration.ofSeconds(5));
