@@ -3,10 +3,7 @@ package io.github.r2dbcrouting;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
@@ -22,11 +19,6 @@ import reactor.util.Loggers;
 final class Cluster {
 
     private static final Logger LOGGER = Loggers.getLogger(Cluster.class);
-
-    /** Why a node a topology source added is out of rotation until its first good probe. */
-    static final String JOINING = "joining: not probed yet";
-
-    static final String JOINING_FAILED = "joining: probe failed: ";
 
     private final String name;
 
@@ -47,11 +39,11 @@ final class Cluster {
     /** Guarded by {@link #lock}: the nodes in configuration order, removed ones dropped. */
     private final List<Node> nodes;
 
-    /** Guarded by {@link #lock}: the names of the split-brain claimants last announced. */
-    private @Nullable String announcedSplitBrain;
-
     /** Guarded by {@link #lock}: which names reach which server. */
     private final ServerIdentities identities = new ServerIdentities();
+
+    /** Guarded by {@link #lock}: derives each topology from the nodes' health. */
+    private final TopologyMaker maker = new TopologyMaker(this.identities, this::event);
 
     Cluster(String name, List<Node> nodes, HealthSettings settings, Clock clock, List<RoutingListener> listeners,
             RoutingMetricsRecorder metrics) {
@@ -61,7 +53,7 @@ final class Cluster {
         this.clock = clock;
         this.retiredPools = new RetiredPools(clock);
         this.nodes = new ArrayList<>(nodes);
-        this.topology = compute(new ArrayList<>(), null);
+        this.topology = this.maker.next(this.nodes, null, new ArrayList<>());
     }
 
     Topology topology() {
@@ -167,53 +159,35 @@ final class Cluster {
         return true;
     }
 
-    /**
-     * A probe failed or timed out. A replica whose probe timed out while none of the connections
-     * it has lent out came back for longer than the probe timeout is stalled (frozen, or too
-     * overloaded to answer anything): it leaves rotation at once instead of after
-     * {@code failuresToEject} probes, because every read sent to it meanwhile hangs.
-     */
+    /** A probe failed or timed out: {@link HealthRules#probeFailed} decides, this applies it. */
     void probeFailed(Node node, String error, Duration latency, boolean timedOut) {
         List<RoutingEvent> events = new ArrayList<>();
         List<Node.Lease> retired = new ArrayList<>();
-        Node aborted = null;
+        HealthRules.Failure failure;
         synchronized (this.lock) {
             if (!this.nodes.contains(node)) {
                 return;
             }
-            NodeHealth old = node.health;
-            int failures = old.failures() + 1;
-            NodeHealth next = new NodeHealth(old.state(), old.observedRole(), old.reason(), failures, 0, old.lsn(), old.lagBytes(),
-                old.lagTime(), this.clock.instant(), latency, error);
-            // reads waiting for a connection the frozen server never opens are as stuck as those on a lent one
-            int inUse = Suspicion.outstanding(node.lease.metrics);
-            Duration quiet = node.activity.quiet();
+            NodeRole role = node.effectiveRole();
+            // connections lent and not given back (a pool still opening connections has lent nothing);
             // or nothing came back while the other replicas kept answering (a freeze a little less than a timeout old)
-            boolean stalled = timedOut && node.effectiveRole() == NodeRole.REPLICA
-                && (stalled(inUse, quiet, this.settings.timeout()) || inUse > 0 && Suspicion.quietAmong(node, this.topology.readers));
-            if (HealthRules.joining(old)) {
-                next = next.withState(NodeState.EJECTED, JOINING_FAILED + error);
-            } else if (old.state() == NodeState.UP && (failures >= this.settings.failuresToEject() || stalled)) {
-                String reason = failures < this.settings.failuresToEject()
-                    ? "stalled: " + error + " and none of its " + inUse + " connection(s) in use came back for " + quiet.toMillis() + "ms"
-                    : failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
-                next = next.withState(NodeState.EJECTED, reason);
+            HealthRules.Lending lending = new HealthRules.Lending(Suspicion.lent(node.lease.metrics), node.activity.quiet(),
+                timedOut && role == NodeRole.REPLICA && Suspicion.quietAmong(node, this.topology.readers));
+            failure = HealthRules.probeFailed(node.name, node.health, role, error, latency, timedOut, lending, this.settings, this.clock.instant());
+            HealthRules.Change change = failure.change();
+            if (failure.eject()) {
                 retired.add(this.retiredPools.retire(node, node.renewPool(), "ejected"));
-                if (stalled || timedOut && node.effectiveRole() == NodeRole.REPLICA) {
-                    // a replica that stopped answering probes in time: the reads hanging on it may never
-                    // finish; fail them now, so that they can go elsewhere (also when the ejection came
-                    // from failuresToEject timeouts rather than the stall rule)
-                    aborted = node;
-                }
-                events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.PROBE, "node '" + node.name + "' is ejected: " + reason));
             }
-            node.health = next;
+            if (change != null) {
+                events.add(event(change.type(), node, change.cause(), change.message()));
+            }
+            node.health = failure.next();
             publish(events);
         }
-        if (aborted != null) {
-            int closed = aborted.activity.abortConnections();
+        if (failure.abort()) {
+            int closed = node.activity.abortConnections();
             LOGGER.warn("[{}] closed {} connection(s) of unresponsive node '{}' and failed its connection attempts, so that the queries "
-                + "hanging on it fail now", this.name, closed, aborted.name);
+                + "hanging on it fail now", this.name, closed, node.name);
         }
         finish(events, retired);
     }
@@ -234,11 +208,6 @@ final class Cluster {
     /** Tells the listeners and the log something no probe result carries (what a topology source said). */
     void announce(RoutingEvent.Type type, @Nullable Node node, RoutingEvent.Cause cause, String message) {
         finish(List.of(event(type, node, cause, message)), List.of());
-    }
-
-    /** Connections are out and none came back for longer than a probe may take. */
-    static boolean stalled(int inUse, Duration quiet, Duration probeTimeout) {
-        return inUse > 0 && quiet.compareTo(probeTimeout) > 0;
     }
 
     /** Adds a replica at run time. */
@@ -304,116 +273,7 @@ final class Cluster {
 
     /** Recomputes the topology under the lock and adds the events its change implies. */
     private void publish(List<RoutingEvent> events) {
-        Topology old = this.topology;
-        Topology next = compute(events, old.writer);
-        if (old.writer != next.writer) {
-            String message = next.writer != null
-                ? "writes now go to '" + next.writer.name + "'" + (old.writer != null ? " (was '" + old.writer.name + "')" : "")
-                : "no node takes writes: " + next.noWriterReason;
-            events.add(event(RoutingEvent.Type.PRIMARY_CHANGED, next.writer != null ? next.writer : null, RoutingEvent.Cause.TOPOLOGY, message));
-        }
-        this.topology = next;
-    }
-
-    /**
-     * Who takes writes and who serves reads. Nodes that claim the primary role and reach one
-     * server (see {@link ServerIdentities}) are one primary: the writer, and aliases that serve
-     * reads. Claimants on different servers are a split brain.
-     */
-    private Topology compute(List<RoutingEvent> events, @Nullable Node previousWriter) {
-        List<Node> claimants = new ArrayList<>();
-        for (Node node : this.nodes) {
-            if (node.health.up() && node.effectiveRole() == NodeRole.PRIMARY) {
-                claimants.add(node);
-            }
-        }
-        ServerIdentities.Verdict verdict = this.identities.decide(claimants, previousWriter);
-        List<Node> readers = new ArrayList<>();
-        for (Node node : this.nodes) {
-            if (node.health.up() && node.readable && (!claimants.contains(node) || verdict.aliases().contains(node))) {
-                readers.add(node);
-            }
-        }
-        Map<Node, Node> aliasOf = this.identities.aliases(this.nodes, verdict.writer());
-        events.addAll(this.identities.dueMismatches(verdict.undetermined(), aliasOf.keySet()));
-        Node writer = verdict.writer();
-        String noWriter = null;
-        if (writer == null && claimants.isEmpty()) {
-            noWriter = noWriterReason();
-            this.announcedSplitBrain = null;
-        } else if (writer == null && verdict.undetermined()) {
-            noWriter = "primary undetermined: " + claimantNames(verdict.servers()) + " report they are primary and not all have said yet "
-                + "which server they are; writes go to none until they have";
-        } else if (writer == null) {
-            noWriter = "split brain: " + claimantNames(verdict.servers()) + " all report they are primary; writes go to none until one steps down";
-            if (!noWriter.equals(this.announcedSplitBrain)) {
-                this.announcedSplitBrain = noWriter;
-                events.add(event(RoutingEvent.Type.SPLIT_BRAIN, null, RoutingEvent.Cause.ROLE, noWriter));
-            }
-        } else if (!verdict.undetermined()) {
-            this.announcedSplitBrain = null;
-        }
-        Map<Node, ServerIdentity> servers = new HashMap<>();
-        for (Node node : this.nodes) {
-            ServerIdentity identity = this.identities.identity(node);
-            if (identity != null) {
-                servers.put(node, identity);
-            }
-        }
-        for (Map.Entry<Node, Node> alias : aliasOf.entrySet()) {
-            if (this.identities.announce(alias.getKey(), alias.getValue())) {
-                events.add(event(RoutingEvent.Type.ALIAS_DETECTED, alias.getKey(), RoutingEvent.Cause.TOPOLOGY,
-                    aliasMessage(alias.getKey(), alias.getValue(), servers.get(alias.getKey()), writer)));
-            }
-        }
-        return new Topology(this.nodes, writer, noWriter, readers, verdict.aliases(), aliasOf, servers);
-    }
-
-    private static String aliasMessage(Node alias, Node canonical, @Nullable ServerIdentity server, @Nullable Node writer) {
-        String text = "node '" + alias.name + "' is another name for the server of '" + canonical.name + "' (server " + server
-            + "): one server, not two";
-        if (canonical == writer) {
-            text += "; writes stay on '" + canonical.name + "', reads may use '" + alias.name + "' (read-only sessions)";
-        }
-        return text;
-    }
-
-    /** {@code 'primary' (also 'replica-2') and 'replica-1'}: one entry per server, its other names in parentheses. */
-    private static String claimantNames(List<List<Node>> servers) {
-        List<String> names = new ArrayList<>();
-        for (List<Node> server : servers) {
-            String text = "'" + server.get(0).name + "'";
-            if (server.size() > 1) {
-                List<String> others = new ArrayList<>();
-                for (Node other : server.subList(1, server.size())) {
-                    others.add("'" + other.name + "'");
-                }
-                text += " (also " + String.join(", ", others) + ")";
-            }
-            names.add(text);
-        }
-        return String.join(" and ", names);
-    }
-
-    private String noWriterReason() {
-        List<String> parts = new ArrayList<>();
-        boolean configured = false;
-        for (Node node : this.nodes) {
-            configured |= node.configuredRole == NodeRole.PRIMARY;
-        }
-        for (Node node : this.nodes) {
-            // without a configured primary (a topology source), every node says why it is not the writer
-            if (!configured || node.configuredRole == NodeRole.PRIMARY || node.effectiveRole() == NodeRole.PRIMARY) {
-                NodeHealth health = node.health;
-                if (!health.up()) {
-                    parts.add("'" + node.name + "' is " + lower(health.state()) + (health.reason() != null ? ": " + health.reason() : ""));
-                } else {
-                    parts.add("'" + node.name + "' reports it is " + lower(node.effectiveRole()));
-                }
-            }
-        }
-        return "primary unavailable: " + (parts.isEmpty() ? (this.nodes.isEmpty() ? "no node is known yet" : "no node reports it is primary")
-            : String.join("; ", parts));
+        this.topology = this.maker.next(this.nodes, this.topology, events);
     }
 
     private RoutingEvent event(RoutingEvent.Type type, @Nullable Node node, RoutingEvent.Cause cause, String message) {
@@ -443,7 +303,4 @@ final class Cluster {
         return text;
     }
 
-    private static String lower(Enum<?> value) {
-        return value.name().toLowerCase(Locale.ROOT);
-    }
 }

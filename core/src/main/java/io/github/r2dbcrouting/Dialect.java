@@ -13,7 +13,7 @@ import reactor.core.scheduler.Scheduler;
  * Everything specific to one database family: the probe that reads a node's role, position and
  * lag, who the server is, the read-only session of the fallback, the position a session's writes
  * reached and the wait for a replica to apply it, and how a changed timeout is restored. One
- * implementation per family ({@link PostgresDialect}); a node of a family none recognises gets
+ * implementation per family ({@link PostgresDialect}, {@link MariaDbDialect}); a node of a family none recognises gets
  * {@link PlainDialect}: a validation query, and nothing trusted beyond it.
  *
  * <p>Positions are one number per node ({@code -1} when unknown), ordered: for PostgreSQL a WAL
@@ -25,12 +25,27 @@ interface Dialect {
 
     /**
      * The dialect of the family {@code target}'s driver speaks; {@link PlainDialect} for any other.
-     * Decided from the driver's metadata when the node is built (a driver that serves several
-     * server families, such as r2dbc-mariadb for MariaDB and MySQL, will need the first probe
-     * connection's product name instead).
+     * Decided from the driver's metadata when the node is built; r2dbc-mariadb also serves MySQL
+     * servers, so the MariaDB dialect checks each probe connection's product name too, and probes a
+     * MySQL server with the validation query only ({@code node} names it in that message).
      */
-    static Dialect of(ConnectionFactory target) {
-        return PostgresDialect.speaks(target.getMetadata()) ? PostgresDialect.INSTANCE : PlainDialect.INSTANCE;
+    static Dialect of(ConnectionFactory target, String node) {
+        if (PostgresDialect.speaks(target.getMetadata())) {
+            return PostgresDialect.INSTANCE;
+        }
+        return MariaDbDialect.speaks(target.getMetadata()) ? new MariaDbDialect(node) : PlainDialect.INSTANCE;
+    }
+
+    /**
+     * The lag a probe reports for a replica that is not replicating, so that its lag cannot be
+     * known (MariaDB's {@code Seconds_Behind_Master} is {@code NULL}): past any {@code maxLagTime}.
+     * Compared by identity ({@link #notReplicating}).
+     */
+    Duration NOT_REPLICATING = Duration.ofDays(365L * 1000);
+
+    /** Whether {@code lag} is {@link #NOT_REPLICATING}. */
+    static boolean notReplicating(@Nullable Duration lag) {
+        return lag == NOT_REPLICATING;
     }
 
     /** The family's name, for messages. */
@@ -38,15 +53,20 @@ interface Dialect {
 
     /**
      * Whether the family's servers say who they are ({@link #identify}): until a node of such a
-     * family has, whether it is another server is not known.
+     * family has, whether it is another server is not known. By default it cannot tell.
      */
-    boolean identifies();
+    default boolean identifies() {
+        return false;
+    }
 
     /**
      * Who the server behind {@code connection} is; empty when the family cannot tell. An error the
-     * server answers with means it would not tell; a broken connection fails the probe.
+     * server answers with means it would not tell; a broken connection fails the probe. By default
+     * empty.
      */
-    Mono<Optional<ServerIdentity>> identify(Connection connection);
+    default Mono<Optional<ServerIdentity>> identify(Connection connection) {
+        return Mono.just(Optional.empty());
+    }
 
     /**
      * One health probe on {@code connection}: the node's role, position (current on a primary,
@@ -56,11 +76,18 @@ interface Dialect {
      */
     Mono<Status> probe(Connection connection, String validationQuery);
 
-    /** Makes the session read-only: a write on it then fails with the database's own error. */
-    Mono<Void> enterReadOnly(Connection connection);
+    /**
+     * Makes the session read-only: a write on it then fails with the database's own error. By
+     * default the SQL standard's statement ({@link PlainDialect#READ_ONLY}), which PostgreSQL understands.
+     */
+    default Mono<Void> enterReadOnly(Connection connection) {
+        return LentConnection.run(connection, PlainDialect.READ_ONLY);
+    }
 
     /** Undoes {@link #enterReadOnly} before the connection goes back to its pool. */
-    Mono<Void> leaveReadOnly(Connection connection);
+    default Mono<Void> leaveReadOnly(Connection connection) {
+        return LentConnection.run(connection, PlainDialect.READ_WRITE);
+    }
 
     /**
      * Restores the statement and/or lock timeout a holder changed to what the node's connections

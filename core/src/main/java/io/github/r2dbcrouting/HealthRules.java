@@ -7,13 +7,19 @@ import java.util.Locale;
 import org.jspecify.annotations.Nullable;
 
 /**
- * What a good probe does to a node's health, as a pure function: the node's health before, what
- * the probe saw, and the settings give its health after and the change to announce. No lock, no
- * clock, no node: {@link Cluster} calls it under its lock, with what it knows of the rest of the
- * cluster (the writer's position, whether this node is the only one that could take writes), and
- * turns the change into an event.
+ * What a probe does to a node's health, as pure functions: the node's health before, what the
+ * probe saw, and the settings give its health after, the change to announce and (for a failed
+ * probe) what to retire and abort. No lock, no clock, no node: {@link Cluster} calls them under
+ * its lock, with what it knows of the rest of the cluster (the writer's position, whether this
+ * node is the only one that could take writes, how its lent connections fare), and turns the
+ * change into an event.
  */
 final class HealthRules {
+
+    /** Why a node a topology source added is out of rotation until its first good probe. */
+    static final String JOINING = "joining: not probed yet";
+
+    static final String JOINING_FAILED = "joining: probe failed: ";
 
     private HealthRules() {
     }
@@ -23,6 +29,28 @@ final class HealthRules {
      * @param change what to announce about the node's place in rotation, {@code null} for nothing
      */
     record Outcome(NodeHealth next, @Nullable Change change) {
+    }
+
+    /**
+     * What a failed probe does.
+     *
+     * @param next   the node's health after the probe
+     * @param change what to announce, {@code null} for nothing
+     * @param eject  whether the node leaves rotation now: its pool is retired
+     * @param abort  whether the connections it has lent and its connection attempts are failed now,
+     *               so that the reads hanging on it can go elsewhere
+     */
+    record Failure(NodeHealth next, @Nullable Change change, boolean eject, boolean abort) {
+    }
+
+    /**
+     * How the connections a node has lent fare, for the stall rule.
+     *
+     * @param inUse       connections lent out, being opened or waited for (see {@link Suspicion#outstanding})
+     * @param quiet       how long none of them came back
+     * @param quietAmong  whether none came back while the other readers kept answering (see {@link Suspicion#quietAmong})
+     */
+    record Lending(int inUse, Duration quiet, boolean quietAmong) {
     }
 
     /**
@@ -78,6 +106,52 @@ final class HealthRules {
     }
 
     /**
+     * A probe of {@code node} failed or timed out. A node leaves rotation after
+     * {@code failuresToEject} failures in a row. A replica whose probe timed out while none of
+     * the connections it has lent out came back for longer than the probe timeout (or while the
+     * other readers kept answering) is stalled (frozen, or too overloaded to answer anything): it
+     * leaves rotation at once, because every read sent to it meanwhile hangs. A node a topology
+     * source added stays out, with the error. A replica ejected after a timed-out probe has its
+     * connections aborted, also when the ejection came from {@code failuresToEject} timeouts
+     * rather than the stall rule.
+     *
+     * @param node     the node's name, for messages
+     * @param old      its health before
+     * @param role     the role it is used in (observed, else configured)
+     * @param error    what the probe met
+     * @param latency  how long the probe took
+     * @param timedOut whether the probe timed out
+     * @param lending  how its lent connections fare
+     * @param settings the health settings
+     * @param now      when the probe finished
+     */
+    static Failure probeFailed(String node, NodeHealth old, NodeRole role, String error, Duration latency, boolean timedOut,
+                               Lending lending, HealthSettings settings, Instant now) {
+        int failures = old.failures() + 1;
+        NodeHealth next = new NodeHealth(old.state(), old.observedRole(), old.reason(), failures, 0, old.lsn(), old.lagBytes(),
+            old.lagTime(), now, latency, error);
+        boolean stalled = timedOut && role == NodeRole.REPLICA
+            && (stalled(lending.inUse(), lending.quiet(), settings.timeout()) || lending.inUse() > 0 && lending.quietAmong());
+        if (joining(old)) {
+            return new Failure(next.withState(NodeState.EJECTED, JOINING_FAILED + error), null, false, false);
+        }
+        if (old.state() != NodeState.UP || failures < settings.failuresToEject() && !stalled) {
+            return new Failure(next, null, false, false);
+        }
+        String reason = failures < settings.failuresToEject()
+            ? "stalled: " + error + " and none of its " + lending.inUse() + " connection(s) in use came back for " + lending.quiet().toMillis() + "ms"
+            : failures + " probe" + (failures == 1 ? "" : "s") + " failed: " + error;
+        return new Failure(next.withState(NodeState.EJECTED, reason),
+            new Change(RoutingEvent.Type.EJECTED, RoutingEvent.Cause.PROBE, "node '" + node + "' is ejected: " + reason), true,
+            stalled || timedOut && role == NodeRole.REPLICA);
+    }
+
+    /** Connections are out and none came back for longer than a probe may take. */
+    static boolean stalled(int inUse, Duration quiet, Duration probeTimeout) {
+        return inUse > 0 && quiet.compareTo(probeTimeout) > 0;
+    }
+
+    /**
      * What to say when a probe shows a node in another role than before (or, at its first
      * report, than configured); {@code null} when nothing changed or the node does not tell.
      */
@@ -93,7 +167,7 @@ final class HealthRules {
     /** A node a topology source added that has not answered a probe yet: its first good probe lets it in. */
     static boolean joining(NodeHealth health) {
         String reason = health.reason();
-        return health.state() == NodeState.EJECTED && reason != null && (reason.equals(Cluster.JOINING) || reason.startsWith(Cluster.JOINING_FAILED));
+        return health.state() == NodeState.EJECTED && reason != null && (reason.equals(JOINING) || reason.startsWith(JOINING_FAILED));
     }
 
     /** Why a replica's lag keeps it out of rotation, {@code null} when it is within the bounds. */
@@ -103,6 +177,9 @@ final class HealthRules {
             return "lag " + lagBytes + " bytes exceeds health.maxLagBytes " + maxBytes;
         }
         Duration maxTime = settings.maxLagTime();
+        if (!maxTime.isZero() && Dialect.notReplicating(lagTime)) {
+            return "lag unknown: not replicating (counts as past health.maxLagTime " + maxTime.toMillis() + "ms)";
+        }
         if (!maxTime.isZero() && lagTime != null && lagTime.compareTo(maxTime) > 0) {
             return "lag " + lagTime.toMillis() + "ms exceeds health.maxLagTime " + maxTime.toMillis() + "ms";
         }

@@ -44,7 +44,7 @@ final class Node implements Balancer.Candidate {
         this.name = name;
         this.configuredRole = configuredRole;
         this.target = target;
-        this.dialect = Dialect.of(target);
+        this.dialect = Dialect.of(target, name);
         this.pools = pools;
         this.health = NodeHealth.initial();
         this.lease = pools.open(this);

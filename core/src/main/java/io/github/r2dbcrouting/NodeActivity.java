@@ -68,6 +68,12 @@ final class NodeActivity extends Clock implements PoolMetricsRecorder {
 
     private volatile long lastReturn;
 
+    /**
+     * When a connection attempt of the node's pools last succeeded, on the {@code nanoTime} clock:
+     * a server that opens a connection is not frozen, however slowly it opens them.
+     */
+    private volatile long lastOpened;
+
     /** The usual time between two returns, a moving average; read at selection by {@link Suspicion}. */
     private volatile long usualGap;
 
@@ -82,6 +88,7 @@ final class NodeActivity extends Clock implements PoolMetricsRecorder {
         this.originNanos = nanoTime.getAsLong();
         this.originMillis = System.currentTimeMillis();
         this.lastReturn = this.originNanos;
+        this.lastOpened = this.originNanos;
         this.reading = this.originNanos;
     }
 
@@ -129,7 +136,10 @@ final class NodeActivity extends Clock implements PoolMetricsRecorder {
             @Override
             public Mono<Connection> create() {
                 return NodeActivity.this.pending.abortable(pool,
-                    Mono.<Connection>from(target.create()).doOnNext(connection -> NodeActivity.this.opened.put(connection, Boolean.TRUE)));
+                    Mono.<Connection>from(target.create()).doOnNext(connection -> {
+                        NodeActivity.this.opened.put(connection, Boolean.TRUE);
+                        NodeActivity.this.lastOpened = NodeActivity.this.nanoTime.getAsLong();
+                    }));
             }
 
             @Override
@@ -167,9 +177,20 @@ final class NodeActivity extends Clock implements PoolMetricsRecorder {
         return connections.size();
     }
 
-    /** How long no connection has come back to the node's pool. */
+    /**
+     * How long the node gave no sign of life to its pools: no connection came back, and no
+     * connection attempt succeeded (a pool still opening connections for reads that just came to
+     * the node, slowly on a loaded machine, has nothing out that could have come back).
+     */
     Duration quiet() {
-        return Duration.ofNanos(Math.max(0, this.nanoTime.getAsLong() - this.lastReturn));
+        return Duration.ofNanos(Math.max(0, this.nanoTime.getAsLong() - lastSignOfLife()));
+    }
+
+    /** The later of the last return and the last connection opened, on the {@code nanoTime} clock. */
+    long lastSignOfLife() {
+        long returned = this.lastReturn;
+        long opened = this.lastOpened;
+        return opened - returned > 0 ? opened : returned;
     }
 
     /** When a connection last came back, on the {@code nanoTime} clock. */

@@ -59,7 +59,7 @@ public final class NodeSnapshot {
         ServerIdentity server = topology.servers.get(node);
         Node aliasOf = topology.aliasOf.get(node);
         return new NodeSnapshot(node.name, node.configuredRole, health.observedRole(), health.state(), health.reason(),
-            node == topology.writer, health.lagBytes(), health.lagTime(), health.lastProbe(), health.probeLatency(), health.lastError(),
+            node == topology.writer, health.lagBytes(), Dialect.notReplicating(health.lagTime()) ? null : health.lagTime(), health.lastProbe(), health.probeLatency(), health.lastError(),
             lease.acquired(), lease.idle(), lease.pending(), lease.maxSize(), server != null ? server.toString() : null,
             aliasOf != null ? aliasOf.name : null);
     }
@@ -99,7 +99,7 @@ public final class NodeSnapshot {
         return this.lagBytes;
     }
 
-    /** @return its replay lag in time, {@code null} when unknown */
+    /** @return its replay lag in time, {@code null} when unknown (also for a MariaDB replica that is not replicating) */
     public @Nullable Duration lagTime() {
         return this.lagTime;
     }

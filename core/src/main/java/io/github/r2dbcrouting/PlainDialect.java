@@ -1,6 +1,5 @@
 package io.github.r2dbcrouting;
 
-import java.util.Optional;
 
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
@@ -33,30 +32,10 @@ final class PlainDialect implements Dialect {
     }
 
     @Override
-    public boolean identifies() {
-        return false;
-    }
-
-    @Override
-    public Mono<Optional<ServerIdentity>> identify(Connection connection) {
-        return Mono.just(Optional.empty());
-    }
-
-    @Override
     public Mono<Status> probe(Connection connection, String validationQuery) {
         return Flux.from(connection.createStatement(validationQuery).execute())
             .flatMap(Result::getRowsUpdated)
             .then(Mono.just(ANSWERED));
-    }
-
-    @Override
-    public Mono<Void> enterReadOnly(Connection connection) {
-        return LentConnection.run(connection, READ_ONLY);
-    }
-
-    @Override
-    public Mono<Void> leaveReadOnly(Connection connection) {
-        return LentConnection.run(connection, READ_WRITE);
     }
 
     @Override

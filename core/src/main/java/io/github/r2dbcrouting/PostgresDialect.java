@@ -52,10 +52,10 @@ final class PostgresDialect implements Dialect {
     static final String REPLAY_POSITION = "SELECT (pg_last_wal_replay_lsn() - '0/0'::pg_lsn)::bigint, "
         + "(pg_last_wal_receive_lsn() - '0/0'::pg_lsn)::bigint";
 
-    /** The standard's statement, which PostgreSQL understands. */
-    static final String READ_ONLY = "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY";
+    /** The standard's statement, which PostgreSQL understands: {@link Dialect#enterReadOnly}'s default. */
+    static final String READ_ONLY = PlainDialect.READ_ONLY;
 
-    static final String READ_WRITE = "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE";
+    static final String READ_WRITE = PlainDialect.READ_WRITE;
 
     /** How often a session read looks again at a replica it waits for. */
     private static final Duration CATCH_UP_POLL = Duration.ofMillis(10);
@@ -100,16 +100,6 @@ final class PostgresDialect implements Dialect {
                     lsn == null ? -1 : lsn, lagMillis == null ? null : Duration.ofMillis(lagMillis));
             }))
             .last();
-    }
-
-    @Override
-    public Mono<Void> enterReadOnly(Connection connection) {
-        return LentConnection.run(connection, READ_ONLY);
-    }
-
-    @Override
-    public Mono<Void> leaveReadOnly(Connection connection) {
-        return LentConnection.run(connection, READ_WRITE);
     }
 
     @Override

@@ -113,7 +113,6 @@ final class Router {
         return readWith(retry, maxLag, session);
     }
 
-
     private Mono<Connection> write() {
         return onWriter(null);
     }
@@ -246,7 +245,8 @@ final class Router {
                 continue;
             }
             usable.add(node);
-            if (current || node.health.lsn() >= needed) {
+            // needed 0: no write to wait for, also on a node whose position is unknown (-1: MariaDB, a plain node)
+            if (current || needed <= 0 || node.health.lsn() >= needed) {
                 qualified.add(node);
             }
         }

@@ -117,8 +117,8 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         this.follower = source == null || startup == null ? null
             : new TopologyFollower(this.name, source, this.cluster, this.monitor, builder.scheduler, startup, this::join, this::removeReplica);
         this.routed = Mono.deferContextual(this.router::route);
-        this.reads = new View(this, this.router.readRoute, "reads");
-        this.writes = new View(this, this.router.writeRoute, "writes");
+        this.reads = new FixedRoute(this.name + ".reads()", this.router.readRoute, this::getMetadata);
+        this.writes = new FixedRoute(this.name + ".writes()", this.router.writeRoute, this::getMetadata);
         this.drain = new PoolDrain(this.name, this.cluster, this.monitor, this.metrics, this.view, builder.scheduler,
             this.poolSettings.maxAcquireTime().plusSeconds(30));
         this.closing = Mono.defer(() -> {
@@ -255,14 +255,7 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         if (this.closed.get()) {
             throw new IllegalStateException("RoutingConnectionFactory '" + this.name + "' is closed");
         }
-        Node node = newNode(this.router.pools, name, NodeRole.REPLICA, factory);
-        try {
-            this.cluster.add(node);
-        } catch (IllegalArgumentException error) {
-            node.lease.pool.disposeLater().subscribe();
-            throw error;
-        }
-        this.monitor.start(node);
+        admit(newNode(this.router.pools, name, NodeRole.REPLICA, factory));
     }
 
     /**
@@ -285,8 +278,13 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
      */
     private Node join(TopologyMember member) {
         Node node = newNode(this.router.pools, member.name(), NodeRole.UNKNOWN, member.factory());
-        node.health = node.health.withState(NodeState.EJECTED, Cluster.JOINING);
+        node.health = node.health.withState(NodeState.EJECTED, HealthRules.JOINING);
         node.readable = member.readable();
+        return admit(node);
+    }
+
+    /** Adds a node made at run time and starts its probes; closes its fresh pool when the cluster refuses it. */
+    private Node admit(Node node) {
         try {
             this.cluster.add(node);
         } catch (IllegalArgumentException error) {
@@ -343,36 +341,5 @@ public final class RoutingConnectionFactory implements ConnectionFactory, Closea
         String nodes = this.follower != null ? "topology=" + this.follower + ", nodes=" + replicas : "primary=" + primary + ", replicas=" + replicas;
         return "RoutingConnectionFactory{name=" + this.name + ", " + nodes + ", balancer="
             + this.balancer + ", fallback=" + this.fallback + (this.closed.get() ? ", closed" : "") + "}";
-    }
-
-    /** {@link #reads()} and {@link #writes()}. */
-    private static final class View implements ConnectionFactory {
-
-        private final RoutingConnectionFactory owner;
-
-        private final Mono<Connection> route;
-
-        private final String kind;
-
-        View(RoutingConnectionFactory owner, Mono<Connection> route, String kind) {
-            this.owner = owner;
-            this.route = route;
-            this.kind = kind;
-        }
-
-        @Override
-        public Mono<Connection> create() {
-            return this.route;
-        }
-
-        @Override
-        public ConnectionFactoryMetadata getMetadata() {
-            return this.owner.getMetadata();
-        }
-
-        @Override
-        public String toString() {
-            return this.owner.name + "." + this.kind + "()";
-        }
     }
 }

@@ -104,7 +104,7 @@ final class Suspicion {
      * already), so that the reads hanging on the node are failed with its ejection anyway.
      */
     static boolean quietAmong(Node node, List<Node> readers) {
-        long last = node.activity.lastReturn();
+        long last = node.activity.lastSignOfLife();
         long newest = last;
         for (Node other : readers) {
             long otherLast = other.activity.lastReturn();
@@ -112,7 +112,7 @@ final class Suspicion {
                 newest = otherLast;
             }
         }
-        return suspect(newest - last, node.activity.usualGap(), outstanding(node.lease.metrics));
+        return suspect(newest - last, node.activity.usualGap(), lent(node.lease.metrics));
     }
 
     /**
@@ -132,6 +132,18 @@ final class Suspicion {
      */
     static int outstanding(@Nullable PoolMetrics metrics) {
         return metrics == null ? 0 : metrics.allocatedSize() - metrics.idleSize() + metrics.pendingAcquireSize();
+    }
+
+    /**
+     * Connections lent out and not yet given back: what the probe's stall rule counts. Unlike
+     * {@link #outstanding}, acquisitions waiting for a connection being opened are left out: a
+     * pool still opening connections (at start-up, or when reads move to the node, slowly on a
+     * loaded machine) has lent nothing that could have come back, and one probe timing out then
+     * must not eject a healthy node. reactor-pool counts a connection as acquired only once it is
+     * delivered to its borrower.
+     */
+    static int lent(@Nullable PoolMetrics metrics) {
+        return metrics == null ? 0 : metrics.acquiredSize();
     }
 
     /**

@@ -90,9 +90,9 @@ class ClusterTests {
     @Test
     void shouldCallAReplicaStalledOnlyWhenConnectionsAreOutAndNoneCameBackForLongerThanAProbe() {
         Duration timeout = Duration.ofMillis(500);
-        assertThat(Cluster.stalled(3, Duration.ofMillis(800), timeout)).isTrue();
-        assertThat(Cluster.stalled(3, Duration.ofMillis(200), timeout)).as("connections came back recently").isFalse();
-        assertThat(Cluster.stalled(0, Duration.ofHours(1), timeout)).as("an idle replica is not stalled").isFalse();
+        assertThat(HealthRules.stalled(3, Duration.ofMillis(800), timeout)).isTrue();
+        assertThat(HealthRules.stalled(3, Duration.ofMillis(200), timeout)).as("connections came back recently").isFalse();
+        assertThat(HealthRules.stalled(0, Duration.ofHours(1), timeout)).as("an idle replica is not stalled").isFalse();
     }
 
     @Test

@@ -21,7 +21,13 @@ final class Db {
         return Mono.usingWhen(Mono.from(factory.create()), Db::whoServes, Connection::close);
     }
 
+    /** PostgreSQL or MariaDB (a MariaDB node is "in recovery" when it is read-only). */
     static Mono<Served> whoServes(Connection connection) {
+        if ("MariaDB".equals(connection.getMetadata().getDatabaseProductName())) {
+            return Flux.from(connection.createStatement("SELECT @@port, @@read_only").execute())
+                .flatMap(result -> result.map((row, meta) -> new Served(((Number) row.get(0)).intValue(), ((Number) row.get(1)).intValue() != 0)))
+                .single();
+        }
         return Flux.from(connection.createStatement("SELECT inet_server_port(), pg_is_in_recovery()").execute())
             .flatMap(result -> result.map((row, meta) -> new Served(row.get(0, Integer.class), row.get(1, Boolean.class))))
             .single();

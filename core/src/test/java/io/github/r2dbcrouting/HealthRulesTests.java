@@ -7,7 +7,7 @@ import java.time.Instant;
 
 import org.junit.jupiter.api.Test;
 
-/** The rules a good probe applies, without a cluster, a lock or a thread. */
+/** The rules a probe applies, without a cluster, a lock or a thread. */
 class HealthRulesTests {
 
     private static final Instant NOW = Instant.parse("2026-11-30T08:00:00Z");
@@ -110,5 +110,81 @@ class HealthRulesTests {
         assertThat(HealthRules.roleMismatch("replica-1", NodeRole.REPLICA, NodeRole.UNKNOWN, NodeRole.REPLICA)).as("as configured").isNull();
         assertThat(HealthRules.roleMismatch("replica-1", NodeRole.REPLICA, NodeRole.PRIMARY, NodeRole.UNKNOWN)).as("does not tell").isNull();
         assertThat(HealthRules.roleMismatch("replica-1", NodeRole.REPLICA, NodeRole.PRIMARY, NodeRole.PRIMARY)).as("no change").isNull();
+    }
+
+    private static final HealthRules.Lending IDLE = new HealthRules.Lending(0, Duration.ofHours(1), false);
+
+    private final HealthSettings failing = HealthSettings.builder().failuresToEject(3).timeout(Duration.ofMillis(500)).build();
+
+    private HealthRules.Failure failed(NodeHealth old, NodeRole role, boolean timedOut, HealthRules.Lending lending) {
+        return HealthRules.probeFailed("replica-1", old, role, "timed out", LATENCY, timedOut, lending, this.failing, NOW);
+    }
+
+    @Test
+    void shouldCountFailedProbesAndEjectAtFailuresToEject() {
+        HealthRules.Failure first = failed(NodeHealth.initial(), NodeRole.REPLICA, false, IDLE);
+        assertThat(first.next().state()).isEqualTo(NodeState.UP);
+        assertThat(first.next().failures()).isEqualTo(1);
+        assertThat(first.next().lastError()).isEqualTo("timed out");
+        assertThat(first.next().lastProbe()).isEqualTo(NOW);
+        assertThat(first.change()).isNull();
+        assertThat(first.eject()).isFalse();
+
+        HealthRules.Failure third = failed(first.next().withCounts(2, 0), NodeRole.REPLICA, false, IDLE);
+        assertThat(third.next().state()).isEqualTo(NodeState.EJECTED);
+        assertThat(third.next().reason()).isEqualTo("3 probes failed: timed out");
+        assertThat(third.change()).isEqualTo(new HealthRules.Change(RoutingEvent.Type.EJECTED, RoutingEvent.Cause.PROBE,
+            "node 'replica-1' is ejected: 3 probes failed: timed out"));
+        assertThat(third.eject()).isTrue();
+        assertThat(third.abort()).as("refused, not timed out: nothing hangs").isFalse();
+    }
+
+    @Test
+    void shouldAbortTheConnectionsOfAReplicaEjectedAfterTimeouts() {
+        HealthRules.Failure failure = failed(NodeHealth.initial().withCounts(2, 0), NodeRole.REPLICA, true, IDLE);
+        assertThat(failure.eject()).isTrue();
+        assertThat(failure.abort()).isTrue();
+        HealthRules.Failure primary = failed(NodeHealth.initial().withCounts(2, 0), NodeRole.PRIMARY, true, IDLE);
+        assertThat(primary.eject()).isTrue();
+        assertThat(primary.abort()).as("a primary's connections are left to their own timeouts").isFalse();
+    }
+
+    @Test
+    void shouldEjectAStalledReplicaAtItsFirstTimedOutProbe() {
+        HealthRules.Failure stalled = failed(NodeHealth.initial(), NodeRole.REPLICA, true, new HealthRules.Lending(4, Duration.ofMillis(800), false));
+        assertThat(stalled.next().reason()).isEqualTo("stalled: timed out and none of its 4 connection(s) in use came back for 800ms");
+        assertThat(stalled.eject()).isTrue();
+        assertThat(stalled.abort()).isTrue();
+
+        HealthRules.Failure quietAmongOthers = failed(NodeHealth.initial(), NodeRole.REPLICA, true,
+            new HealthRules.Lending(4, Duration.ofMillis(200), true));
+        assertThat(quietAmongOthers.eject()).as("quiet while the other readers answered").isTrue();
+
+        assertThat(failed(NodeHealth.initial(), NodeRole.REPLICA, false, new HealthRules.Lending(4, Duration.ofMillis(800), true)).eject())
+            .as("a refused probe is not a stall").isFalse();
+        assertThat(failed(NodeHealth.initial(), NodeRole.PRIMARY, true, new HealthRules.Lending(4, Duration.ofMillis(800), true)).eject())
+            .as("the stall rule is for replicas").isFalse();
+        assertThat(failed(NodeHealth.initial(), NodeRole.REPLICA, true, new HealthRules.Lending(4, Duration.ofMillis(200), false)).eject())
+            .as("connections came back recently").isFalse();
+        assertThat(failed(NodeHealth.initial(), NodeRole.REPLICA, true, new HealthRules.Lending(0, Duration.ofHours(1), true)).eject())
+            .as("nothing lent").isFalse();
+    }
+
+    @Test
+    void shouldKeepAJoiningNodeOutWithTheErrorAndAnOutNodeOutSilently() {
+        NodeHealth joining = NodeHealth.initial().withState(NodeState.EJECTED, HealthRules.JOINING);
+        HealthRules.Failure failure = failed(joining, NodeRole.REPLICA, true, new HealthRules.Lending(4, Duration.ofMillis(800), true));
+        assertThat(failure.next().reason()).isEqualTo("joining: probe failed: timed out");
+        assertThat(HealthRules.joining(failure.next())).isTrue();
+        assertThat(failure.change()).isNull();
+        assertThat(failure.eject()).isFalse();
+        assertThat(failure.abort()).isFalse();
+
+        HealthRules.Failure out = failed(ejected("3 probes failed: refused", 1).withCounts(5, 1), NodeRole.REPLICA, true, IDLE);
+        assertThat(out.next().reason()).isEqualTo("3 probes failed: refused");
+        assertThat(out.next().failures()).isEqualTo(6);
+        assertThat(out.next().successes()).isZero();
+        assertThat(out.change()).isNull();
+        assertThat(out.eject()).isFalse();
     }
 }

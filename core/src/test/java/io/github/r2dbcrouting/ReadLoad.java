@@ -31,6 +31,9 @@ final class ReadLoad implements AutoCloseable {
 
     private final AtomicBoolean running = new AtomicBoolean(true);
 
+    /** Reads that started before this (System.nanoTime()) are not counted in {@link #servedBy}. */
+    private volatile long countFrom = System.nanoTime();
+
     private final Disposable loops;
 
     private final Mono<Void> done;
@@ -46,7 +49,9 @@ final class ReadLoad implements AutoCloseable {
                 long start = System.nanoTime();
                 return oneRead
                     .doOnNext(served -> {
-                        this.servedBy.computeIfAbsent(served.port(), p -> new LongAdder()).increment();
+                        if (start - this.countFrom >= 0) {
+                            this.servedBy.computeIfAbsent(served.port(), p -> new LongAdder()).increment();
+                        }
                         this.slowestNanos.accumulateAndGet(System.nanoTime() - start, Math::max);
                     })
                     .then()
@@ -86,8 +91,12 @@ final class ReadLoad implements AutoCloseable {
         return adder == null ? 0 : adder.sum();
     }
 
-    /** Reads served by {@code port} from now on are counted from zero. */
+    /**
+     * Counts served reads from zero again, and only reads that start from now on: a read routed
+     * before (still in flight, on a loaded machine for a while) is no evidence about routing after.
+     */
     void resetServed() {
+        this.countFrom = System.nanoTime();
         this.servedBy.clear();
     }
 

@@ -8,6 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
+import io.github.r2dbcrouting.testkit.Await;
+import io.r2dbc.pool.ConnectionPool;
+import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
@@ -237,6 +240,58 @@ class SuspicionTests {
         Node node = node("replica-1");
         lend(node);
         assertThat(Suspicion.outstanding(node.lease.metrics)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldCountAsLentOnlyConnectionsDeliveredNotAcquisitionsWaitingForOneBeingOpened() {
+        assertThat(Suspicion.lent(null)).isZero();
+        ConnectionFactory opening = new ConnectionFactory() {
+            @Override
+            public Publisher<? extends Connection> create() {
+                return Mono.never();
+            }
+
+            @Override
+            public ConnectionFactoryMetadata getMetadata() {
+                return () -> "Stub";
+            }
+        };
+        ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(opening).maxSize(4).initialSize(0)
+            .maxCreateConnectionTime(Duration.ofMinutes(1)).build());
+        reactor.core.Disposable waiting = Mono.from(pool.create()).subscribe();
+        try {
+            Await.until("the acquisition waiting for its connection", Duration.ofSeconds(5),
+                () -> Suspicion.outstanding(pool.getMetrics().orElseThrow()) > 0);
+            assertThat(Suspicion.lent(pool.getMetrics().orElseThrow())).as("nothing delivered, nothing lent").isZero();
+        } finally {
+            waiting.dispose();
+            pool.disposeLater().block(Duration.ofSeconds(5));
+        }
+        Node node = node("replica-1");
+        lend(node);
+        assertThat(Suspicion.lent(node.lease.metrics)).isEqualTo(1);
+    }
+
+    @Test
+    void shouldTakeAConnectionThatOpensAsASignOfLife() {
+        Node node = node("replica-1");
+        this.now.addAndGet(5_000 * MS);
+        assertThat(node.activity.quiet()).isEqualTo(Duration.ofMillis(5_000));
+        ConnectionFactory opens = new ConnectionFactory() {
+            @Override
+            public Publisher<? extends Connection> create() {
+                return Mono.fromSupplier(SuspicionTests::stubConnection);
+            }
+
+            @Override
+            public ConnectionFactoryMetadata getMetadata() {
+                return () -> "Stub";
+            }
+        };
+        Connection opened = Mono.from(node.activity.tracking(opens).create()).block(Duration.ofSeconds(5));
+        assertThat(opened).isNotNull();
+        assertThat(node.activity.quiet()).as("a server that opens a connection is not frozen").isZero();
+        assertThat(node.activity.lastReturn()).as("no return noted: the pace is the returns'").isEqualTo(1_000 * MS);
     }
 
     @Test

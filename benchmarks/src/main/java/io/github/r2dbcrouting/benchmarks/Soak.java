@@ -195,8 +195,12 @@ final class Soak {
 
             Map<String, Integer> sessionsBefore = sessionsNow();
             Map<String, Integer> threadsBefore = threadGroups();
+            // the census first, so that the used heap before counts it as the heap after does
+            HeapCensus censusBefore = HeapCensus.take();
             long heapBefore = heapAfterGc();
-            ScenarioRunner.log("soak: baseline: sessions " + sessionsBefore + ", heap " + mb(heapBefore) + " MB, " + Thread.activeCount() + " threads");
+            ScenarioRunner.log("soak: baseline: sessions " + sessionsBefore + ", heap " + mb(heapBefore) + " MB, " + Thread.activeCount()
+                + " threads; live instances of the watched classes " + censusBefore.watchedInstances() + ", resolver groups "
+                + censusBefore.resolverGroups());
 
             // the factory, the load and what they hold live in soakUnderLoad() only, so that the heap check below sees them gone
             Phase phase = soakUnderLoad();
@@ -209,10 +213,12 @@ final class Soak {
             Map<String, Integer> threadsAfter = threadGroups();
             Map<String, Integer> newThreads = newThreads(threadsBefore, threadsAfter);
             long heapAfter = heapAfterGc();
+            HeapCensus censusAfter = HeapCensus.take();
             SoakResult result = new SoakResult(this.options, (System.nanoTime() - started) / 1e9, phase.loadSeconds(), List.copyOf(this.cycles),
                 phase.load(), counts(this.events), phase.finalNodes(), phase.retired(), phase.acquired(), phase.drained(), this.retiredMax,
                 this.cyclesWithRetired, phase.idleInTransaction(), sessionsBefore, sessionsAfter, heapBefore, heapAfter, count(threadsBefore),
-                count(threadsAfter), newThreads, phase.acked(), phase.present(), phase.missing(), phase.missingCount(), this.primary.name());
+                count(threadsAfter), newThreads, phase.acked(), phase.present(), phase.missing(), phase.missingCount(), this.primary.name(),
+                censusBefore, censusAfter);
             ScenarioRunner.log("soak: " + result.summary());
             return result;
         }

@@ -17,13 +17,42 @@ import io.github.r2dbcrouting.RetiredPool;
  * @param heapAfter     the same after it was closed
  * @param newThreads    thread groups (name, digits folded) with more live threads after than before
  * @param missing       up to 20 acknowledged ids missing on the final primary
+ * @param censusBefore  live instances by class before the soak's factory was built
+ * @param censusAfter   the same after it was closed
  */
 record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds, List<Cycle> cycles, Map<String, Object> load,
                   Map<String, Long> events, List<NodeSnapshot> finalNodes, List<RetiredPool> retiredAtEnd, int acquiredAtEnd,
                   boolean drained, int retiredMax, int cyclesWithRetired, Map<String, Integer> idleInTransaction,
                   Map<String, Integer> sessionsBefore, Map<String, Integer> sessionsAfter, long heapBefore, long heapAfter,
                   int threadsBefore, int threadsAfter, Map<String, Integer> newThreads, int acknowledgedWrites, int rowsOnPrimary,
-                  List<Long> missing, int missingCount, String finalPrimary) {
+                  List<Long> missing, int missingCount, String finalPrimary, HeapCensus censusBefore, HeapCensus censusAfter) {
+
+    /**
+     * What one resolver group the driver makes per connection keeps on the heap, with its entries
+     * in the event loops' termination listeners: about 2.9 kB per physical connection ever opened,
+     * measured on a heap dump of r2dbc-postgresql 1.1.3 (issue #11); rounded up.
+     */
+    static final long DRIVER_BYTES_PER_RESOLVER = 3_000;
+
+    /** Watched classes ({@link HeapCensus#watched}) with more live instances after the close than before the soak. */
+    Map<String, String> instancesLeft() {
+        return this.censusAfter.leftSince(this.censusBefore);
+    }
+
+    /** Resolver groups the driver left on the shared event loops over the soak. */
+    long resolverGroupsGrown() {
+        return this.censusAfter.resolverGroups() - this.censusBefore.resolverGroups();
+    }
+
+    /** The driver's share of the heap growth: its resolver groups, {@link #DRIVER_BYTES_PER_RESOLVER} each. */
+    long driverShare() {
+        return Math.max(0, resolverGroupsGrown()) * DRIVER_BYTES_PER_RESOLVER;
+    }
+
+    /** The heap growth that is not the driver's resolver groups. */
+    long heapDeltaBesidesDriver() {
+        return heapDelta() - driverShare();
+    }
 
     /** One fault and its undoing. Times in seconds; NaN when the ejection was not seen within the deadline. */
     record Cycle(int index, SoakFault fault, String target, double detectedSeconds, double settleSeconds, double totalSeconds,
@@ -56,7 +85,11 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         return left;
     }
 
-    /** Whether every check passed: nothing lent, nothing idle in a transaction, no session, thread or write lost, heap back. */
+    /**
+     * Whether every check passed: nothing lent, nothing idle in a transaction, no session, thread
+     * or write lost, no instance of the library's, the pools' or the driver's connection classes
+     * left, and the heap back but for the driver's resolver groups.
+     */
     boolean passed() {
         return failures().isEmpty();
     }
@@ -76,8 +109,12 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         if (!this.newThreads.isEmpty()) {
             failures.add("threads left " + this.newThreads);
         }
-        if (heapDelta() >= HEAP_TOLERANCE) {
-            failures.add("heap grew by " + Soak.mb(heapDelta()) + " MB");
+        if (!instancesLeft().isEmpty()) {
+            failures.add("instances left after the close (before -> after) " + instancesLeft());
+        }
+        if (heapDeltaBesidesDriver() >= HEAP_TOLERANCE) {
+            failures.add("heap grew by " + Soak.mb(heapDelta()) + " MB, " + Soak.mb(heapDeltaBesidesDriver()) + " MB of it besides the driver's "
+                + resolverGroupsGrown() + " resolver groups");
         }
         if (this.missingCount != 0) {
             failures.add(this.missingCount + " acknowledged write(s) missing on '" + this.finalPrimary + "', e.g. " + this.missing);
@@ -88,7 +125,7 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         return failures;
     }
 
-    /** "Within a few MB": what the heap may have grown by over the soak. */
+    /** "Within a few MB": what the heap may have grown by over the soak, the driver's resolver groups aside. */
     static final long HEAP_TOLERANCE = 8L * 1024 * 1024;
 
     long undetected() {
@@ -103,7 +140,8 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         return (passed() ? "PASSED: " : "FAILED: ") + this.cycles.size() + " cycles in " + ScenarioRunner.fmt(this.loadSeconds) + " s (" + undetected() + " fault(s) not seen, "
             + unsettled() + " cycle(s) not settled); acquired at end " + this.acquiredAtEnd + " (retired pools " + this.retiredAtEnd
             + "); idle in transaction " + this.idleInTransaction + "; sessions before " + this.sessionsBefore + ", after " + this.sessionsAfter
-            + "; heap " + Soak.mb(this.heapBefore) + " -> " + Soak.mb(this.heapAfter) + " MB; threads " + this.threadsBefore + " -> "
+            + "; heap " + Soak.mb(this.heapBefore) + " -> " + Soak.mb(this.heapAfter) + " MB (the driver's " + resolverGroupsGrown()
+            + " resolver groups about " + Soak.mb(driverShare()) + " MB of it); instances left " + instancesLeft() + "; threads " + this.threadsBefore + " -> "
             + this.threadsAfter + " " + this.newThreads + "; acknowledged writes " + this.acknowledgedWrites + ", missing on '"
             + this.finalPrimary + "' " + this.missingCount;
     }
@@ -144,6 +182,13 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         checks.put("heapBeforeMb", this.heapBefore / 1048576.0);
         checks.put("heapAfterMb", this.heapAfter / 1048576.0);
         checks.put("heapDeltaMb", heapDelta() / 1048576.0);
+        checks.put("driverResolverGroupsGrown", resolverGroupsGrown());
+        checks.put("driverShareMb", driverShare() / 1048576.0);
+        checks.put("heapDeltaBesidesDriverMb", heapDeltaBesidesDriver() / 1048576.0);
+        checks.put("instancesLeft", instancesLeft());
+        checks.put("watchedInstancesBefore", this.censusBefore.watchedInstances());
+        checks.put("watchedInstancesAfter", this.censusAfter.watchedInstances());
+        checks.put("grownMost", this.censusAfter.grownMostSince(this.censusBefore, 10));
         checks.put("threadsBefore", this.threadsBefore);
         checks.put("threadsAfter", this.threadsAfter);
         checks.put("newThreads", this.newThreads);
@@ -246,7 +291,14 @@ record SoakResult(Soak.Options options, double totalSeconds, double loadSeconds,
         md.append("| client sessions per node, before -> after the close | ").append(this.sessionsBefore).append(" -> **")
             .append(this.sessionsAfter).append("** |\n");
         md.append("| used heap after a full GC | ").append(Soak.mb(this.heapBefore)).append(" MB -> ").append(Soak.mb(this.heapAfter))
-            .append(" MB (**").append(heapDelta() >= 0 ? "+" : "").append(Soak.mb(heapDelta())).append(" MB**) |\n");
+            .append(" MB (**").append(heapDelta() >= 0 ? "+" : "").append(Soak.mb(heapDelta())).append(" MB**; r2dbc-postgresql's ")
+            .append(resolverGroupsGrown()).append(" resolver groups, one per connection opened, about ").append(Soak.mb(driverShare()))
+            .append(" MB of it; besides them **").append(Soak.mb(heapDeltaBesidesDriver())).append(" MB**) |\n");
+        md.append("| live instances of the library's classes, r2dbc-pool's and reactor-pool's, and `PostgresqlConnection`, more than before ")
+            .append("the soak (class histogram after a full GC) | **").append(instancesLeft().isEmpty() ? "none" : instancesLeft().toString())
+            .append("** (live after the close: ").append(this.censusAfter.watchedInstances()).append(") |\n");
+        md.append("| classes grown most, instances (shallow bytes) | ").append(String.join(", ", this.censusAfter.grownMostSince(this.censusBefore, 6)))
+            .append(" |\n");
         md.append("| live threads | ").append(this.threadsBefore).append(" -> ").append(this.threadsAfter).append(", groups grown: **")
             .append(this.newThreads).append("** |\n");
         md.append("| acknowledged writes missing on the final primary ('").append(this.finalPrimary).append("') | **").append(this.missingCount)

@@ -31,7 +31,15 @@ class SoakIntegrationTests {
         assertThat(result.idleInTransaction()).as("sessions idle in transaction").allSatisfy((node, n) -> assertThat(n).isZero());
         assertThat(result.sessionsLeft()).as("client sessions, before -> after").isEmpty();
         assertThat(result.newThreads()).as("threads left behind, by name").isEmpty();
-        assertThat(result.heapDelta()).as("heap growth after a full GC, bytes").isLessThan(SoakResult.HEAP_TOLERANCE);
+        assertThat(result.instancesLeft()).as("live instances of our, the pools' and the driver's connection classes, before -> after")
+            .isEmpty();
+        assertThat(result.censusAfter().instances("io.r2dbc.postgresql.PostgresqlConnection")).as("driver connections live after the close")
+            .isZero();
+        // every pool the faults retired is gone: as many pools live as at the baseline (a closed factory's)
+        assertThat(result.censusAfter().instances("reactor.pool.SimpleDequePool")).as("reactor-pool pools live after the close")
+            .isLessThanOrEqualTo(result.censusBefore().instances("reactor.pool.SimpleDequePool"));
+        assertThat(result.heapDeltaBesidesDriver()).as("heap growth after a full GC besides the driver's %d resolver groups, bytes (all: %d)",
+            result.resolverGroupsGrown(), result.heapDelta()).isLessThan(SoakResult.HEAP_TOLERANCE);
         assertThat(result.acknowledgedWrites()).isPositive();
         assertThat(result.missingCount()).as("acknowledged writes missing on '%s': %s", result.finalPrimary(), result.missing()).isZero();
         assertThat(result.passed()).isTrue();
