@@ -191,7 +191,7 @@ class FrozenReplicaIntegrationTests {
             assertThat(reads.failures()).as("failed reads: at most those in flight on the frozen replica: %s", reads.errors)
                 .isLessThanOrEqualTo(16);
             assertThat(control.failures()).as("reads on the primary: %s", control.errors).isZero();
-            assertThat(this.events.has(RoutingEvent.Type.READMITTED, victim.name(), thawAt)).isTrue();
+            assertThat(this.events.first(RoutingEvent.Type.READMITTED, victim.name(), thawAt)).isNotNull();
         }
     }
 

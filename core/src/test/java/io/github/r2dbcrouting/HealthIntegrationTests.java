@@ -128,7 +128,7 @@ class HealthIntegrationTests {
                 .isEqualTo(failuresBeforeReadmission);
             assertThat(this.events.first(RoutingEvent.Type.EJECTED, victim.name(), killedAt).event().message())
                 .startsWith("[routing] node '" + victim.name() + "' is ejected: ");
-            assertThat(this.events.has(RoutingEvent.Type.READMITTED, victim.name(), restartedAt)).isTrue();
+            assertThat(this.events.first(RoutingEvent.Type.READMITTED, victim.name(), restartedAt)).isNotNull();
         }
     }
 
@@ -220,7 +220,7 @@ class HealthIntegrationTests {
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
             .expectNext(new Db.Served(CLUSTER.primary().port(), false))
             .verifyComplete();
-        assertThat(this.events.has(RoutingEvent.Type.FALLBACK_USED, null, 0)).isTrue();
+        assertThat(this.events.first(RoutingEvent.Type.FALLBACK_USED, null, 0)).isNotNull();
     }
 
     @Test

@@ -12,31 +12,21 @@ import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 import io.github.r2dbcrouting.NodeRole;
 import io.github.r2dbcrouting.NodeState;
-import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
 import io.github.r2dbcrouting.testkit.PatroniCluster;
 import io.github.r2dbcrouting.testkit.PatroniMember;
 import io.github.r2dbcrouting.topology.PatroniTopology;
-import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.ConnectionFactory;
 import org.jspecify.annotations.Nullable;
-import reactor.core.Disposable;
-import reactor.core.publisher.Flux;
-import reactor.core.publisher.Mono;
 
 /**
  * {@code ScenarioRunner --patroni}: the routing factory over a {@link PatroniTopology} on a
@@ -92,7 +82,12 @@ final class PatroniScenarios {
             });
             scenarios.rows.forEach(report::append);
             cluster.awaitMembersStreaming(WAIT);
-            report.append("\n").append(scenarios.memberAdded()).append("\n").append(scenarios.pollingCost()).append("\n");
+            report.append("\n").append(scenarios.memberAdded()).append("\n");
+            cluster.awaitMembersStreaming(WAIT);
+            report.append(scenarios.memberRemoved()).append("\n");
+            cluster.awaitMembersStreaming(WAIT);
+            PatroniCosts costs = new PatroniCosts(cluster, scenarios::factory);
+            report.append(costs.polling()).append("\n").append(costs.idle()).append("\n");
             Files.writeString(directory.resolve("report.md"), report.toString());
             ScenarioRunner.log(report.toString());
         }
@@ -164,7 +159,7 @@ final class PatroniScenarios {
 
     private void fault(String name, Runnable fault) throws InterruptedException {
         RoutingConnectionFactory factory = factory();
-        Load load = new Load(factory);
+        PatroniLoad load = new PatroniLoad(factory);
         try {
             awaitReads(load, 500);
             String before = leaderName();
@@ -211,7 +206,7 @@ final class PatroniScenarios {
 
     private String memberAdded() throws InterruptedException {
         RoutingConnectionFactory factory = factory();
-        Load load = new Load(factory);
+        PatroniLoad load = new PatroniLoad(factory);
         try {
             awaitReads(load, 200);
             PatroniMember added = this.cluster.addMember();
@@ -238,30 +233,51 @@ final class PatroniScenarios {
         }
     }
 
-    /** One {@code GET /cluster} a second per application instance: what one costs. */
-    private String pollingCost() throws InterruptedException {
-        String url = this.cluster.restUrls().get(0) + "/cluster";
-        long bytes = 0;
-        int requests = 200;
-        long total = 0;
-        for (int i = 0; i < requests + 20; i++) {
-            long start = System.nanoTime();
-            try {
-                String body = this.http.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString()).body();
-                if (i >= 20) {
-                    total += System.nanoTime() - start;
-                    bytes = body.length();
-                }
-            } catch (IOException error) {
-                return "REST polling cost: GET /cluster failed: " + error;
+    /**
+     * A replica stopped through Patroni (SIGTERM: Patroni shuts PostgreSQL down and leaves the
+     * cluster's member list) under the load: reads failed (0 expected with {@code retryReads()}),
+     * when the factory stopped reading from it and when it dropped the node.
+     */
+    private String memberRemoved() throws InterruptedException {
+        RoutingConnectionFactory factory = factory();
+        PatroniLoad load = new PatroniLoad(factory);
+        PatroniMember leader = this.cluster.awaitLeader(WAIT);
+        PatroniMember removed = this.cluster.members().stream().filter(m -> !m.name().equals(leader.name()) && m.isRunning())
+            .findFirst().orElseThrow();
+        try {
+            long deadline = System.nanoTime() + WAIT.toNanos();
+            while (!load.readPorts.contains(removed.port()) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
             }
+            int failedBefore = load.readsFailed.get();
+            int readsBefore = load.reads.get();
+            long stoppedAt = System.nanoTime();
+            removed.stop();
+            long stopped = System.nanoTime();
+            long gone = 0;
+            while (gone == 0 && System.nanoTime() < deadline) {
+                if (factory.nodes().stream().noneMatch(n -> n.name().equals(removed.name()))) {
+                    gone = System.nanoTime();
+                }
+                Thread.sleep(20);
+            }
+            awaitReads(load, load.reads.get() + 500);
+            load.stop();
+            Long lastRead = load.lastReadOn.get(removed.port());
+            return String.format(Locale.ROOT, "Member removed (`PatroniMember.stop()`: SIGTERM to Patroni, which stops PostgreSQL, "
+                + "%.0f ms): reads failed %d of %d from the stop on (`retryReads()`); last read served by it %.0f ms after the stop "
+                + "began; node gone from `nodes()` %s after the stop ended.%n", (stopped - stoppedAt) / 1e6,
+                load.readsFailed.get() - failedBefore, load.reads.get() - readsBefore,
+                lastRead == null ? -1.0 : (lastRead - stoppedAt) / 1e6,
+                gone == 0 ? "never (within " + WAIT.toSeconds() + " s)" : String.format(Locale.ROOT, "%.0f ms", (gone - stopped) / 1e6));
+        } finally {
+            load.stop();
+            factory.close().block(Duration.ofSeconds(30));
+            removed.start();
         }
-        return String.format(Locale.ROOT, "REST polling cost: one `GET /cluster` per second per application instance (`interval` 1 s); "
-            + "mean %.2f ms per request over %d sequential requests, %d bytes per answer (3 members). Probes: one query per node "
-            + "per `health.interval` on a dedicated connection per node, as without a source.%n", total / 1e6 / requests, requests, bytes);
     }
 
-    private static void awaitReads(Load load, int count) throws InterruptedException {
+    private static void awaitReads(PatroniLoad load, int count) throws InterruptedException {
         long deadline = System.nanoTime() + WAIT.toNanos();
         while (load.reads.get() < count && System.nanoTime() < deadline) {
             Thread.sleep(10);
@@ -270,80 +286,5 @@ final class PatroniScenarios {
 
     private static final class AtomicReferenceName {
         volatile @Nullable String name;
-    }
-
-    /** 16 readers and 2 writers; each write inserts a new id and returns the port that took it. */
-    private static final class Load {
-
-        private static final AtomicLong IDS = new AtomicLong();
-
-        final AtomicInteger reads = new AtomicInteger();
-
-        final AtomicInteger readsFailed = new AtomicInteger();
-
-        final AtomicInteger writesFailed = new AtomicInteger();
-
-        final Set<Long> acked = ConcurrentHashMap.newKeySet();
-
-        final Map<Integer, Long> firstWriteOn = new ConcurrentHashMap<>();
-
-        final Set<Integer> readPorts = ConcurrentHashMap.newKeySet();
-
-        private final Disposable running;
-
-        Load(ConnectionFactory factory) {
-            Flux<Object> readers = Flux.range(0, 16).flatMap(i -> Mono.defer(() -> read(factory))
-                .transform(Routing.retryReads())
-                .contextWrite(Routing.readOnly())
-                .doOnNext(port -> {
-                    this.reads.incrementAndGet();
-                    this.readPorts.add(port);
-                })
-                .doOnError(error -> this.readsFailed.incrementAndGet())
-                .onErrorResume(error -> Mono.empty())
-                .repeat(), 16).cast(Object.class);
-            Flux<Object> writers = Flux.range(0, 2).flatMap(i -> Mono.defer(() -> write(factory, IDS.incrementAndGet()))
-                .onErrorResume(error -> {
-                    this.writesFailed.incrementAndGet();
-                    return Mono.empty();
-                })
-                .then(Mono.delay(Duration.ofMillis(20)))
-                .repeat(), 2).cast(Object.class);
-            this.running = Flux.merge(readers, writers).subscribe();
-        }
-
-        private static Mono<Integer> read(ConnectionFactory factory) {
-            return Mono.usingWhen(Mono.from(factory.create()),
-                connection -> Flux.from(connection.createStatement(ScenarioRunner.READ_SQL).execute())
-                    .flatMap(result -> result.map((row, meta) -> row.get(0, Integer.class))).single(),
-                Connection::close);
-        }
-
-        private Mono<Integer> write(ConnectionFactory factory, long id) {
-            return Mono.usingWhen(Mono.from(factory.create()),
-                    connection -> Flux.from(connection.createStatement("INSERT INTO bench_ids (id) VALUES (" + id + ") RETURNING inet_server_port()")
-                        .execute()).flatMap(result -> result.map((row, meta) -> row.get(0, Integer.class))).single(),
-                    Connection::close)
-                .timeout(Duration.ofSeconds(2))
-                .doOnNext(port -> {
-                    this.acked.add(id);
-                    this.firstWriteOn.putIfAbsent(port, System.nanoTime());
-                });
-        }
-
-        Set<Long> missingOn(PatroniMember member) {
-            Set<Long> missing = new HashSet<>(this.acked);
-            Flux.usingWhen(Mono.from(member.connectionFactory().create()),
-                    connection -> Flux.from(connection.createStatement("SELECT id FROM bench_ids").execute())
-                        .flatMap(result -> result.map((row, meta) -> row.get(0, Long.class))),
-                    Connection::close)
-                .doOnNext(missing::remove)
-                .blockLast(Duration.ofSeconds(30));
-            return missing;
-        }
-
-        void stop() {
-            this.running.dispose();
-        }
     }
 }

@@ -154,8 +154,8 @@ final class MariaDbTemplate {
         Files.createDirectory(data);
         PgProcess.chown(dir, OS_USER, "mariadbd refuses to run as root");
         List<String> command = new ArrayList<>(List.of(binaries.server.toString(), "--no-defaults", "--bootstrap",
-                "--datadir=" + data, "--log-warnings=0", "--enforce-storage-engine=", "--max-allowed-packet=8M",
-                "--net-buffer-length=16K"));
+                "--datadir=" + data, "--tmpdir=" + dir, "--log-warnings=0", "--enforce-storage-engine=",
+                "--max-allowed-packet=8M", "--net-buffer-length=16K"));
         if (PgProcess.ROOT) {
             command.add("--user=" + OS_USER);
         }
