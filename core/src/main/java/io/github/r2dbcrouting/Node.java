@@ -2,12 +2,11 @@ package io.github.r2dbcrouting;
 
 import java.util.function.LongSupplier;
 
-import io.r2dbc.pool.ConnectionPool;
-import io.r2dbc.pool.PoolMetrics;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import org.jspecify.annotations.Nullable;
 import reactor.core.publisher.Mono;
+import reactor.pool.InstrumentedPool.PoolMetrics;
 
 /**
  * One database server behind the router: the user's factory, the pool in front of it, and its
@@ -90,7 +89,7 @@ final class Node implements Balancer.Candidate {
      */
     static final class Lease {
 
-        final ConnectionPool pool;
+        final NodePool pool;
 
         final @Nullable PoolMetrics metrics;
 
@@ -106,10 +105,10 @@ final class Node implements Balancer.Candidate {
         /** Acquisition for a write: on failure, ejects the node and says the primary is unavailable. */
         final Mono<Connection> write;
 
-        Lease(ConnectionPool pool, Mono<Connection> acquire, Mono<Connection> read, Mono<Connection> readOnly, Mono<Connection> write) {
+        Lease(NodePool pool, Mono<Connection> acquire, Mono<Connection> read, Mono<Connection> readOnly, Mono<Connection> write) {
             this.write = write;
             this.pool = pool;
-            this.metrics = pool.getMetrics().orElse(null);
+            this.metrics = pool.metrics;
             this.acquire = acquire;
             this.read = read;
             this.readOnly = readOnly;

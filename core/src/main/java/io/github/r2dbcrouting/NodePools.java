@@ -2,7 +2,6 @@ package io.github.r2dbcrouting;
 
 import java.time.Duration;
 
-import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.Connection;
 import reactor.core.publisher.Mono;
 import reactor.core.scheduler.Scheduler;
@@ -29,7 +28,7 @@ final class NodePools {
             }
 
             @Override
-            public Mono<Connection> writeFailed(Node node, ConnectionPool pool, Throwable error) {
+            public Mono<Connection> writeFailed(Node node, NodePool pool, Throwable error) {
                 return Mono.error(error);
             }
         };
@@ -38,7 +37,7 @@ final class NodePools {
         Mono<Connection> readFailed(Node node, Throwable error);
 
         /** A write failed on {@code node}, whose pool then was {@code pool}. */
-        Mono<Connection> writeFailed(Node node, ConnectionPool pool, Throwable error);
+        Mono<Connection> writeFailed(Node node, NodePool pool, Throwable error);
     }
 
     private final String name;
@@ -74,13 +73,12 @@ final class NodePools {
     /** A new pool for {@code node} and the acquisitions built on it once. */
     Node.Lease open(Node node) {
         PoolSettings settings = this.settings;
-        ConnectionPool pool = new ConnectionPool(settings.toConfiguration(this.name + "-" + node.name, node.activity.tracking(node.target),
-            node.activity));
+        NodePool pool = new NodePool(this.name + "-" + node.name, settings, node.activity.tracking(node.target), node.activity);
         // one subscriber per acquisition on top of the pool's: the deadline (armed only for an
         // acquisition left waiting), errors naming the node, lending the connection, and the
         // route's answer to a failure; the hot path allocates no more
         Lender lender = new Lender(this.name, node.name, node.dialect, null, this.cleanWithin, this.scheduler);
-        Acquisition raw = new Acquisition(pool.create(), node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
+        Acquisition raw = new Acquisition(pool.acquire, node.name, settings.maxAcquireTime(), settings.maxCreateConnectionTime(),
             this.scheduler, lender);
         Mono<Connection> acquire = raw.name("r2dbc-routing.acquire");
         Failures failures = this.failures;
@@ -89,7 +87,7 @@ final class NodePools {
         // the read-only fallback lends its own kind of connection, once the session is read-only
         Lender readOnlyLender = new Lender(this.name, node.name, node.dialect, new ReadOnlyFallback(node.dialect), this.cleanWithin,
             this.scheduler);
-        Mono<Connection> readOnly = ReadOnlyFallback.acquire(new Acquisition(pool.create(), node.name, settings.maxAcquireTime(),
+        Mono<Connection> readOnly = ReadOnlyFallback.acquire(new Acquisition(pool.acquire, node.name, settings.maxAcquireTime(),
             settings.maxCreateConnectionTime(), this.scheduler, null), readOnlyLender);
         return new Node.Lease(pool, acquire, read, readOnly, write);
     }

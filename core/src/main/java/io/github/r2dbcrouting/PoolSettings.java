@@ -3,14 +3,12 @@ package io.github.r2dbcrouting;
 import java.time.Duration;
 import java.util.Objects;
 
-import io.r2dbc.pool.ConnectionPoolConfiguration;
-import io.r2dbc.spi.ConnectionFactory;
-import io.r2dbc.spi.ValidationDepth;
 import org.jspecify.annotations.Nullable;
 
 /**
- * Settings of the r2dbc-pool {@code ConnectionPool} that the routing factory puts in front of
- * every node. Immutable; build one with {@link #builder()} or through
+ * Settings of the pool that the routing factory puts in front of every node: a reactor-pool
+ * pool set up as r2dbc-pool sets up its {@code ConnectionPool}, so each setting means what
+ * r2dbc-pool's setting of the same name means. Immutable; build one with {@link #builder()} or through
  * {@link RoutingConnectionFactoryBuilder#pool(java.util.function.Consumer)}.
  *
  * <p>Durations: {@link Duration#ZERO} means "no limit" wherever a limit can be switched off.
@@ -127,35 +125,6 @@ public final class PoolSettings {
     /** @return the query that validates a connection on acquisition, or {@code null} for the driver's own check */
     public @Nullable String validationQuery() {
         return this.validationQuery;
-    }
-
-    ConnectionPoolConfiguration toConfiguration(String poolName, ConnectionFactory target, NodeActivity activity) {
-        ConnectionPoolConfiguration.Builder builder = ConnectionPoolConfiguration.builder(target)
-            .name(poolName)
-            // the node's activity hooks note each return from the pool's own clock reading
-            .metricsRecorder(activity)
-            .clock(activity)
-            .maxSize(this.maxSize)
-            .initialSize(this.initialSize)
-            .minIdle(this.minIdle)
-            // maxAcquireTime is applied by Acquisition, which arms no timer when an idle connection answers at once
-            .maxAcquireTime(ConnectionPoolConfiguration.NO_TIMEOUT)
-            .maxCreateConnectionTime(orNoLimit(this.maxCreateConnectionTime))
-            .maxIdleTime(orNoLimit(this.maxIdleTime))
-            .maxLifeTime(orNoLimit(this.maxLifeTime))
-            .acquireRetry(this.acquireRetry);
-        if (this.validationQuery != null) {
-            // a query does I/O that can hang; the driver's local check does none, so it gets no timer
-            builder.validationQuery(this.validationQuery).maxValidationTime(orNoLimit(this.maxValidationTime));
-        } else {
-            builder.validationDepth(ValidationDepth.LOCAL).maxValidationTime(ConnectionPoolConfiguration.NO_TIMEOUT);
-        }
-        return builder.build();
-    }
-
-    /** r2dbc-pool spells "no limit" as a negative duration; ours is {@code ZERO}. */
-    private static Duration orNoLimit(Duration duration) {
-        return duration.isZero() ? Duration.ofMillis(-1) : duration;
     }
 
     @Override

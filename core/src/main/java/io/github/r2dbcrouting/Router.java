@@ -7,7 +7,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
-import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.R2dbcTimeoutException;
 import org.jspecify.annotations.Nullable;
@@ -89,7 +88,7 @@ final class Router {
             }
 
             @Override
-            public Mono<Connection> writeFailed(Node node, ConnectionPool pool, Throwable error) {
+            public Mono<Connection> writeFailed(Node node, NodePool pool, Throwable error) {
                 return rerouteWrite(node, pool, error);
             }
         });
@@ -400,7 +399,7 @@ final class Router {
      * A write that met {@code pool} after an ejection retired it goes through the route again (the
      * node's new pool, or the node taking writes now) instead of failing.
      */
-    private Mono<Connection> rerouteWrite(Node node, ConnectionPool pool, Throwable error) {
+    private Mono<Connection> rerouteWrite(Node node, NodePool pool, Throwable error) {
         return error instanceof PoolShutdownException && !this.closed.get() && node.lease.pool != pool
             ? this.writeRoute : Mono.error(writeFailed(node, error));
     }

@@ -2,8 +2,8 @@ package io.github.r2dbcrouting;
 
 import java.util.List;
 
-import io.r2dbc.pool.PoolMetrics;
 import org.jspecify.annotations.Nullable;
+import reactor.pool.InstrumentedPool.PoolMetrics;
 
 /**
  * Keeps new reads off a replica that has stopped giving connections back, long before a probe

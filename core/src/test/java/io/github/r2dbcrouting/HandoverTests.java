@@ -8,8 +8,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.r2dbc.pool.ConnectionPool;
-import io.r2dbc.pool.PoolMetrics;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
@@ -24,6 +22,7 @@ import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.core.scheduler.Scheduler;
 import reactor.core.scheduler.Schedulers;
+import reactor.pool.InstrumentedPool.PoolMetrics;
 import reactor.test.StepVerifier;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -31,7 +30,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * A route that works on an acquired connection before handing it over (the read-only fallback's
  * {@code SET SESSION CHARACTERISTICS}) gives it back to its pool when the caller leaves meanwhile:
- * real r2dbc-pool over stub connections whose statements answer only when told to, so the cancel
+ * a real node pool over stub connections whose statements answer only when told to, so the cancel
  * lands deterministically while the statement runs.
  */
 class HandoverTests {
@@ -47,22 +46,22 @@ class HandoverTests {
 
     private final Scheduler timer = Schedulers.newSingle("handover-tests");
 
-    private final ConnectionPool pool = new ConnectionPool(PoolSettings.builder().maxSize(2).build()
-        .toConfiguration("handover-tests", new Stubs(), new NodeActivity(System::nanoTime)));
+    private final NodePool pool = new NodePool("handover-tests", PoolSettings.builder().maxSize(2).build(), new Stubs(),
+        new NodeActivity(System::nanoTime));
 
-    private final PoolMetrics metrics = this.pool.getMetrics().orElseThrow();
+    private final PoolMetrics metrics = this.pool.metrics;
 
     private final Lender lender = new Lender("handover-tests", "primary", PostgresDialect.INSTANCE, new ReadOnlyFallback(PostgresDialect.INSTANCE),
         Duration.ofSeconds(5), Schedulers.parallel());
 
     @AfterEach
     void tearDown() {
-        this.pool.dispose();
+        this.pool.disposeLater().block(WAIT);
         this.timer.dispose();
     }
 
     private Mono<Connection> readOnly() {
-        return ReadOnlyFallback.acquire(new Acquisition(this.pool.create(), "primary", Duration.ofSeconds(2), Duration.ofSeconds(3), this.timer,
+        return ReadOnlyFallback.acquire(new Acquisition(this.pool.acquire, "primary", Duration.ofSeconds(2), Duration.ofSeconds(3), this.timer,
             null), this.lender);
     }
 

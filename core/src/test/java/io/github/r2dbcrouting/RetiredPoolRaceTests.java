@@ -107,7 +107,7 @@ class RetiredPoolRaceTests {
 
                 int round0 = round;
                 Await.until("round " + round0 + ": nothing lent from the retired pool", WAIT, () -> lease.lent() == 0 && lease.waiting() == 0,
-                    () -> "acquired " + lease.acquired() + ", allocated " + lease.pool.getMetrics().orElseThrow().allocatedSize()
+                    () -> "acquired " + lease.acquired() + ", allocated " + lease.pool.metrics.allocatedSize()
                         + ", pending " + lease.pending() + ", disposed " + lease.pool.isDisposed());
             }
         } finally {

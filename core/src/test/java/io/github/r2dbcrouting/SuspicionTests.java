@@ -9,8 +9,6 @@ import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.r2dbc.pool.ConnectionPool;
-import io.r2dbc.pool.ConnectionPoolConfiguration;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryMetadata;
@@ -71,7 +69,7 @@ class SuspicionTests {
 
     /** One connection of {@code node} lent out and kept. */
     private void lend(Node node) {
-        Connection connection = Mono.from(node.lease.pool.create()).block(Duration.ofSeconds(5));
+        Connection connection = Mono.from(node.lease.pool.acquire).block(Duration.ofSeconds(5));
         this.lent.add(connection);
         assertThat(node.lease.acquired()).isPositive();
     }
@@ -256,13 +254,13 @@ class SuspicionTests {
                 return () -> "Stub";
             }
         };
-        ConnectionPool pool = new ConnectionPool(ConnectionPoolConfiguration.builder(opening).maxSize(4).initialSize(0)
-            .maxCreateConnectionTime(Duration.ofMinutes(1)).build());
-        reactor.core.Disposable waiting = Mono.from(pool.create()).subscribe();
+        NodePool pool = new NodePool("suspicion-tests", PoolSettings.builder().maxSize(4).initialSize(0)
+            .maxCreateConnectionTime(Duration.ofMinutes(1)).build(), opening, new NodeActivity(System::nanoTime));
+        reactor.core.Disposable waiting = pool.acquire.subscribe();
         try {
             Await.until("the acquisition waiting for its connection", Duration.ofSeconds(5),
-                () -> Suspicion.outstanding(pool.getMetrics().orElseThrow()) > 0);
-            assertThat(Suspicion.lent(pool.getMetrics().orElseThrow())).as("nothing delivered, nothing lent").isZero();
+                () -> Suspicion.outstanding(pool.metrics) > 0);
+            assertThat(Suspicion.lent(pool.metrics)).as("nothing delivered, nothing lent").isZero();
         } finally {
             waiting.dispose();
             pool.disposeLater().block(Duration.ofSeconds(5));
@@ -336,7 +334,7 @@ class SuspicionTests {
     @Test
     void shouldNoteAReturnAtTheTimeThePoolReleasedTheConnectionWithoutAClockReadOfItsOwn() {
         Node node = node("replica-1");
-        Connection connection = Mono.from(node.lease.pool.create()).block(Duration.ofSeconds(5));
+        Connection connection = Mono.from(node.lease.pool.acquire).block(Duration.ofSeconds(5));
         this.now.addAndGet(7 * MS);
         long released = this.now.get();
         Mono.from(connection.close()).block(Duration.ofSeconds(5));

@@ -3,7 +3,6 @@ package io.github.r2dbcrouting;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -19,6 +18,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 import reactor.core.publisher.Sinks;
 import reactor.test.StepVerifier;
 
@@ -151,9 +151,16 @@ class TopologySourceIntegrationTests {
         AtomicInteger failed = new AtomicInteger();
         List<String> errors = new CopyOnWriteArrayList<>();
         List<Integer> ports = new CopyOnWriteArrayList<>();
+        // each read's port with when it started (before its route was decided): a read routed
+        // before a removal may finish after it, later than any fixed number of reads
+        List<long[]> started = new CopyOnWriteArrayList<>();
         Disposable load = Flux.interval(Duration.ofMillis(5))
             .onBackpressureDrop()
-            .flatMap(tick -> Db.whoServes(this.factory).transform(Routing.retryReads()).contextWrite(Routing.readOnly())
+            .flatMap(tick -> Mono.defer(() -> {
+                long start = System.nanoTime();
+                return Db.whoServes(this.factory).transform(Routing.retryReads()).contextWrite(Routing.readOnly())
+                    .doOnNext(served -> started.add(new long[] {start, served.port()}));
+            })
                 .doOnNext(served -> ports.add(served.port()))
                 .doOnError(error -> {
                     failed.incrementAndGet();
@@ -168,10 +175,10 @@ class TopologySourceIntegrationTests {
 
             snapshots.tryEmitNext(List.of(leader, two));
             Await.until("pg-1 removed", FEW_INTERVALS, () -> this.factory.nodes().stream().noneMatch(n -> n.name().equals("pg-1")));
-            int before = ports.size();
-            Await.until("more reads after the removal", FEW_INTERVALS, () -> ports.size() > before + 50);
-            List<Integer> after = new ArrayList<>(ports.subList(before + 10, ports.size()));
-            assertThat(after).doesNotContain(first.port());
+            long removed = System.nanoTime();
+            Await.until("more reads after the removal", FEW_INTERVALS, () -> started.stream().filter(read -> read[0] > removed).count() > 50);
+            List<Integer> after = started.stream().filter(read -> read[0] > removed).map(read -> (int) read[1]).toList();
+            assertThat(after).as("reads that started after the removal").doesNotContain(first.port());
         } finally {
             load.dispose();
         }

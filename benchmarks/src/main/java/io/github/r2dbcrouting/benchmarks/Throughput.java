@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
@@ -69,6 +70,7 @@ final class Throughput {
             factories.put(ROUTING_TWO, routing);
             Map<String, Histogram> latency = new LinkedHashMap<>();
             Map<String, long[]> counts = new LinkedHashMap<>();
+            List<Map<String, Object>> rounds = new ArrayList<>();
             try {
                 // warm every path (JIT, pools filled), then A B C C B A ... so that drift hits all alike
                 List<String> order = new ArrayList<>(factories.keySet());
@@ -76,11 +78,26 @@ final class Throughput {
                     measure(factories.get(name), key(name), 2, options, null, null);
                 }
                 for (int round = 0; round < options.throughputRounds(); round++) {
+                    Map<String, Double> roundRates = new LinkedHashMap<>();
                     for (String name : order) {
                         ScenarioRunner.log("throughput round " + (round + 1) + ": " + name + " for " + options.throughputSeconds() + " s");
+                        long[] c = counts.computeIfAbsent(name, n -> new long[3]);
+                        long reads = c[0];
+                        long nanos = c[2];
                         measure(factories.get(name), key(name), options.throughputSeconds(), options,
-                            latency.computeIfAbsent(name, n -> new Histogram(3_600_000_000L, 3)), counts.computeIfAbsent(name, n -> new long[3]));
+                            latency.computeIfAbsent(name, n -> new Histogram(3_600_000_000L, 3)), c);
+                        roundRates.put(name, (c[0] - reads) / ((c[2] - nanos) / 1e9));
                     }
+                    // each round's own ratio: the rows ran back to back, so drift between rounds cancels out
+                    Map<String, Object> perRound = new LinkedHashMap<>();
+                    perRound.put("round", round + 1);
+                    perRound.put("order", List.copyOf(order));
+                    perRound.put("readsPerSecond", roundRates);
+                    perRound.put("ratioOneReplica", roundRates.get(ROUTING_ONE) / roundRates.get(BARE));
+                    perRound.put("ratioTwoReplicas", roundRates.get(ROUTING_TWO) / roundRates.get(BARE));
+                    ScenarioRunner.log(String.format(Locale.ROOT, "throughput round %d: %s; routing one replica / bare %.3f", round + 1,
+                        roundRates, roundRates.get(ROUTING_ONE) / roundRates.get(BARE)));
+                    rounds.add(perRound);
                     Collections.reverse(order);
                 }
             } finally {
@@ -111,6 +128,7 @@ final class Throughput {
                 rates.put(entry.getKey(), c[0] / seconds);
             }
             result.put("results", rows);
+            result.put("perRound", rounds);
             result.put("ratioOneReplica", rates.get(ROUTING_ONE) / rates.get(BARE));
             result.put("ratioTwoReplicas", rates.get(ROUTING_TWO) / rates.get(BARE));
             return result;
