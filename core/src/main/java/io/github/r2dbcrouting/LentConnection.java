@@ -124,6 +124,12 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
 
     volatile boolean cancelled;
 
+    /**
+     * Marks connection errors with the node, for a connection lent under
+     * {@link Routing#retryReads()}; {@code null} otherwise. Set before the holder gets it.
+     */
+    private @Nullable FailureMarking marking;
+
     /** A pooled connection lent at once (its acquisition is over). */
     LentConnection(Connection delegate, Lender lender) {
         this.delegate = delegate;
@@ -161,6 +167,18 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
      */
     Connection relend(Lender other) {
         return other.lend(this.delegate);
+    }
+
+    /** This connection, made to mark its connection errors with its node (for {@link Routing#retryReads()}); before it is handed out. */
+    LentConnection markingFailures() {
+        this.marking = new FailureMarking(this.lender.factory, this.lender.node);
+        return this;
+    }
+
+    /** {@code publisher}, its connection error marked with the node when this connection marks failures. */
+    private <T> Publisher<T> marked(Publisher<T> publisher) {
+        FailureMarking marking = this.marking;
+        return marking == null ? publisher : marking.marked(publisher);
     }
 
     // ---------------------------------------------------------------- the acquisition
@@ -482,13 +500,13 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     @Override
     public Publisher<Void> beginTransaction() {
         mark(TRANSACTION);
-        return this.delegate.beginTransaction();
+        return marked(this.delegate.beginTransaction());
     }
 
     @Override
     public Publisher<Void> beginTransaction(TransactionDefinition definition) {
         mark(TRANSACTION);
-        return this.delegate.beginTransaction(definition);
+        return marked(this.delegate.beginTransaction(definition));
     }
 
     @Override
@@ -497,7 +515,7 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         if (this.lender.recordsWrites) {
             mark(WROTE);
         }
-        return this.delegate.commitTransaction();
+        return marked(this.delegate.commitTransaction());
     }
 
     @Override
@@ -507,13 +525,15 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         } else {
             live();
         }
-        return this.delegate.createBatch();
+        Batch batch = this.delegate.createBatch();
+        FailureMarking marking = this.marking;
+        return marking == null ? batch : marking.new MarkedBatch(batch);
     }
 
     @Override
     public Publisher<Void> createSavepoint(String name) {
         mark(TRANSACTION);
-        return this.delegate.createSavepoint(name);
+        return marked(this.delegate.createSavepoint(name));
     }
 
     @Override
@@ -523,7 +543,9 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         } else {
             live();
         }
-        return this.delegate.createStatement(sql);
+        Statement statement = this.delegate.createStatement(sql);
+        FailureMarking marking = this.marking;
+        return marking == null ? statement : marking.new MarkedStatement(statement);
     }
 
     @Override
@@ -547,43 +569,43 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     @Override
     public Publisher<Void> releaseSavepoint(String name) {
         live();
-        return this.delegate.releaseSavepoint(name);
+        return marked(this.delegate.releaseSavepoint(name));
     }
 
     @Override
     public Publisher<Void> rollbackTransaction() {
         unmark(TRANSACTION);
-        return this.delegate.rollbackTransaction();
+        return marked(this.delegate.rollbackTransaction());
     }
 
     @Override
     public Publisher<Void> rollbackTransactionToSavepoint(String name) {
         live();
-        return this.delegate.rollbackTransactionToSavepoint(name);
+        return marked(this.delegate.rollbackTransactionToSavepoint(name));
     }
 
     @Override
     public Publisher<Void> setAutoCommit(boolean autoCommit) {
         mark(AUTO_COMMIT);
-        return this.delegate.setAutoCommit(autoCommit);
+        return marked(this.delegate.setAutoCommit(autoCommit));
     }
 
     @Override
     public Publisher<Void> setLockWaitTimeout(Duration timeout) {
         mark(LOCK_TIMEOUT);
-        return this.delegate.setLockWaitTimeout(timeout);
+        return marked(this.delegate.setLockWaitTimeout(timeout));
     }
 
     @Override
     public Publisher<Void> setStatementTimeout(Duration timeout) {
         mark(STATEMENT_TIMEOUT);
-        return this.delegate.setStatementTimeout(timeout);
+        return marked(this.delegate.setStatementTimeout(timeout));
     }
 
     @Override
     public Publisher<Void> setTransactionIsolationLevel(IsolationLevel isolationLevel) {
         mark(ISOLATION);
-        return this.delegate.setTransactionIsolationLevel(isolationLevel);
+        return marked(this.delegate.setTransactionIsolationLevel(isolationLevel));
     }
 
     @Override
