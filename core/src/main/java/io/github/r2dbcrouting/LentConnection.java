@@ -75,6 +75,12 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     /** The holder ran something that may write (tracked only for a step that records writes). */
     static final int WROTE = 1 << 6;
 
+    /**
+     * Lent under {@link Routing#retryReads()}: connection errors are marked with the node. A state
+     * bit, not a field of its own, so that the object every acquisition allocates does not grow.
+     */
+    static final int MARKS_FAILURES = 1 << 7;
+
     /** What a release must undo (besides a transaction the driver reports open). */
     static final int DIRTY = TRANSACTION | AUTO_COMMIT | ISOLATION | STATEMENT_TIMEOUT | LOCK_TIMEOUT;
 
@@ -124,12 +130,6 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
 
     volatile boolean cancelled;
 
-    /**
-     * Marks connection errors with the node, for a connection lent under
-     * {@link Routing#retryReads()}; {@code null} otherwise. Set before the holder gets it.
-     */
-    private @Nullable FailureMarking marking;
-
     /** A pooled connection lent at once (its acquisition is over). */
     LentConnection(Connection delegate, Lender lender) {
         this.delegate = delegate;
@@ -171,14 +171,13 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
 
     /** This connection, made to mark its connection errors with its node (for {@link Routing#retryReads()}); before it is handed out. */
     LentConnection markingFailures() {
-        this.marking = new FailureMarking(this.lender.factory, this.lender.node);
+        mark(MARKS_FAILURES);
         return this;
     }
 
     /** {@code publisher}, its connection error marked with the node when this connection marks failures. */
     private <T> Publisher<T> marked(Publisher<T> publisher) {
-        FailureMarking marking = this.marking;
-        return marking == null ? publisher : marking.marked(publisher);
+        return (this.state & MARKS_FAILURES) == 0 ? publisher : this.lender.marking().marked(publisher);
     }
 
     // ---------------------------------------------------------------- the acquisition
@@ -526,8 +525,7 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
             live();
         }
         Batch batch = this.delegate.createBatch();
-        FailureMarking marking = this.marking;
-        return marking == null ? batch : marking.new MarkedBatch(batch);
+        return (this.state & MARKS_FAILURES) == 0 ? batch : this.lender.marking().new MarkedBatch(batch);
     }
 
     @Override
@@ -544,8 +542,7 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
             live();
         }
         Statement statement = this.delegate.createStatement(sql);
-        FailureMarking marking = this.marking;
-        return marking == null ? statement : marking.new MarkedStatement(statement);
+        return (this.state & MARKS_FAILURES) == 0 ? statement : this.lender.marking().new MarkedStatement(statement);
     }
 
     @Override
