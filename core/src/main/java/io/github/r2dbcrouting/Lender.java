@@ -51,6 +51,9 @@ final class Lender {
      */
     private volatile @Nullable Start start;
 
+    /** Marks the connection errors of connections lent under {@link Routing#retryReads()}; made on first use. */
+    private volatile @Nullable FailureMarking marking;
+
     Lender(String factory, String node, Dialect dialect, @Nullable Step step, Duration cleanWithin, Scheduler timer) {
         this.factory = factory;
         this.node = node;
@@ -85,6 +88,17 @@ final class Lender {
             throw new IllegalStateException("node '" + this.node + "' has lent no connection yet");
         }
         return start;
+    }
+
+    /** What marks the connection errors of a connection lent under {@link Routing#retryReads()} with this lender's node. */
+    FailureMarking marking() {
+        FailureMarking marking = this.marking;
+        if (marking == null) {
+            // a race makes two alike, one of them kept
+            marking = new FailureMarking(this.factory, this.node);
+            this.marking = marking;
+        }
+        return marking;
     }
 
     /** Session state a node's connections start with. */

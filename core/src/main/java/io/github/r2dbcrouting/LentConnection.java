@@ -75,6 +75,12 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     /** The holder ran something that may write (tracked only for a step that records writes). */
     static final int WROTE = 1 << 6;
 
+    /**
+     * Lent under {@link Routing#retryReads()}: connection errors are marked with the node. A state
+     * bit, not a field of its own, so that the object every acquisition allocates does not grow.
+     */
+    static final int MARKS_FAILURES = 1 << 7;
+
     /** What a release must undo (besides a transaction the driver reports open). */
     static final int DIRTY = TRANSACTION | AUTO_COMMIT | ISOLATION | STATEMENT_TIMEOUT | LOCK_TIMEOUT;
 
@@ -161,6 +167,17 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
      */
     Connection relend(Lender other) {
         return other.lend(this.delegate);
+    }
+
+    /** This connection, made to mark its connection errors with its node (for {@link Routing#retryReads()}); before it is handed out. */
+    LentConnection markingFailures() {
+        mark(MARKS_FAILURES);
+        return this;
+    }
+
+    /** {@code publisher}, its connection error marked with the node when this connection marks failures. */
+    private <T> Publisher<T> marked(Publisher<T> publisher) {
+        return (this.state & MARKS_FAILURES) == 0 ? publisher : this.lender.marking().marked(publisher);
     }
 
     // ---------------------------------------------------------------- the acquisition
@@ -482,13 +499,13 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     @Override
     public Publisher<Void> beginTransaction() {
         mark(TRANSACTION);
-        return this.delegate.beginTransaction();
+        return marked(this.delegate.beginTransaction());
     }
 
     @Override
     public Publisher<Void> beginTransaction(TransactionDefinition definition) {
         mark(TRANSACTION);
-        return this.delegate.beginTransaction(definition);
+        return marked(this.delegate.beginTransaction(definition));
     }
 
     @Override
@@ -497,7 +514,7 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         if (this.lender.recordsWrites) {
             mark(WROTE);
         }
-        return this.delegate.commitTransaction();
+        return marked(this.delegate.commitTransaction());
     }
 
     @Override
@@ -507,13 +524,14 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         } else {
             live();
         }
-        return this.delegate.createBatch();
+        Batch batch = this.delegate.createBatch();
+        return (this.state & MARKS_FAILURES) == 0 ? batch : this.lender.marking().new MarkedBatch(batch);
     }
 
     @Override
     public Publisher<Void> createSavepoint(String name) {
         mark(TRANSACTION);
-        return this.delegate.createSavepoint(name);
+        return marked(this.delegate.createSavepoint(name));
     }
 
     @Override
@@ -523,7 +541,8 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
         } else {
             live();
         }
-        return this.delegate.createStatement(sql);
+        Statement statement = this.delegate.createStatement(sql);
+        return (this.state & MARKS_FAILURES) == 0 ? statement : this.lender.marking().new MarkedStatement(statement);
     }
 
     @Override
@@ -547,43 +566,43 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     @Override
     public Publisher<Void> releaseSavepoint(String name) {
         live();
-        return this.delegate.releaseSavepoint(name);
+        return marked(this.delegate.releaseSavepoint(name));
     }
 
     @Override
     public Publisher<Void> rollbackTransaction() {
         unmark(TRANSACTION);
-        return this.delegate.rollbackTransaction();
+        return marked(this.delegate.rollbackTransaction());
     }
 
     @Override
     public Publisher<Void> rollbackTransactionToSavepoint(String name) {
         live();
-        return this.delegate.rollbackTransactionToSavepoint(name);
+        return marked(this.delegate.rollbackTransactionToSavepoint(name));
     }
 
     @Override
     public Publisher<Void> setAutoCommit(boolean autoCommit) {
         mark(AUTO_COMMIT);
-        return this.delegate.setAutoCommit(autoCommit);
+        return marked(this.delegate.setAutoCommit(autoCommit));
     }
 
     @Override
     public Publisher<Void> setLockWaitTimeout(Duration timeout) {
         mark(LOCK_TIMEOUT);
-        return this.delegate.setLockWaitTimeout(timeout);
+        return marked(this.delegate.setLockWaitTimeout(timeout));
     }
 
     @Override
     public Publisher<Void> setStatementTimeout(Duration timeout) {
         mark(STATEMENT_TIMEOUT);
-        return this.delegate.setStatementTimeout(timeout);
+        return marked(this.delegate.setStatementTimeout(timeout));
     }
 
     @Override
     public Publisher<Void> setTransactionIsolationLevel(IsolationLevel isolationLevel) {
         mark(ISOLATION);
-        return this.delegate.setTransactionIsolationLevel(isolationLevel);
+        return marked(this.delegate.setTransactionIsolationLevel(isolationLevel));
     }
 
     @Override

@@ -256,13 +256,13 @@ final class Router {
      */
     private Mono<Connection> readAt(@Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable Position needed) {
         Topology topology = this.cluster.topology();
-        Node avoid = retry == null ? null : retry.avoid;
+        String avoid = retry == null ? null : retry.avoidOn(this.name);
         List<Node> usable = new ArrayList<>(topology.readers.size());
         List<Node> qualified = new ArrayList<>(topology.readers.size());
         for (Node node : topology.readers) {
             // another name for the writer's server has every write: no lag, nothing to wait for
             boolean current = topology.writerAlias(node);
-            if (node == avoid || maxLag != null && !current && !withinLag(node, maxLag)) {
+            if (node.name.equals(avoid) || maxLag != null && !current && !withinLag(node, maxLag)) {
                 continue;
             }
             usable.add(node);
@@ -317,14 +317,12 @@ final class Router {
         return lag != null && lag.compareTo(maxLag) <= 0;
     }
 
+    /** The route's answer on {@code node}; under {@link Routing#retryReads()} its connection marks the node on a connection error. */
     private Mono<Connection> served(@Nullable ReadRetry retry, @Nullable Node node, Mono<Connection> connection) {
-        if (retry != null) {
-            retry.served = node;
-        }
         if (node != null) {
             this.metrics.recordRouted(node.name, true);
         }
-        return connection;
+        return retry == null ? connection : ReadRetry.marking(connection);
     }
 
     /**
@@ -364,11 +362,12 @@ final class Router {
     /**
      * A read failed to acquire on {@code failed}: eject it (unless its pool was only exhausted)
      * and try the next replica in rotation, then the fallback. Each failure takes a node out of
-     * rotation, so every node is tried at most once.
+     * rotation, so every node is tried at most once. A connection error given up on names
+     * {@code failed} (see {@link ReadRetry.FailedOn}), for {@link Routing#retryReads()} to avoid it.
      */
     private Mono<Connection> retryRead(Node failed, Throwable error) {
         if (this.closed.get() || !this.cluster.acquisitionFailed(failed, error)) {
-            return Mono.error(error);
+            return Mono.error(ReadRetry.mark(error, this.name, failed.name));
         }
         if (LOGGER.isDebugEnabled()) {
             LOGGER.debug("[{}] read failed on '{}', retrying on the next replica: {}", this.name, failed.name, error.toString());
