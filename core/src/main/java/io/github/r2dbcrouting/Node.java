@@ -119,23 +119,21 @@ final class Node implements Balancer.Candidate {
         }
 
         /**
-         * Connections lent from this pool, also once it is closed (retired): then the allocations
-         * it still holds, not its acquired count. reactor-pool (1.2.8) keeps that count wrong in a
-         * pool disposed while a release hands a connection to an acquisition waiting on it: the
-         * release recycles the connection, its drain lends it to the waiting acquisition, and it is
-         * then destroyed under its new holder because the pool is disposed by now
-         * ({@code maybeRecycleAndDrain}); the holder's release meets a closed connection and the
-         * invalidation that follows is a no-op on a reference already invalidated, so the count
-         * stays one too high for ever (the pool prints "unexpected decrement below 0" when it
-         * happens); the same race can also leave it one too low. A closed pool has no idle
-         * connection, and each connection really lent (or still being opened) keeps its allocation
-         * until it is destroyed, exactly once.
+         * Connections lent from this pool, also once it is closed (retired): counted by the pool
+         * itself ({@link NodePool#lent}), one per connection handed on until its release begins.
+         * reactor-pool's own counts of a disposed pool cannot be trusted for this: in 1.2.8 a
+         * pool disposed while a release hands a connection to an acquisition waiting on it
+         * recycles the connection, lends it and then destroys it under its new holder
+         * ({@code maybeRecycleAndDrain}), after which the acquired count stays one too high (or
+         * low) for ever; and the soak saw a disposed pool keep one allocation (permit) although its
+         * every connection was closed and no server session was left. Neither is a connection
+         * anyone holds.
          */
         int lent() {
             if (this.metrics == null) {
                 return 0;
             }
-            return this.pool.isDisposed() ? this.metrics.allocatedSize() : this.metrics.acquiredSize();
+            return this.pool.isDisposed() ? this.pool.lent.get() : this.metrics.acquiredSize();
         }
 
         /**

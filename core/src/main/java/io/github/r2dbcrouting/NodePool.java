@@ -2,6 +2,7 @@ package io.github.r2dbcrouting;
 
 import java.time.Duration;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BiPredicate;
 import java.util.function.Consumer;
 
@@ -64,6 +65,13 @@ final class NodePool {
     final Duration maxValidationTime;
 
     final String name;
+
+    /**
+     * Connections this pool handed on and not given back yet: counted here, not read from
+     * reactor-pool, whose acquired and allocated counts of a disposed pool can stay off by one
+     * (see {@link Node.Lease#lent()}).
+     */
+    final AtomicInteger lent = new AtomicInteger();
 
     NodePool(String name, PoolSettings settings, ConnectionFactory target, NodeActivity activity) {
         this.name = name;

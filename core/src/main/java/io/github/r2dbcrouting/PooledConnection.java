@@ -130,6 +130,7 @@ final class PooledConnection extends Mono<Void> implements Connection, Wrapped<C
     /** The connection passed validation: hand it on, or back to the pool if the acquisition was cancelled meanwhile. */
     void valid() {
         if (STATE.compareAndSet(this, ACQUIRING, HANDED)) {
+            this.pool.lent.incrementAndGet();
             this.actual.onNext(this);
             this.actual.onComplete();
         } else if (this.state == CANCELLED) {
@@ -168,6 +169,7 @@ final class PooledConnection extends Mono<Void> implements Connection, Wrapped<C
             Operators.complete(actual);
             return;
         }
+        this.pool.lent.decrementAndGet();
         if (!locallyValid()) {
             this.ref.invalidate().subscribe(actual);
             return;
