@@ -110,6 +110,8 @@ final class Cluster {
     void probeSucceeded(Node node, ProbeResult result) {
         List<RoutingEvent> events = new ArrayList<>();
         List<Node.Lease> retired = new ArrayList<>();
+        Node.Lease warming = null;
+        int warmTo = 0;
         synchronized (this.lock) {
             if (!this.nodes.contains(node)) {
                 return;
@@ -138,8 +140,31 @@ final class Cluster {
             node.health = next;
             this.identities.observed(node, result.server());
             publish(events);
+            if (!old.up() && role == NodeRole.REPLICA) {
+                warming = node.lease;
+                warmTo = peerShare(node);
+            }
+        }
+        if (warming != null) {
+            warming.warm(warmTo, this.settings.timeout());
         }
         finish(events, retired);
+    }
+
+    /**
+     * How many connections a replica coming back is given before its reads arrive: as many as
+     * the other readers hold on average (at least the reads it is about to get, with round robin).
+     */
+    private int peerShare(Node node) {
+        int held = 0;
+        int peers = 0;
+        for (Node other : this.topology.readers) {
+            if (other != node && other.lease.metrics != null) {
+                held += other.lease.metrics.allocatedSize();
+                peers++;
+            }
+        }
+        return peers == 0 ? 0 : Math.min(node.lease.maxSize(), (held + peers - 1) / peers);
     }
 
     /**

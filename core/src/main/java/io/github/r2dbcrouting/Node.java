@@ -1,10 +1,14 @@
 package io.github.r2dbcrouting;
 
+import java.time.Duration;
+
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.LongSupplier;
 
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import org.jspecify.annotations.Nullable;
+import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.pool.InstrumentedPool.PoolMetrics;
 
@@ -116,6 +120,28 @@ final class Node implements Balancer.Candidate {
 
         int acquired() {
             return this.metrics == null ? 0 : this.metrics.acquiredSize();
+        }
+
+        /** Set by the first {@link #warm}: a pool is warmed once. */
+        private final AtomicBoolean warmed = new AtomicBoolean();
+
+        /**
+         * Opens up to {@code connections} connections in this pool and leaves them idle, once per
+         * pool, in the background, each attempt bounded by {@code within}; failures are ignored (the
+         * probes judge the node). So that a replica coming back does not make the reads it is about
+         * to get wait, each for a connection of its own, on a pool renewed empty at its ejection.
+         */
+        void warm(int connections, Duration within) {
+            if (connections <= 0 || this.pool.isDisposed() || !this.warmed.compareAndSet(false, true)) {
+                return;
+            }
+            Flux.range(0, connections)
+                // two at a time: a burst of start-ups would take the CPU from the reads still being served
+                .flatMap(i -> this.pool.pool.acquire().timeout(within).onErrorResume(error -> Mono.empty()), 2)
+                .collectList()
+                .flatMapMany(Flux::fromIterable)
+                .flatMap(ref -> ref.release().onErrorResume(error -> Mono.empty()))
+                .subscribe(null, error -> { });
         }
 
         /**

@@ -183,6 +183,15 @@ class SuspicionTests {
     }
 
     @Test
+    void shouldSuspectAFastReplicaWithinAFractionOfAMillisecond() {
+        // at 20+ reads per millisecond (a warm JVM, 16 readers) every reader had moved onto a frozen
+        // replica before the old 1 ms floor passed; then nobody answered and nothing could be suspect
+        assertThat(Suspicion.suspect(250_000, 50_000, 8)).isTrue();
+        assertThat(Suspicion.suspect(150_000, 10_000, 8)).as("under the 200 microsecond floor").isFalse();
+        assertThat(Suspicion.MIN_QUIET_NANOS).isEqualTo(200_000);
+    }
+
+    @Test
     void shouldNotSuspectAQuietNodeThatHasNothingLentOut() {
         Node idle = node("replica-1");
         Node busy = node("replica-2");
@@ -203,7 +212,8 @@ class SuspicionTests {
         Node slowing = node("replica-1");
         Node healthy = node("replica-2");
         List<Node> readers = List.of(slowing, healthy);
-        steadyPace(slowing, healthy, 50, 1);
+        // the slowing one returned last: not quiet at all (the floor is 200 microseconds)
+        steadyPace(healthy, slowing, 50, 1);
         for (int i = 0; i < 5; i++) {
             lend(slowing);
         }
