@@ -21,11 +21,14 @@ import reactor.core.publisher.Mono;
  * opened is given up on within {@code maxCreateConnectionTime}, and a connection that shows up
  * after the deadline goes back to its pool. Probes are off, so that only acquisitions see the
  * fault. Every test leaves no acquired pooled connection and no server session behind.
+ *
+ * <p>One cluster serves the class: the tests only freeze nodes, and the extension thaws them
+ * after each test.
  */
 class AcquisitionIntegrationTests {
 
     @RegisterExtension
-    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(1).perTest().build();
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(1).build();
 
     private RoutingConnectionFactory factory;
 

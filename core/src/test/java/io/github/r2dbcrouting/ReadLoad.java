@@ -13,9 +13,18 @@ import reactor.core.publisher.Mono;
 
 /**
  * A steady read load: N pipelines, each reading {@code inet_server_port()} through
- * {@link Routing#readOnly()} in a loop, counting what a user would see.
+ * {@link Routing#readOnly()} in a loop with a {@link #PAUSE} between reads, counting what a user
+ * would see.
  */
 final class ReadLoad implements AutoCloseable {
+
+    /**
+     * Between one pipeline's reads. The tests assert on what reads see across a fault, not on
+     * throughput: 16 pipelines still make hundreds of reads a second (every node serves tens
+     * before any check), while 5 ms kept two cores busy with reads alone and slowed the probes
+     * whose timing the tests bound.
+     */
+    static final Duration PAUSE = Duration.ofMillis(20);
 
     private final LongAdder attempts = new LongAdder();
 
@@ -62,7 +71,7 @@ final class ReadLoad implements AutoCloseable {
                         return Mono.empty();
                     });
             })
-            .then(Mono.delay(Duration.ofMillis(5)).then())
+            .then(Mono.delay(PAUSE).then())
             .repeat(this.running::get)
             .then();
         this.done = Flux.range(0, pipelines).flatMap(i -> loop).then().cache();

@@ -6,6 +6,7 @@ import java.time.Duration;
 
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
+import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.r2dbc.spi.Connection;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -16,13 +17,16 @@ import reactor.core.publisher.Mono;
  * A connection lent from a pool that the factory then retires (the node was ejected, or the
  * replica removed) counts in no node's snapshot any more; {@code retiredPools()} shows it until
  * it comes back, so a leak check can see every connection lent out.
+ *
+ * <p>One cluster serves the class: a test that kills a replica has it restarted after the test,
+ * failed or not, and the extension thaws a frozen one.
  */
 class RetiredPoolsIntegrationTests {
 
     private static final Duration FEW_INTERVALS = Duration.ofSeconds(15);
 
     @RegisterExtension
-    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(2).perTest().build();
+    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder().replicas(2).build();
 
     private RoutingConnectionFactory factory;
 
@@ -60,7 +64,7 @@ class RetiredPoolsIntegrationTests {
         assertThat(node("replica-1").acquired()).isEqualTo(1);
         assertThat(this.factory.retiredPools()).isEmpty();
 
-        CLUSTER.replicas().get(0).kill();
+        killUntilTheTestEnds(CLUSTER.replicas().get(0));
         Await.until("'replica-1' ejected", FEW_INTERVALS, () -> node("replica-1").state() == NodeState.EJECTED,
             () -> this.factory.nodes().toString());
 
@@ -74,7 +78,12 @@ class RetiredPoolsIntegrationTests {
         Mono.from(held.close()).onErrorResume(error -> Mono.empty()).block(Duration.ofSeconds(5));
         Await.until("the retired pool forgotten", FEW_INTERVALS, () -> this.factory.retiredPools().isEmpty(),
             () -> this.factory.retiredPools().toString());
-        CLUSTER.replicas().get(0).restart();
+    }
+
+    /** Kills {@code node} ({@code kill -9}) and restarts it after the test, before the leak check, so that the next test finds it up. */
+    private static void killUntilTheTestEnds(PostgresNode node) {
+        CLUSTER.afterTest(node::restart);
+        node.kill();
     }
 
     /** Opens a transaction on {@code connection} and runs a query in it, so that its release has to roll back. */
@@ -89,7 +98,7 @@ class RetiredPoolsIntegrationTests {
         Connection held = holdOn("replica-1");
         openTransaction(held);
 
-        CLUSTER.replicas().get(0).kill();
+        killUntilTheTestEnds(CLUSTER.replicas().get(0));
         Await.until("'replica-1' ejected", FEW_INTERVALS, () -> node("replica-1").state() == NodeState.EJECTED,
             () -> this.factory.nodes().toString());
         assertThat(this.factory.retiredPools()).singleElement().extracting(RetiredPool::acquired).isEqualTo(1);
@@ -98,7 +107,6 @@ class RetiredPoolsIntegrationTests {
         Mono.from(held.close()).onErrorResume(error -> Mono.empty()).block(Duration.ofSeconds(5));
         Await.until("the retired pool forgotten", FEW_INTERVALS, () -> this.factory.retiredPools().isEmpty(),
             () -> this.factory.retiredPools().toString());
-        CLUSTER.replicas().get(0).restart();
     }
 
     @Test

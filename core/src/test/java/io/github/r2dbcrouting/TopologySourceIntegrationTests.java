@@ -14,7 +14,10 @@ import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
 import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.r2dbc.spi.ConnectionFactory;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.Disposable;
 import reactor.core.publisher.Flux;
@@ -26,7 +29,11 @@ import reactor.test.StepVerifier;
  * Nodes from a {@link TopologySource} on a real primary with two streaming replicas: a host list
  * whose roles the probes find (and whose promotion they follow), and a source whose membership
  * changes while reads run.
+ *
+ * <p>One cluster serves the class: only the promotion test changes it for good (it kills the
+ * primary), and it runs last.
  */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class TopologySourceIntegrationTests {
 
     private static final Duration INTERVAL = Duration.ofMillis(500);
@@ -38,7 +45,6 @@ class TopologySourceIntegrationTests {
     static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
         .replicas(2)
         .schema("CREATE TABLE writes (id bigint PRIMARY KEY)")
-        .perTest()
         .build();
 
     private RoutingConnectionFactory factory;
@@ -75,6 +81,7 @@ class TopologySourceIntegrationTests {
     }
 
     @Test
+    @Order(Integer.MAX_VALUE) // kills the primary: the last test on the class's cluster
     void shouldFindThePrimaryAmongHostsAndFollowItsPromotion() {
         PostgresNode primary = CLUSTER.primary();
         PostgresNode first = CLUSTER.replicas().get(0);
