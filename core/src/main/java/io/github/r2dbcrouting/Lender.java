@@ -51,12 +51,13 @@ final class Lender {
      */
     private volatile @Nullable Start start;
 
-    /** Marks the connection errors of connections lent under {@link Routing#retryReads()}; made on first use. */
-    private volatile @Nullable FailureMarking marking;
+    /** Marks the connection errors of connections lent under {@link Routing#retryReads()}: one per lender, not per acquisition. */
+    private final FailureMarking marking;
 
     Lender(String factory, String node, Dialect dialect, @Nullable Step step, Duration cleanWithin, Scheduler timer) {
         this.factory = factory;
         this.node = node;
+        this.marking = new FailureMarking(factory, node);
         this.dialect = dialect;
         this.step = step;
         this.recordsWrites = step != null && step.recordsWrites();
@@ -92,13 +93,7 @@ final class Lender {
 
     /** What marks the connection errors of a connection lent under {@link Routing#retryReads()} with this lender's node. */
     FailureMarking marking() {
-        FailureMarking marking = this.marking;
-        if (marking == null) {
-            // a race makes two alike, one of them kept
-            marking = new FailureMarking(this.factory, this.node);
-            this.marking = marking;
-        }
-        return marking;
+        return this.marking;
     }
 
     /** Session state a node's connections start with. */
