@@ -123,9 +123,9 @@ final class Acquisition extends Mono<Connection> {
     /** Forwards the route's answer to a failed acquisition to the caller. */
     static final class Resumed implements CoreSubscriber<Connection> {
 
-        private final LentConnection pending;
+        private final PendingConnection pending;
 
-        Resumed(LentConnection pending) {
+        Resumed(PendingConnection pending) {
             this.pending = pending;
         }
 

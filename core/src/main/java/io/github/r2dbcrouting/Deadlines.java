@@ -28,7 +28,7 @@ final class Deadlines implements Runnable {
 
     private final long tickNanos;
 
-    private final ConcurrentLinkedQueue<LentConnection> waiting = new ConcurrentLinkedQueue<>();
+    private final ConcurrentLinkedQueue<PendingConnection> waiting = new ConcurrentLinkedQueue<>();
 
     private final AtomicBoolean sweeping = new AtomicBoolean();
 
@@ -55,7 +55,7 @@ final class Deadlines implements Runnable {
         return this.scheduler.now(TimeUnit.NANOSECONDS) + this.timeoutNanos - this.tickNanos;
     }
 
-    void watch(LentConnection pending) {
+    void watch(PendingConnection pending) {
         this.waiting.offer(pending);
         if (!this.sweeping.get() && this.sweeping.compareAndSet(false, true)) {
             schedule();
@@ -75,8 +75,8 @@ final class Deadlines implements Runnable {
     @Override
     public void run() {
         long now = this.scheduler.now(TimeUnit.NANOSECONDS);
-        for (Iterator<LentConnection> it = this.waiting.iterator(); it.hasNext(); ) {
-            LentConnection pending = it.next();
+        for (Iterator<PendingConnection> it = this.waiting.iterator(); it.hasNext(); ) {
+            PendingConnection pending = it.next();
             if (!pending.waiting()) {
                 it.remove();
             } else if (now - pending.deadline >= 0) {

@@ -83,12 +83,12 @@ interface Dialect {
      * default the SQL standard's statement ({@link PlainDialect#READ_ONLY}), which PostgreSQL understands.
      */
     default Mono<Void> enterReadOnly(Connection connection) {
-        return LentConnection.run(connection, PlainDialect.READ_ONLY);
+        return Statements.run(connection, PlainDialect.READ_ONLY);
     }
 
     /** Undoes {@link #enterReadOnly} before the connection goes back to its pool. */
     default Mono<Void> leaveReadOnly(Connection connection) {
-        return LentConnection.run(connection, PlainDialect.READ_WRITE);
+        return Statements.run(connection, PlainDialect.READ_WRITE);
     }
 
     /**

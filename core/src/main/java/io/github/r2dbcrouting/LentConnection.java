@@ -2,30 +2,19 @@ package io.github.r2dbcrouting;
 
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicIntegerFieldUpdater;
-import java.util.function.Function;
 
 import io.r2dbc.spi.Batch;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionMetadata;
 import io.r2dbc.spi.IsolationLevel;
-import io.r2dbc.spi.R2dbcTimeoutException;
-import io.r2dbc.spi.Result;
 import io.r2dbc.spi.Statement;
 import io.r2dbc.spi.TransactionDefinition;
 import io.r2dbc.spi.ValidationDepth;
-import io.r2dbc.spi.R2dbcTimeoutException;
 import io.r2dbc.spi.Wrapped;
-import org.jspecify.annotations.Nullable;
 import org.reactivestreams.Publisher;
-import org.reactivestreams.Subscription;
 import reactor.core.CoreSubscriber;
-import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
-import reactor.core.publisher.Sinks;
-import reactor.util.Logger;
-import reactor.util.Loggers;
-import reactor.util.context.Context;
 
 /**
  * A pooled connection as the routing factory lends it, on every route: the driver's connection
@@ -34,27 +23,19 @@ import reactor.util.context.Context;
  * <li>It goes back to its pool clean: a transaction left open (begun through the SPI, by
  * {@code setAutoCommit(false)} or {@code createSavepoint(..)}, or by SQL {@code BEGIN}) is rolled
  * back, and session state changed through the SPI (auto-commit, isolation level, statement and
- * lock timeouts) is put back to what the node's connections start with. What needs undoing is
- * tracked as it happens, never queried: a release with nothing to undo costs what the pool's own
- * release costs. A connection that cannot be cleaned is discarded: its physical connection is
- * closed, so that the pool's validation on release drops it instead of lending it again.</li>
+ * lock timeouts) is put back to what the node's connections start with (see {@link CleanRelease}).
+ * What needs undoing is tracked as it happens, never queried: a release with nothing to undo
+ * costs what the pool's own release costs.</li>
  * <li>Once released it is dead to its holder: {@link #validate} emits {@code false}, every other
  * method throws an {@link IllegalStateException} naming the factory, and another
  * {@link #close()} does nothing.</li>
  * </ul>
  * It is also the {@code Mono} its {@link #close()} returns, so that releasing allocates nothing
- * when there is nothing to undo; the release starts when that {@code Mono} is subscribed.
- *
- * <p>And it is its own acquisition: the one subscriber an {@link Acquisition} puts on the pool,
- * the subscription its caller holds, and what the node's {@link Deadlines} sweep times out, so
- * that an acquisition served at once allocates this one object on top of the pool's own. Its
- * acquisition state is one atomic int apart from the connection's: the acquisition served at
- * once pays a single compare-and-set for it. A connection lent by {@link Lender#lend} (a route
- * that works on the pooled connection before it lends it) skips that part.
+ * when there is nothing to undo; the release starts when that {@code Mono} is subscribed. And it
+ * is its own acquisition ({@link PendingConnection}), so that an acquisition served at once
+ * allocates this one object on top of the pool's own.
  */
-final class LentConnection extends Mono<Void> implements Connection, Wrapped<Connection>, RoutedConnection, CoreSubscriber<Connection>, Subscription {
-
-    private static final Logger LOGGER = Loggers.getLogger(LentConnection.class);
+final class LentConnection extends PendingConnection implements Connection, Wrapped<Connection>, RoutedConnection {
 
     private static final AtomicIntegerFieldUpdater<LentConnection> STATE = AtomicIntegerFieldUpdater.newUpdater(LentConnection.class, "state");
 
@@ -86,21 +67,6 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
 
     private static final Mono<Boolean> INVALID = Mono.just(Boolean.FALSE);
 
-    private static final AtomicIntegerFieldUpdater<LentConnection> ACQUIRING = AtomicIntegerFieldUpdater.newUpdater(LentConnection.class,
-        "acquiring");
-
-    /** Waiting for the pool. */
-    private static final int WAITING = 0;
-
-    /** Waiting, and watched by the deadline sweep. */
-    private static final int ARMED = 1;
-
-    /** Delivered, failed, timed out or cancelled: a connection arriving now goes back to the pool. */
-    private static final int DONE = 2;
-
-    /** Failed, and the route's answer to the failure now serves the caller. */
-    private static final int RESUMED = 3;
-
     /** The pooled connection; set once, before the holder gets it. */
     @SuppressWarnings("NullAway.Init")
     Connection delegate;
@@ -110,55 +76,28 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     /** The connection's state bits ({@link #RELEASED}, what a release must undo). */
     private volatile int state;
 
-    /** The acquisition this connection comes from, or {@code null} when it was lent by {@link Lender#lend}. */
-    private final @Nullable Acquisition acquisition;
-
-    /** The acquisition's caller; an empty subscriber when lent by {@link Lender#lend}. */
-    final CoreSubscriber<? super Connection> actual;
-
-    @SuppressWarnings("NullAway.Init")
-    private Subscription upstream;
-
-    /** When the sweep times the acquisition out, in the scheduler's nanoseconds; written before it turns {@link #ARMED}. */
-    long deadline;
-
-    /** {@link #WAITING}, {@link #ARMED}, {@link #DONE} or {@link #RESUMED}. */
-    private volatile int acquiring;
-
-    /** The subscription of the route's answer to a failure, once {@link #RESUMED}. */
-    volatile @Nullable Subscription resumed;
-
-    volatile boolean cancelled;
-
     /** A pooled connection lent at once (its acquisition is over). */
     LentConnection(Connection delegate, Lender lender) {
         this.delegate = delegate;
         this.lender = lender;
-        this.acquisition = null;
-        this.actual = Operators.emptySubscriber();
-        this.acquiring = DONE;
     }
 
     /** The acquisition, subscribed to the pool next, of a connection lent to {@code actual}. */
     LentConnection(CoreSubscriber<? super Connection> actual, Acquisition acquisition, Lender lender) {
+        super(actual, acquisition);
         this.lender = lender;
-        this.acquisition = acquisition;
-        this.actual = actual;
     }
 
-    /** Runs one statement and drops its results. */
-    static Mono<Void> run(Connection connection, String sql) {
-        return Flux.from(connection.createStatement(sql).execute()).flatMap(Result::getRowsUpdated).then();
-    }
-
-    /** Runs a query whose first column of its one row is a {@code bigint}. */
-    static Mono<Long> queryLong(Connection connection, String sql) {
-        return Flux.from(connection.createStatement(sql).execute())
-            .flatMap(result -> result.map((row, metadata) -> {
-                Long value = row.get(0, Long.class);
-                return value == null ? -1L : value;
-            }))
-            .last(-1L);
+    /** The pool's connection: lent to the caller (this object), or passed on as it is by an acquisition that lends nothing. */
+    @Override
+    void deliver(Connection pooled) {
+        this.delegate = pooled;
+        if (this.lender == Lender.NONE) {
+            this.actual.onNext(pooled);
+        } else {
+            this.lender.lent(pooled);
+            this.actual.onNext(this);
+        }
     }
 
     /**
@@ -178,161 +117,6 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
     /** {@code publisher}, its connection error marked with the node when this connection marks failures. */
     private <T> Publisher<T> marked(Publisher<T> publisher) {
         return (this.state & MARKS_FAILURES) == 0 ? publisher : this.lender.marking().marked(publisher);
-    }
-
-    // ---------------------------------------------------------------- the acquisition
-
-    private Acquisition acquisition() {
-        Acquisition acquisition = this.acquisition;
-        if (acquisition == null) {
-            throw new IllegalStateException("a connection lent at once has no acquisition");
-        }
-        return acquisition;
-    }
-
-    /** Called once {@code subscribe} returned: an acquisition still waiting now gets its deadline. */
-    void armIfPending(Deadlines deadlines) {
-        if (this.acquiring != WAITING) {
-            return;
-        }
-        this.deadline = deadlines.deadline();
-        if (ACQUIRING.compareAndSet(this, WAITING, ARMED)) {
-            deadlines.watch(this);
-        }
-    }
-
-    /** For the sweep: still waiting for the pool. */
-    boolean waiting() {
-        int current = this.acquiring;
-        return current == WAITING || current == ARMED;
-    }
-
-    /** Ends the wait; true if this call ended it (the sweep then drops it). */
-    private boolean finish() {
-        for (;;) {
-            int current = this.acquiring;
-            if (current != WAITING && current != ARMED) {
-                return false;
-            }
-            if (ACQUIRING.compareAndSet(this, current, DONE)) {
-                return true;
-            }
-        }
-    }
-
-    @Override
-    public Context currentContext() {
-        return this.actual.currentContext();
-    }
-
-    @Override
-    public void onSubscribe(Subscription subscription) {
-        if (Operators.validate(this.upstream, subscription)) {
-            this.upstream = subscription;
-            this.actual.onSubscribe(this);
-        }
-    }
-
-    /** The pool's connection: lent to the caller (this object), or passed on as it is by an acquisition that lends nothing. */
-    @Override
-    public void onNext(Connection pooled) {
-        if (finish()) {
-            this.delegate = pooled;
-            if (this.lender == Lender.NONE) {
-                this.actual.onNext(pooled);
-            } else {
-                this.lender.lent(pooled);
-                this.actual.onNext(this);
-            }
-            this.actual.onComplete();
-        } else {
-            // the deadline passed or the caller left while the pool was handing it out
-            Mono.from(pooled.close()).subscribe(released -> { }, error -> Operators.onErrorDropped(error, this.actual.currentContext()));
-        }
-    }
-
-    @Override
-    public void onError(Throwable error) {
-        Acquisition acquisition = acquisition();
-        int target = acquisition.resume == null ? DONE : RESUMED;
-        for (;;) {
-            int current = this.acquiring;
-            if (current == DONE || current == RESUMED) {
-                Operators.onErrorDropped(error, this.actual.currentContext());
-                return;
-            }
-            if (ACQUIRING.compareAndSet(this, current, target)) {
-                break;
-            }
-        }
-        fail(acquisition.naming(error));
-    }
-
-    /** Hands a failure, naming the node, to the caller or to the route's answer. */
-    private void fail(Throwable named) {
-        Function<Throwable, Mono<Connection>> resume = acquisition().resume;
-        if (resume == null) {
-            this.actual.onError(named);
-            return;
-        }
-        Mono<Connection> answer;
-        try {
-            answer = resume.apply(named);
-        } catch (Throwable e) {
-            this.actual.onError(Operators.onOperatorError(e, this.actual.currentContext()));
-            return;
-        }
-        answer.subscribe(new Acquisition.Resumed(this));
-    }
-
-    @Override
-    public void onComplete() {
-        if (finish()) {
-            this.actual.onComplete();
-        }
-    }
-
-    @Override
-    public void request(long n) {
-        this.upstream.request(n);
-    }
-
-    @Override
-    public void cancel() {
-        this.cancelled = true;
-        for (;;) {
-            int current = this.acquiring;
-            if (current == RESUMED) {
-                Subscription answer = this.resumed;
-                if (answer != null) {
-                    answer.cancel();
-                }
-                return;
-            }
-            if (current == DONE) {
-                return;
-            }
-            if (ACQUIRING.compareAndSet(this, current, DONE)) {
-                this.upstream.cancel();
-                return;
-            }
-        }
-    }
-
-    /** The deadline passed (called by the sweep). */
-    void expire() {
-        Acquisition acquisition = acquisition();
-        for (;;) {
-            int current = this.acquiring;
-            if (current != WAITING && current != ARMED) {
-                return;
-            }
-            if (ACQUIRING.compareAndSet(this, current, acquisition.resume == null ? DONE : RESUMED)) {
-                this.upstream.cancel();
-                fail(new R2dbcTimeoutException(acquisition.acquireTimeoutMessage));
-                return;
-            }
-        }
     }
 
     // ---------------------------------------------------------------- the connection
@@ -396,96 +180,11 @@ final class LentConnection extends Mono<Void> implements Connection, Wrapped<Con
                 return;
             }
         } while (!STATE.compareAndSet(this, s, s | RELEASED));
-        if ((s & DIRTY) == 0 && this.lender.step == null && autoCommit()) {
+        if ((s & DIRTY) == 0 && this.lender.step == null && CleanRelease.autoCommit(this.delegate)) {
             this.delegate.close().subscribe(actual);
             return;
         }
-        releaseDirty(s).subscribe(actual);
-    }
-
-    /**
-     * The release of a connection that needs cleaning, which always ends with the pooled
-     * connection back in its pool (or invalidated there) in bounded time, whatever the server
-     * does: the cleaning gets {@link Lender#cleanWithin} (a frozen server never answers the
-     * {@code ROLLBACK}), a connection it fails or times out on is discarded, and the pooled close
-     * runs after that in every case. It runs to its end even if its subscriber cancels (the
-     * pool's own release cannot be cancelled either): cancelling it halfway would leave the
-     * pool counting the connection as acquired for ever, and a pool retired since never
-     * forgotten.
-     */
-    private Mono<Void> releaseDirty(int s) {
-        Sinks.Empty<Void> done = Sinks.empty();
-        cleanThenRelease(s).subscribe(null, done::tryEmitError, done::tryEmitEmpty);
-        return done.asMono();
-    }
-
-    /** Whether the driver says no transaction is open; one that cannot say counts as open. */
-    private boolean autoCommit() {
-        try {
-            return this.delegate.isAutoCommit();
-        } catch (RuntimeException error) {
-            return false;
-        }
-    }
-
-    private Mono<Void> cleanThenRelease(int s) {
-        Lender.Step step = this.lender.step;
-        if (step == null) {
-            return bounded(Mono.defer(() -> reset(s))).onErrorResume(this::discardPhysical)
-                .then(Mono.defer(() -> Mono.from(this.delegate.close())));
-        }
-        boolean wrote = (s & WROTE) != 0;
-        return bounded(Mono.defer(() -> step.beforeReset(this.delegate, wrote))
-                .then(Mono.defer(() -> reset(s)))
-                .then(Mono.defer(() -> step.afterReset(this.delegate))))
-            .onErrorResume(this::discardPhysical)
-            .then(Mono.defer(() -> Mono.from(this.delegate.close())))
-            .doFinally(signal -> step.released());
-    }
-
-    /** {@code work} on this connection's server, failing with a timeout naming the node past {@link Lender#cleanWithin}. */
-    private Mono<Void> bounded(Mono<Void> work) {
-        Duration within = this.lender.cleanWithin;
-        return work.timeout(within, Mono.error(() -> new R2dbcTimeoutException("node '" + this.lender.node
-            + "': cleaning a released connection took longer than " + within.toMillis() + "ms")), this.lender.timer);
-    }
-
-    /** Rolls back what is open and restores what the holder changed, in that order. */
-    private Mono<Void> reset(int s) {
-        Mono<Void> reset = (s & TRANSACTION) != 0 || !autoCommit() ? Mono.from(this.delegate.rollbackTransaction()) : Mono.empty();
-        Lender.Start start = this.lender.start();
-        if ((s & AUTO_COMMIT) != 0) {
-            reset = reset.then(Mono.defer(() -> autoCommit() == start.autoCommit() ? Mono.empty() : Mono.from(this.delegate.setAutoCommit(start.autoCommit()))));
-        }
-        if ((s & ISOLATION) != 0) {
-            reset = reset.then(Mono.defer(() -> Mono.from(this.delegate.setTransactionIsolationLevel(start.isolation()))));
-        }
-        int timeouts = s & (STATEMENT_TIMEOUT | LOCK_TIMEOUT);
-        if (timeouts != 0) {
-            reset = reset.then(Mono.defer(() -> this.lender.dialect.resetTimeouts(this.delegate, (timeouts & STATEMENT_TIMEOUT) != 0,
-                (timeouts & LOCK_TIMEOUT) != 0)));
-        }
-        return reset;
-    }
-
-    /**
-     * The connection could not be cleaned: close the physical connection under the pooled one,
-     * so that the pool's validation on release fails and the pool destroys it instead of lending
-     * it again.
-     */
-    private Mono<Void> discardPhysical(Throwable error) {
-        LOGGER.warn("[{}] node '{}': could not clean a released connection, discarding it: {}", this.lender.factory, this.lender.node,
-            error.toString());
-        Connection physical = this.delegate;
-        if (this.delegate instanceof Wrapped<?>) {
-            Object unwrapped = ((Wrapped<?>) this.delegate).unwrap();
-            if (unwrapped instanceof Connection) {
-                physical = (Connection) unwrapped;
-            }
-        }
-        // bounded too: the pooled close that follows must run whatever the physical close does (the
-        // driver's local validation already fails once the close began, so the pool invalidates it)
-        return bounded(Mono.from(physical.close())).onErrorResume(ignored -> Mono.empty());
+        CleanRelease.release(this.delegate, this.lender, s).subscribe(actual);
     }
 
     // ---------------------------------------------------------------- the driver's connection, tracked

@@ -240,18 +240,18 @@ final class MariaDbDialect implements Dialect {
 
     @Override
     public Mono<Void> enterReadOnly(Connection connection) {
-        return LentConnection.run(connection, READ_ONLY);
+        return Statements.run(connection, READ_ONLY);
     }
 
     @Override
     public Mono<Void> leaveReadOnly(Connection connection) {
-        return LentConnection.run(connection, READ_WRITE);
+        return Statements.run(connection, READ_WRITE);
     }
 
     @Override
     public Mono<Void> resetTimeouts(Connection connection, boolean statementTimeout, boolean lockTimeout) {
-        Mono<Void> statement = statementTimeout ? LentConnection.run(connection, RESET_STATEMENT_TIMEOUT) : Mono.empty();
-        return lockTimeout ? statement.then(LentConnection.run(connection, RESET_LOCK_TIMEOUT)) : statement;
+        Mono<Void> statement = statementTimeout ? Statements.run(connection, RESET_STATEMENT_TIMEOUT) : Mono.empty();
+        return lockTimeout ? statement.then(Statements.run(connection, RESET_LOCK_TIMEOUT)) : statement;
     }
 
     /**
@@ -286,7 +286,7 @@ final class MariaDbDialect implements Dialect {
             return Mono.just(true);
         }
         long wait = this.stopped.get() ? 0 : deadline - scheduler.now(TimeUnit.NANOSECONDS);
-        return LentConnection.queryLong(replica, gtidWait(gtid, wait)).map(answer -> answer == 0);
+        return Statements.queryLong(replica, gtidWait(gtid, wait)).map(answer -> answer == 0);
     }
 
     /** The wait's statement: the list is digits, dashes and commas only (parsed), so it is written in, not bound. */

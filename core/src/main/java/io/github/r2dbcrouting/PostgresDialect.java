@@ -109,12 +109,12 @@ final class PostgresDialect implements Dialect {
     public Mono<Void> resetTimeouts(Connection connection, boolean statementTimeout, boolean lockTimeout) {
         String sql = !lockTimeout ? "RESET statement_timeout"
             : !statementTimeout ? "RESET lock_timeout" : "RESET statement_timeout; RESET lock_timeout";
-        return LentConnection.run(connection, sql);
+        return Statements.run(connection, sql);
     }
 
     @Override
     public Mono<Position> writePosition(Connection primary) {
-        return LentConnection.queryLong(primary, WRITE_POSITION).mapNotNull(WalPosition::of);
+        return Statements.queryLong(primary, WRITE_POSITION).mapNotNull(WalPosition::of);
     }
 
     /** Looks at the replica's replay every {@link #CATCH_UP_POLL} while {@link ReplayWait} says waiting pays. */

@@ -1,9 +1,7 @@
 package io.github.r2dbcrouting;
 
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Function;
 
@@ -43,7 +41,8 @@ final class Router {
 
     private final AtomicBoolean closed;
 
-    private final Duration sessionWait;
+    /** Where a session read waits for its writes when no replica is known to have them. */
+    private final SessionReplay replay;
 
     private final Scheduler scheduler;
 
@@ -75,7 +74,6 @@ final class Router {
         this.fallback = fallback;
         this.metrics = metrics;
         this.closed = closed;
-        this.sessionWait = sessionWait;
         this.scheduler = scheduler;
         this.cleanWithin = cleanWithin;
         this.positions = positions;
@@ -93,6 +91,7 @@ final class Router {
             }
         });
         this.cluster = cluster.apply(this.pools);
+        this.replay = new SessionReplay(name, this.cluster, metrics, sessionWait, scheduler);
     }
 
     /**
@@ -245,7 +244,7 @@ final class Router {
                     LOGGER.debug("[{}] could not read the position of a session's writes, reading on the primary: {}", this.name,
                         error.toString());
                 }
-                return Mono.just(Mono.defer(() -> onPrimaryForSession(this.cluster.topology())));
+                return Mono.just(Mono.defer(() -> this.replay.onPrimary(this.cluster.topology())));
             })
             .flatMap(Function.identity());
     }
@@ -256,65 +255,15 @@ final class Router {
      */
     private Mono<Connection> readAt(@Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable Position needed) {
         Topology topology = this.cluster.topology();
-        String avoid = retry == null ? null : retry.avoidOn(this.name);
-        List<Node> usable = new ArrayList<>(topology.readers.size());
-        List<Node> qualified = new ArrayList<>(topology.readers.size());
-        for (Node node : topology.readers) {
-            // another name for the writer's server has every write: no lag, nothing to wait for
-            boolean current = topology.writerAlias(node);
-            if (node.name.equals(avoid) || maxLag != null && !current && !withinLag(node, maxLag)) {
-                continue;
-            }
-            usable.add(node);
-            // needed null: no write to wait for, also on a node whose position is unknown (a plain node)
-            if (current || needed == null || applied(node, needed)) {
-                qualified.add(node);
-            }
-        }
-        if (!qualified.isEmpty()) {
-            Node node = qualified.get(Suspicion.select(qualified, this.balancer.select(qualified)));
-            return served(retry, node, topology.writerAlias(node) ? aliasRead(node) : node.lease.read);
-        }
-        if (usable.isEmpty() || needed == null) {
+        ReadChoice choice = ReadChoice.of(topology, this.balancer, retry == null ? null : retry.avoidOn(this.name), maxLag, needed);
+        Node node = choice.node;
+        if (node == null) {
             return served(retry, topology.writer, fallback(topology, null));
         }
-        // some replicas are usable but not known to have replayed the session's writes
-        Node closest = usable.get(0);
-        for (Node node : usable) {
-            if (closer(node, closest)) {
-                closest = node;
-            }
+        if (choice.kind == ReadChoice.Kind.AWAIT && needed != null) {
+            return served(retry, node, this.replay.await(node, needed, topology));
         }
-        return served(retry, closest, awaitReplay(closest, needed, topology));
-    }
-
-    /** Whether {@code node}'s last probe saw it at or past {@code needed}; positions compare themselves, per family. */
-    private static boolean applied(Node node, Position needed) {
-        Position at = node.health.position();
-        return at != null && at.family().equals(needed.family()) && at.covers(needed);
-    }
-
-    /**
-     * Whether {@code node} is a better replica to wait on than {@code other}: one that replicates
-     * before one whose last probe saw replication stopped ({@link Dialect#NOT_REPLICATING}), then
-     * the one further on.
-     */
-    private static boolean closer(Node node, Node other) {
-        boolean replicating = !Dialect.notReplicating(node.health.lagTime());
-        if (replicating != !Dialect.notReplicating(other.health.lagTime())) {
-            return replicating;
-        }
-        return rank(node) > rank(other);
-    }
-
-    private static long rank(Node node) {
-        Position at = node.health.position();
-        return at == null ? -1 : at.rank();
-    }
-
-    private static boolean withinLag(Node node, Duration maxLag) {
-        Duration lag = node.health.lagTime();
-        return lag != null && lag.compareTo(maxLag) <= 0;
+        return served(retry, node, topology.writerAlias(node) ? aliasRead(node) : node.lease.read);
     }
 
     /** The route's answer on {@code node}; under {@link Routing#retryReads()} its connection marks the node on a connection error. */
@@ -323,40 +272,6 @@ final class Router {
             this.metrics.recordRouted(node.name, true);
         }
         return retry == null ? connection : ReadRetry.marking(connection);
-    }
-
-    /**
-     * Acquires on {@code node} and waits, at most {@code sessionWait} and only while its replay
-     * rate says it gets there in time (see {@link Dialect#awaitApplied}), for its replay to reach
-     * {@code needed}; releases it and reads on the primary when it does not.
-     */
-    private Mono<Connection> awaitReplay(Node node, Position needed, Topology topology) {
-        long deadline = this.scheduler.now(TimeUnit.NANOSECONDS) + this.sessionWait.toNanos();
-        Mono<Connection> primary = Mono.defer(() -> onPrimaryForSession(topology));
-        // the connection is the route's until it is handed on or closed: a caller leaving while the
-        // replay is checked must not leave it lent
-        return Handover.then(node.lease.acquire, Connection::close, handover -> node.dialect.awaitApplied(handover.connection(), needed, deadline, this.scheduler)
-                .onErrorReturn(false)
-                .flatMap(ok -> !handover.take() ? Mono.<Connection>empty()
-                    : ok ? Mono.just(handover.connection())
-                    : Mono.from(handover.connection().close()).onErrorResume(e -> Mono.empty()).then(primary)))
-            .onErrorResume(error -> {
-                this.cluster.acquisitionFailed(node, error);
-                return primary;
-            });
-    }
-
-    private Mono<Connection> onPrimaryForSession(Topology topology) {
-        Node writer = this.cluster.topology().writer;
-        if (writer == null) {
-            return Mono.error(new PrimaryUnavailableException("[" + this.name + "] no replica has replayed this session's writes, and "
-                + topology.noWriterReason));
-        }
-        if (LOGGER.isDebugEnabled()) {
-            LOGGER.debug("[{}] no replica caught up with a session within {}; reading on '{}'", this.name, this.sessionWait, writer.name);
-        }
-        this.metrics.recordRouted(writer.name, true);
-        return writer.lease.readOnly;
     }
 
     /**
