@@ -326,9 +326,8 @@ final class MariaDbServer {
             current = recorded;
         }
         try {
-            List<Long> one = List.of(current);
-            PgProcess.signal("CONT", one);
-            PgProcess.signal("KILL", one);
+            PgProcess.signal("CONT", List.of(current));
+            PgProcess.signal("KILL", List.of(current));
             frozen = false;
             awaitExit("mariadbd " + current + " of node '" + name + "' exiting", current);
         }
@@ -350,7 +349,5 @@ final class MariaDbServer {
         PortTakenException(String message) {
             super(message);
         }
-
     }
-
 }

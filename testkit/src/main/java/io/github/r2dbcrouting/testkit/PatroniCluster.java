@@ -238,9 +238,7 @@ public final class PatroniCluster implements AutoCloseable {
 
     private static void closeQuietly(List<PatroniMember> members, Etcd etcd, Path directory) {
         // Patroni first: a live Patroni would restart a PostgreSQL we killed
-        long begin = System.nanoTime();
         members.forEach(PatroniMember::close);
-        long membersDone = System.nanoTime();
         try {
             etcd.close();
         }
@@ -248,12 +246,7 @@ public final class PatroniCluster implements AutoCloseable {
             LOG.warn("Could not kill {}: {}", etcd, ex.toString());
         }
         try {
-            long etcdDone = System.nanoTime();
             PatroniFiles.deleteInBackground(directory);
-            if (LOG.isDebugEnabled()) {
-                LOG.debug("Closing {}: members {} ms, etcd {} ms", directory, (membersDone - begin) / 1_000_000,
-                        (etcdDone - membersDone) / 1_000_000);
-            }
         }
         catch (RuntimeException ex) {
             LOG.warn("Could not delete Patroni cluster directory {}: {}", directory, ex.getMessage());
