@@ -3,8 +3,13 @@ package io.github.r2dbcrouting.benchmarks;
 import java.util.Iterator;
 import java.util.Map;
 
-/** Writes maps, lists, strings, numbers and booleans as indented JSON. Enough for the reports. */
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/** Writes maps, lists, strings, numbers and booleans as indented JSON, doubles with three decimals. Enough for the reports. */
 final class Json {
+
+    private static final ObjectMapper MAPPER = new ObjectMapper();
 
     private Json() {
     }
@@ -57,24 +62,10 @@ final class Json {
     }
 
     private static void string(StringBuilder out, String text) {
-        out.append('"');
-        for (int i = 0; i < text.length(); i++) {
-            char c = text.charAt(i);
-            switch (c) {
-                case '"' -> out.append("\\\"");
-                case '\\' -> out.append("\\\\");
-                case '\n' -> out.append("\\n");
-                case '\r' -> out.append("\\r");
-                case '\t' -> out.append("\\t");
-                default -> {
-                    if (c < 0x20) {
-                        out.append(String.format("\\u%04x", (int) c));
-                    } else {
-                        out.append(c);
-                    }
-                }
-            }
+        try {
+            out.append(MAPPER.writeValueAsString(text));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a string that cannot be written as JSON: " + e.getMessage(), e);
         }
-        out.append('"');
     }
 }
