@@ -48,6 +48,9 @@ class PatroniTopologyIntegrationTests {
     @RegisterExtension
     static final PatroniClusterExtension CLUSTER = PatroniClusterExtension.builder()
         .members(3)
+        // a commit returns once the synchronous standby has it, and only that standby is promoted:
+        // with asynchronous replication a leader kill may lose acknowledged writes by design
+        .synchronousMode()
         .schema("CREATE TABLE writes (id bigint PRIMARY KEY)")
         .build();
 
@@ -111,10 +114,11 @@ class PatroniTopologyIntegrationTests {
     @Test
     @Order(2)
     void shouldFollowASwitchoverUnderLoadLosingNoAcknowledgedWrite() {
-        PatroniMember leader = cluster().awaitMembersStreaming(START);
+        cluster().awaitMembersStreaming(START);
         factory();
         awaitReaders(2);
-        PatroniMember candidate = cluster().members().stream().filter(m -> !m.name().equals(leader.name())).findFirst().orElseThrow();
+        // in synchronous mode Patroni switches over only to the synchronous standby
+        PatroniMember candidate = cluster().awaitSyncStandby(START);
         try (Load load = new Load(this.factory)) {
             load.awaitWrites(50);
             cluster().switchover(candidate);
@@ -132,6 +136,7 @@ class PatroniTopologyIntegrationTests {
         PatroniMember leader = cluster().awaitMembersStreaming(START);
         factory();
         awaitReaders(2);
+        cluster().awaitSyncStandby(START);
         try (Load load = new Load(this.factory)) {
             load.awaitWrites(50);
             PatroniMember killed = cluster().killLeader();
@@ -157,8 +162,10 @@ class PatroniTopologyIntegrationTests {
             Await.until("reads on the added member", Duration.ofSeconds(90), () -> load.readOn(added.port()),
                 () -> this.factory.nodes() + " " + cluster().clusterJson());
             PatroniMember leader = cluster().awaitLeader(START);
+            // not the synchronous standby: commits would wait until Patroni names another
+            PatroniMember sync = cluster().awaitSyncStandby(START);
             PatroniMember stopped = cluster().members().stream()
-                .filter(m -> !m.name().equals(leader.name()) && !m.name().equals(added.name()) && m.isRunning())
+                .filter(m -> m != leader && m != added && m != sync && m.isRunning())
                 .findFirst().orElseThrow();
             stopped.stop();
             Await.until("the stopped member removed", FOLLOW,

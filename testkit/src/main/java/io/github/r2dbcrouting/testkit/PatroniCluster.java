@@ -7,11 +7,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.stream.Collectors;
 
 import org.jspecify.annotations.Nullable;
 import reactor.util.Logger;
@@ -62,13 +59,13 @@ public final class PatroniCluster implements AutoCloseable {
 
     private final Path patroniExecutable;
 
-    private final List<PatroniMember> members = new CopyOnWriteArrayList<>();
+    final List<PatroniMember> members = new CopyOnWriteArrayList<>();
 
     private final PatroniRest rest = new PatroniRest(members);
 
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private PatroniCluster(PatroniSettings settings, Path directory, Etcd etcd, Path patroniExecutable) {
+    PatroniCluster(PatroniSettings settings, Path directory, Etcd etcd, Path patroniExecutable) {
         this.settings = settings;
         this.directory = directory;
         this.etcd = etcd;
@@ -152,6 +149,15 @@ public final class PatroniCluster implements AutoCloseable {
     }
 
     /**
+     * Waits until Patroni names a synchronous standby (a cluster built with
+     * {@link Builder#synchronousMode()}) and returns it: the member a switchover must go to, and
+     * the one Patroni promotes when the leader dies.
+     */
+    public PatroniMember awaitSyncStandby(Duration timeout) {
+        return rest.awaitSyncStandby(timeout);
+    }
+
+    /**
      * Switches the leader over to {@code candidate} through the leader's REST API
      * ({@code POST /switchover} with {@code leader} and {@code candidate}; Patroni answers once the
      * candidate leads) and waits until the candidate is the leader as {@link #awaitLeader} sees it.
@@ -195,7 +201,7 @@ public final class PatroniCluster implements AutoCloseable {
         return member;
     }
 
-    private PatroniMember createMember(String name, Map<String, Boolean> tags) {
+    PatroniMember createMember(String name, Map<String, Boolean> tags) {
         PatroniMember member = PatroniMember.create(name, directory, patroniExecutable, settings, etcd.clientAddress(),
                 tags);
         members.add(member);
@@ -269,6 +275,8 @@ public final class PatroniCluster implements AutoCloseable {
 
         private Duration retryTimeout = Duration.ofSeconds(3);
 
+        private boolean synchronous;
+
         private Builder() {
             super(63);
         }
@@ -296,54 +304,24 @@ public final class PatroniCluster implements AutoCloseable {
         }
 
         /**
+         * Runs Patroni in {@code synchronous_mode}: a commit returns once a synchronous standby has
+         * it, and only that standby may be promoted, so a failover loses no acknowledged write. A
+         * switchover must then name the synchronous standby ({@link #awaitSyncStandby}); Patroni
+         * refuses another candidate. Default: asynchronous replication, as Patroni's default.
+         */
+        public Builder synchronousMode() {
+            this.synchronous = true;
+            return this;
+        }
+
+        /**
          * Starts etcd, then every member's Patroni in parallel; returns when there is a leader and
          * every other member streams from it.
          * @throws IllegalStateException when Patroni, etcd or PostgreSQL binaries are missing or
          * the cluster does not come up, with the log tails of every member
          */
         public PatroniCluster build() {
-            Path patroni = PatroniFiles.executable("patroni", "patroni");
-            Path etcdExecutable = PatroniFiles.executable("etcd", "etcd-server");
-            StaleClusterReaper.reapOnce();
-            OpenClusters.closeAtJvmExit();
-            long begin = System.nanoTime();
-            // the template (an initdb, seconds) is made while etcd and Patroni start (Python, seconds)
-            CompletableFuture<Path> template = CompletableFuture
-                .supplyAsync(() -> PgTemplate.TEMPLATES.dataDir(username, password, database), PatroniFiles.TEMPLATE_EXECUTOR);
-            Path directory = StaleClusterReaper.createOwnedDirectory("patroni-");
-            String scope = directory.getFileName().toString().substring(StaleClusterReaper.PREFIX.length());
-            PatroniSettings settings = new PatroniSettings(members, scope, database, username, password, ttl, loopWait,
-                    retryTimeout);
-            Etcd etcd;
-            try {
-                etcd = Etcd.startHealthy(directory, etcdExecutable);
-            }
-            catch (RuntimeException ex) {
-                PgProcess.deleteTree(directory);
-                throw ex;
-            }
-            PatroniCluster cluster = new PatroniCluster(settings, directory, etcd, patroni);
-            OpenClusters.add(cluster);
-            try {
-                for (int i = 0; i < members; i++) {
-                    cluster.createMember("pg-" + i, Map.of());
-                }
-                cluster.members.forEach(PatroniMember::start);
-                PatroniFiles.publishTemplate(template.join(), directory);
-                cluster.awaitMembersStreaming(START_TIMEOUT);
-            }
-            catch (RuntimeException | AssertionError ex) {
-                Throwable cause = ex instanceof CompletionException && ex.getCause() != null ? ex.getCause() : ex;
-                String logs = cluster.members.stream()
-                    .map(m -> "--- " + m.name() + " patroni.log (tail) ---\n" + m.logTail())
-                    .collect(Collectors.joining("\n"));
-                cluster.close();
-                throw new IllegalStateException("the Patroni cluster did not come up: " + cause.getMessage() + "\n" + logs,
-                        cause);
-            }
-            LOG.info("Patroni cluster {} with {} members started in {} ms: {}", scope, members,
-                    (System.nanoTime() - begin) / 1_000_000, cluster.members);
-            return cluster;
+            return PatroniBoot.start(members, database, username, password, ttl, loopWait, retryTimeout, synchronous);
         }
 
     }

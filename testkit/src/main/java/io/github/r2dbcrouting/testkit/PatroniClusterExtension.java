@@ -78,6 +78,12 @@ public final class PatroniClusterExtension extends ClusterExtension<PatroniClust
             return this;
         }
 
+        /** Patroni in {@code synchronous_mode} (see {@link PatroniCluster.Builder#synchronousMode()}). */
+        public Builder synchronousMode() {
+            this.cluster.synchronousMode();
+            return this;
+        }
+
         public PatroniClusterExtension build() {
             return new PatroniClusterExtension(this);
         }

@@ -20,7 +20,7 @@ final class PatroniConfig {
 
     static String json(String scope, String name, Path memberDir, Endpoint endpoint, int restPort, String etcdAddress,
             Path templatePathFile, Path pgBin, Duration ttl, Duration loopWait, Duration retryTimeout,
-            Map<String, Boolean> tags) {
+            boolean synchronous, Map<String, Boolean> tags) {
         Path dataDir = memberDir.resolve("data");
         String pg = endpoint.host() + ":" + endpoint.port();
         String rest = endpoint.host() + ":" + restPort;
@@ -49,6 +49,7 @@ final class PatroniConfig {
                 + "\"bootstrap\": {\n"
                 + "  \"dcs\": {\"ttl\": " + ttl.toSeconds() + ", \"loop_wait\": " + loopWait.toSeconds()
                 + ", \"retry_timeout\": " + retryTimeout.toSeconds() + ", \"maximum_lag_on_failover\": 1048576,\n"
+                + "    \"synchronous_mode\": " + synchronous + ",\n"
                 + "    \"postgresql\": {\"use_pg_rewind\": true, \"use_slots\": true, \"parameters\": " + dcsParameters
                 + "}},\n"
                 + "  \"method\": \"copy_template\",\n"

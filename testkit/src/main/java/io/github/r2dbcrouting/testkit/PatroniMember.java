@@ -80,7 +80,7 @@ public final class PatroniMember {
         PatroniMember member = new PatroniMember(name, memberDir, patroniExecutable, endpoint, FreePorts.next(), tags);
         member.writeConfig(PatroniConfig.json(settings.scope(), name, memberDir, endpoint, member.restPort(),
                 etcdAddress, clusterDir.resolve(PatroniFiles.TEMPLATE_PATH_FILE), PgBinaries.directory(), settings.ttl(),
-                settings.loopWait(), settings.retryTimeout(), tags));
+                settings.loopWait(), settings.retryTimeout(), settings.synchronous(), tags));
         return member;
     }
 

@@ -145,6 +145,26 @@ final class PatroniRest {
     }
 
     /**
+     * Waits until {@code GET /cluster} names a running {@code sync_standby} (a cluster in
+     * {@code synchronous_mode}) and returns it.
+     */
+    PatroniMember awaitSyncStandby(Duration timeout) {
+        PatroniMember[] found = new PatroniMember[1];
+        Await.until("a Patroni synchronous standby", timeout, () -> {
+            for (Map.Entry<String, Map<String, @Nullable Object>> entry : clusterView().entrySet()) {
+                // Patroni 3.0 says "running" for a replica, later versions "streaming"
+                Object state = entry.getValue().get("state");
+                if ("sync_standby".equals(entry.getValue().get("role")) && ("running".equals(state) || "streaming".equals(state))) {
+                    found[0] = NodeList.named(members, PatroniMember::name, entry.getKey(), "member", "this Patroni cluster");
+                    return found[0].isRunning();
+                }
+            }
+            return false;
+        }, () -> "(cluster: " + clusterView() + ")");
+        return found[0];
+    }
+
+    /**
      * Switches the leader over to {@code candidate} with {@code POST /switchover} on the leader and
      * waits until the candidate leads.
      */

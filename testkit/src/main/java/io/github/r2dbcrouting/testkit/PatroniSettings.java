@@ -5,10 +5,11 @@ import java.util.Objects;
 
 /**
  * What {@link PatroniCluster.Builder} collected, checked: the cluster's size and {@code scope}, the
- * app credentials, and Patroni's timing; {@link #toString()} hides the password.
+ * app credentials, Patroni's timing and whether it runs in {@code synchronous_mode}; {@link #toString()}
+ * hides the password.
  */
 record PatroniSettings(int members, String scope, String database, String username, String password,
-        Duration ttl, Duration loopWait, Duration retryTimeout) {
+        Duration ttl, Duration loopWait, Duration retryTimeout, boolean synchronous) {
 
     /**
      * Checks Patroni's timing: whole seconds each, and {@code loop_wait + 2 * retry_timeout <= ttl}
@@ -36,7 +37,7 @@ record PatroniSettings(int members, String scope, String database, String userna
 
     @Override
     public String toString() {
-        return "Settings[members=" + members + ", scope=" + scope + "]";
+        return "Settings[members=" + members + ", scope=" + scope + (synchronous ? ", synchronous" : "") + "]";
     }
 
 }

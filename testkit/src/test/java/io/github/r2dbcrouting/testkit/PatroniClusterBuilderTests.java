@@ -34,7 +34,7 @@ class PatroniClusterBuilderTests {
         Endpoint endpoint = new Endpoint("pg-1", "127.0.0.1", 5433, "app", "app", "it's a \"secret\"\\");
         String json = PatroniConfig.json("scope-1", "pg-1", Path.of("/tmp/c/pg-1"), endpoint, 8009, "127.0.0.1:2379",
                 Path.of("/tmp/c/template.path"), Path.of("/usr/lib/postgresql/15/bin"), Duration.ofSeconds(8),
-                Duration.ofSeconds(1), Duration.ofSeconds(3), Map.of("nofailover", true));
+                Duration.ofSeconds(1), Duration.ofSeconds(3), true, Map.of("nofailover", true));
         Map<String, Object> config = (Map<String, Object>) Json.parse(json);
         assertEquals("scope-1", config.get("scope"));
         assertEquals(Map.of("listen", "127.0.0.1:8009", "connect_address", "127.0.0.1:8009"), config.get("restapi"));
@@ -44,6 +44,7 @@ class PatroniClusterBuilderTests {
         assertEquals(8L, dcs.get("ttl"));
         assertEquals(1L, dcs.get("loop_wait"));
         assertEquals(3L, dcs.get("retry_timeout"));
+        assertEquals(true, dcs.get("synchronous_mode"));
         Map<String, Object> postgresql = (Map<String, Object>) config.get("postgresql");
         assertEquals("127.0.0.1:5433", postgresql.get("listen"));
         assertEquals("/tmp/c/pg-1/data", postgresql.get("data_dir"));
