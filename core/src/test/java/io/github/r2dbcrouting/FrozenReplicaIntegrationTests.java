@@ -130,6 +130,7 @@ class FrozenReplicaIntegrationTests {
             // after it, not those of the start, when the pools open their connections (2-3 s on a
             // loaded machine)
             reads.watch();
+            control.watch();
             victim.freeze();
             long frozenAt = System.nanoTime();
             awaitState(victim.name(), NodeState.EJECTED);
@@ -178,13 +179,18 @@ class FrozenReplicaIntegrationTests {
             // the server answers until the last of its processes is stopped, which takes a while on a loaded machine
             Duration freezing = Duration.ofNanos(frozenAt - freezeStart);
             LOGGER.info("SIGSTOP '{}' (took {} ms), ejected: {}; reads per 200 ms before: {} (control {}); from the freeze to the thaw: {}; "
-                    + "slowest read in flight at the freeze or after it {} ms; {} failed: {}", victim.name(), (frozenAt - freezeStart) / 1_000_000,
-                node(victim.name()).reason(), before, controlBefore, buckets, reads.slowest().toMillis(), reads.failures(), reads.errors);
+                    + "slowest read in flight at the freeze or after it {} ms (on the primary {} ms); {} failed: {}", victim.name(),
+                (frozenAt - freezeStart) / 1_000_000, node(victim.name()).reason(), before, controlBefore, buckets, reads.slowest().toMillis(),
+                control.slowest().toMillis(), reads.failures(), reads.errors);
 
             assertThat(before).as("reads per 200 ms before the freeze, enough to see a drop to 40%%").isGreaterThan(5);
+            // the slowest read on the primary meanwhile is what the machine's own stalls added (the
+            // freeze does not touch the primary): a read left hanging on the frozen replica still shows
+            Duration stalls = control.slowest();
             assertThat(reads.slowest()).as("slowest read in flight at the freeze or after it, good or failed (the promise is interval + "
-                    + "timeout = %s, from the end of a freeze that took %s ms)", promise, freezing.toMillis())
-                .isLessThanOrEqualTo(promise.plus(freezing).plus(MARGIN));
+                    + "timeout = %s, from the end of a freeze that took %s ms, plus the slowest read on the primary meanwhile, %s ms)",
+                    promise, freezing.toMillis(), stalls.toMillis())
+                .isLessThanOrEqualTo(promise.plus(freezing).plus(MARGIN).plus(stalls));
             assertThat(idle).as("200 ms buckets without a single read while the primary answered at least twice (all: %s)", buckets).isEmpty();
             assertThat(below).as("1 s windows from the freeze to the thaw under 40%% of the rate before it, for the machine's speed then "
                 + "(per 200 ms, %s before: %s)", before, buckets).isEmpty();
