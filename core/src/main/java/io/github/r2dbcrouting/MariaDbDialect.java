@@ -53,8 +53,11 @@ import reactor.util.Loggers;
  * one warning naming the node and the grant, and the node is then probed by the validation query
  * only (role and lag unknown, as for a database no dialect recognises), never trusted on a guess.
  *
- * <p>The server does not say who it is in a way the library can compare across probes
- * ({@link #identifies()} is false).
+ * <p><b>Who the server is</b> ({@link ServerIdentity}): its {@code @@server_id}, which replication
+ * needs unique among the servers of one topology, and when it started, to the second
+ * ({@code UNIX_TIMESTAMP()} less the {@code Uptime} status, both taken at the statement's start,
+ * so the difference does not move), which tells a restarted server from what it was before. Read
+ * once per probe connection, as on PostgreSQL; no privilege needed.
  */
 final class MariaDbDialect implements Dialect {
 
@@ -82,6 +85,10 @@ final class MariaDbDialect implements Dialect {
 
     /** What r2dbc-mariadb's {@code setLockWaitTimeout} changes, back to the server's value. */
     static final String RESET_LOCK_TIMEOUT = "SET SESSION innodb_lock_wait_timeout = DEFAULT";
+
+    /** Who the server is: its {@code server_id} and its start, in whole seconds since the epoch. */
+    static final String IDENTITY = "SELECT @@server_id, CAST(UNIX_TIMESTAMP() - CAST(VARIABLE_VALUE AS UNSIGNED) AS SIGNED) "
+        + "FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'";
 
     /** The grant {@link #REPLICA_STATUS} needs, for the start-up message. */
     static final String GRANT = "GRANT SLAVE MONITOR ON *.* TO <probe user>";
@@ -120,6 +127,23 @@ final class MariaDbDialect implements Dialect {
     @Override
     public String family() {
         return PRODUCT;
+    }
+
+    @Override
+    public boolean identifies() {
+        return true;
+    }
+
+    @Override
+    public Mono<Optional<ServerIdentity>> identify(Connection connection) {
+        return Flux.from(connection.createStatement(IDENTITY).execute())
+            .flatMap(result -> result.map((row, metadata) -> {
+                Long serverId = row.get(0, Long.class);
+                Long started = row.get(1, Long.class);
+                return serverId == null || started == null ? Optional.<ServerIdentity>empty()
+                    : Optional.of(new ServerIdentity(serverId, TimeUnit.SECONDS.toMicros(started)));
+            }))
+            .last(Optional.empty());
     }
 
     /**

@@ -139,7 +139,7 @@ public final class NodeSnapshot {
         return this.maxSize;
     }
 
-    /** @return who the server behind this node said it is at its last good probe (for PostgreSQL {@code <system identifier>@<postmaster start time>}), {@code null} when unknown or for databases that do not tell */
+    /** @return who the server behind this node said it is at its last good probe (for PostgreSQL {@code <system identifier>@<postmaster start time>}, for MariaDB {@code <server_id>@<start time>}), {@code null} when unknown or for databases that do not tell */
     public @Nullable String server() {
         return this.server;
     }

@@ -8,10 +8,14 @@ import java.time.temporal.ChronoUnit;
  * PostgreSQL: the system identifier of its data directory (shared by a primary and all its
  * physical replicas, so not enough alone) and when its postmaster started (which tells a
  * replica from its primary, and a restarted server from what it was before). Neither can
- * change while a connection to the server lives, so a probe reads it once per connection.
+ * change while a connection to the server lives, so a probe reads it once per connection. For
+ * MariaDB: its {@code @@server_id} (unique among the servers of one replication topology) and when
+ * it started, to the second (see {@link MariaDbDialect}).
  *
- * @param systemIdentifier {@code pg_control_system().system_identifier}, as PostgreSQL shows it (a signed bigint)
- * @param startedMicros    {@code pg_postmaster_start_time()} in microseconds since the epoch
+ * @param systemIdentifier PostgreSQL: {@code pg_control_system().system_identifier}, as PostgreSQL shows it (a
+ *                         signed bigint); MariaDB: {@code @@server_id}
+ * @param startedMicros    when the server started, in microseconds since the epoch (PostgreSQL:
+ *                         {@code pg_postmaster_start_time()}; MariaDB: whole seconds)
  */
 record ServerIdentity(long systemIdentifier, long startedMicros) {
 
