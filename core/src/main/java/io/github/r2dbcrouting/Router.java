@@ -101,8 +101,10 @@ final class Router {
     Mono<Connection> route(ContextView context) {
         Object key = context.getOrDefault(Routing.KEY, null);
         ConsistencySession session = context.getOrDefault(Routing.SESSION_KEY, null);
-        if (session != null) {
-            IllegalArgumentException foreign = foreign(session);
+        if (session != null && session.current() != null) {
+            // positions of two families are never compared: a token of the other family is an error
+            Node any = this.cluster.topology().anyNode();
+            IllegalArgumentException foreign = any == null ? null : session.foreignTo(any.dialect, this.name);
             if (foreign != null) {
                 return Mono.error(foreign);
             }
@@ -120,20 +122,6 @@ final class Router {
 
     private Mono<Connection> write() {
         return onWriter(null);
-    }
-
-    /**
-     * The error for a session whose position is of another database family than the nodes' (a
-     * token of the other family): positions of two families are never compared. {@code null}
-     * when it is of theirs, or there is no node to tell.
-     */
-    private @Nullable IllegalArgumentException foreign(ConsistencySession session) {
-        if (session.current() == null) {
-            return null;
-        }
-        Topology topology = this.cluster.topology();
-        Node node = topology.writer != null ? topology.writer : topology.readers.isEmpty() ? null : topology.readers.get(0);
-        return node == null ? null : session.foreignTo(node.dialect, this.name);
     }
 
     /**
@@ -181,24 +169,10 @@ final class Router {
             return closedError();
         }
         Topology topology = this.cluster.topology();
-        if (startingUp(topology)) {
-            return awaitNodes().then(Mono.defer(this::read));
+        if (StartupWait.holdsReads(this.startup, topology)) {
+            return StartupWait.awaitNode(this.startup, this.cluster::topology).then(Mono.defer(this::read));
         }
         return readFrom(topology, null);
-    }
-
-    /**
-     * A factory over a topology source that has no node to serve anything yet, in its start-up
-     * window: reads wait for a node as writes wait for the writer, instead of failing at once.
-     */
-    private boolean startingUp(Topology topology) {
-        StartupWait startup = this.startup;
-        return startup != null && topology.readers.isEmpty() && topology.writer == null && startup.open();
-    }
-
-    private Mono<Void> awaitNodes() {
-        StartupWait startup = this.startup;
-        return startup == null ? Mono.empty() : startup.await(this.cluster::topology, topology -> !topology.readers.isEmpty() || topology.writer != null);
     }
 
     /** A replica in rotation picked by the balancer, else the fallback: the plain read route. */
@@ -230,8 +204,8 @@ final class Router {
         if (this.closed.get()) {
             return closedError();
         }
-        if (startingUp(this.cluster.topology())) {
-            return awaitNodes().then(Mono.defer(() -> readWith(retry, maxLag, session)));
+        if (StartupWait.holdsReads(this.startup, this.cluster.topology())) {
+            return StartupWait.awaitNode(this.startup, this.cluster::topology).then(Mono.defer(() -> readWith(retry, maxLag, session)));
         }
         if (session == null || !session.unsettled()) {
             return readAt(retry, maxLag, session == null ? null : session.current());
@@ -263,7 +237,25 @@ final class Router {
         if (choice.kind == ReadChoice.Kind.AWAIT && needed != null) {
             return served(retry, node, this.replay.await(node, needed, topology));
         }
-        return served(retry, node, topology.writerAlias(node) ? aliasRead(node) : node.lease.read);
+        Mono<Connection> acquisition = topology.writerAlias(node) ? node.lease.readOnly : node.lease.acquire;
+        return served(retry, node, acquisition.onErrorResume(error -> retryReadAt(node, error, retry, maxLag, needed)));
+    }
+
+    /**
+     * A read with demands failed to acquire on {@code failed}: as {@link #retryRead}, but the read
+     * is chosen again with the same demands, so that a replica that fails never hands a session
+     * read to one that has not replayed the session's writes, nor a bounded read to one beyond
+     * its bound.
+     */
+    private Mono<Connection> retryReadAt(Node failed, Throwable error, @Nullable ReadRetry retry, @Nullable Duration maxLag,
+                                         @Nullable Position needed) {
+        if (this.closed.get() || !this.cluster.acquisitionFailed(failed, error)) {
+            return Mono.error(ReadRetry.mark(error, this.name, failed.name));
+        }
+        if (LOGGER.isDebugEnabled()) {
+            LOGGER.debug("[{}] read failed on '{}', choosing again with its demands: {}", this.name, failed.name, error.toString());
+        }
+        return readAt(retry, maxLag, needed);
     }
 
     /** The route's answer on {@code node}; under {@link Routing#retryReads()} its connection marks the node on a connection error. */

@@ -44,6 +44,20 @@ final class StartupWait {
         return this.wait;
     }
 
+    /**
+     * Whether reads must wait: a factory over a topology source ({@code startup} not {@code null})
+     * that has no node to serve anything yet, in its start-up window. Reads wait for a node as
+     * writes wait for the writer, instead of failing at once.
+     */
+    static boolean holdsReads(@Nullable StartupWait startup, Topology topology) {
+        return startup != null && topology.readers.isEmpty() && topology.writer == null && startup.open();
+    }
+
+    /** Completes once {@code topology} has a node to read on (at once without a start-up window). */
+    static Mono<Void> awaitNode(@Nullable StartupWait startup, Supplier<Topology> topology) {
+        return startup == null ? Mono.empty() : startup.await(topology, t -> !t.readers.isEmpty() || t.writer != null);
+    }
+
     /** Whether a write without a writer should still wait. */
     boolean open() {
         if (this.over) {

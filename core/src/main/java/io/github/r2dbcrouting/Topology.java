@@ -55,6 +55,11 @@ final class Topology {
         this.servers = Map.copyOf(servers);
     }
 
+    /** The writer, else the first reader: a node to ask what the nodes are; {@code null} when there is none. */
+    @Nullable Node anyNode() {
+        return this.writer != null ? this.writer : this.readers.isEmpty() ? null : this.readers.get(0);
+    }
+
     /** Whether reads on {@code reader} must run read-only: it is the writer's own server under another name. */
     boolean writerAlias(Node reader) {
         return !this.writerAliases.isEmpty() && this.writerAliases.contains(reader);
