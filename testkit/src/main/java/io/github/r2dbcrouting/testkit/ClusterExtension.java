@@ -24,11 +24,12 @@ import org.junit.jupiter.api.extension.ParameterResolver;
  * {@link MariaDbClusterExtension}, {@link PatroniClusterExtension}) share: a cluster per class (or
  * per test), the test's cleanups, and the session leak check around each test. A subclass hands
  * down how to start its cluster and count its sessions, and says how to run its schema and thaw its
- * frozen nodes.
+ * frozen nodes. Public so that a test can hold any of them as one type (a suite written once for
+ * every {@link DatabaseCluster}, for instance); only this package extends it.
  *
  * @param <C> the cluster type, which tests can also take as a parameter
  */
-abstract class ClusterExtension<C extends AutoCloseable> implements BeforeAllCallback, AfterAllCallback,
+public abstract class ClusterExtension<C extends AutoCloseable> implements BeforeAllCallback, AfterAllCallback,
         BeforeEachCallback, AfterEachCallback, ParameterResolver {
 
     private final Class<C> clusterType;

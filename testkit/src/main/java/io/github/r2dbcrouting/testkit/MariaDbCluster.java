@@ -46,7 +46,7 @@ import reactor.util.Loggers;
  * what a killed JVM left behind. The machine's own MariaDB (port 3306, {@code /etc/mysql}) is never
  * read nor touched.
  */
-public final class MariaDbCluster implements AutoCloseable {
+public final class MariaDbCluster implements DatabaseCluster {
 
     private static final Logger LOG = Loggers.getLogger(MariaDbCluster.class);
 
@@ -76,21 +76,25 @@ public final class MariaDbCluster implements AutoCloseable {
     }
 
     /** The node started as the primary, named {@code primary} (it stays this node after a promotion elsewhere). */
+    @Override
     public MariaDbNode primary() {
         return nodes.primary();
     }
 
     /** The nodes started as replicas: {@code replica-1}, {@code replica-2}, … */
+    @Override
     public List<MariaDbNode> replicas() {
         return nodes.replicas();
     }
 
     /** All nodes, the primary first. */
+    @Override
     public List<MariaDbNode> nodes() {
         return nodes.all();
     }
 
     /** @throws IllegalArgumentException naming the unknown name and the known ones */
+    @Override
     public MariaDbNode node(String name) {
         return nodes.named(name);
     }
@@ -120,6 +124,7 @@ public final class MariaDbCluster implements AutoCloseable {
      * current primary's {@code @@gtid_binlog_pos} taken now ({@code MASTER_GTID_WAIT}).
      * @throws IllegalStateException naming the replica, the target and its position when {@code timeout} passes
      */
+    @Override
     public void awaitReplication(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         MariaDbNode current = currentPrimary();

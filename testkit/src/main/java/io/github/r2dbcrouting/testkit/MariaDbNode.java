@@ -26,7 +26,7 @@ import reactor.util.Loggers;
  * local {@code mariadb} client as {@code root} over the node's unix socket. All of it blocks and is
  * meant for test code, never for the code under test.
  */
-public final class MariaDbNode {
+public final class MariaDbNode implements DatabaseNode {
 
     private static final Logger LOG = Loggers.getLogger(MariaDbNode.class);
 
@@ -54,15 +54,18 @@ public final class MariaDbNode {
         this.password = password;
     }
 
+    @Override
     public String name() {
         return server.name;
     }
 
     /** Always {@code 127.0.0.1}: the servers listen on loopback only. */
+    @Override
     public String host() {
         return MariaDbServer.HOST;
     }
 
+    @Override
     public int port() {
         return server.port();
     }
@@ -75,19 +78,23 @@ public final class MariaDbNode {
         return server.serverId();
     }
 
+    @Override
     public String database() {
         return database;
     }
 
+    @Override
     public String username() {
         return username;
     }
 
+    @Override
     public String password() {
         return password;
     }
 
     /** {@code r2dbc:mariadb://127.0.0.1:PORT/DB}, without credentials (see {@link #options()}). */
+    @Override
     public String r2dbcUrl() {
         return "r2dbc:mariadb://" + host() + ":" + port() + "/" + database;
     }
@@ -103,6 +110,7 @@ public final class MariaDbNode {
     }
 
     /** Driver {@code mariadb}, host, port, database, user, password and a 2 s connect timeout. */
+    @Override
     public ConnectionFactoryOptions options() {
         return ConnectionFactoryOptions.builder()
             .option(ConnectionFactoryOptions.DRIVER, "mariadb")
@@ -119,6 +127,7 @@ public final class MariaDbNode {
      * A new, unpooled factory of the R2DBC MariaDB driver, found through {@link ConnectionFactories}.
      * @throws IllegalStateException when that driver is not on the class path
      */
+    @Override
     public ConnectionFactory connectionFactory() {
         try {
             return ConnectionFactories.get(options());
@@ -130,11 +139,13 @@ public final class MariaDbNode {
     }
 
     /** Whether the server process runs (a frozen node is running). */
+    @Override
     public boolean isRunning() {
         return server.isRunning();
     }
 
     /** The {@code mariadbd} pid of the latest start. */
+    @Override
     public long pid() {
         return server.pid();
     }
@@ -145,6 +156,7 @@ public final class MariaDbNode {
     }
 
     /** Kills the server at once (SIGKILL), like a host crash; returns when it is gone. */
+    @Override
     public void kill() {
         server.kill();
     }
@@ -154,16 +166,19 @@ public final class MariaDbNode {
      * kernel accepts them) but nothing answers, not even the handshake, so only client-side
      * timeouts notice.
      */
+    @Override
     public void freeze() {
         server.freeze();
     }
 
     /** Undoes {@link #freeze()} (SIGCONT). */
+    @Override
     public void thaw() {
         server.thaw();
     }
 
     /** Whether {@link #freeze()} was called and not yet undone by {@link #thaw()}, a kill or a restart. */
+    @Override
     public boolean isFrozen() {
         return server.isFrozen();
     }
@@ -174,11 +189,13 @@ public final class MariaDbNode {
      * connections. A replica starts replicating again by itself (both threads, also when
      * {@link #pauseReplay()} had stopped its SQL thread); a promoted node stays writable.
      */
+    @Override
     public void restart() {
         server.restart();
     }
 
     /** A clean shutdown (SIGTERM). */
+    @Override
     public void stop() {
         server.stop();
     }
@@ -195,6 +212,7 @@ public final class MariaDbNode {
      * and repointing all others it could, naming each replica that could not follow it (one that had
      * received a GTID this node lacks stops with error 1236; {@link #rejoinAsReplicaOf} repairs it)
      */
+    @Override
     public void promote() {
         server.promote();
         List<String> failures = new ArrayList<>();
@@ -223,6 +241,7 @@ public final class MariaDbNode {
      * receiving them, like PostgreSQL's paused WAL replay; returns when the SQL thread has stopped.
      * @throws IllegalStateException when this node is not a replica
      */
+    @Override
     public void pauseReplay() {
         requireReplica("pause replay on");
         server.admin().sql("STOP REPLICA SQL_THREAD");
@@ -232,6 +251,7 @@ public final class MariaDbNode {
     }
 
     /** {@code START REPLICA SQL_THREAD}: applies what arrived meanwhile and goes on. */
+    @Override
     public void resumeReplay() {
         requireReplica("resume replay on");
         server.admin().sql("START REPLICA SQL_THREAD");
@@ -239,9 +259,19 @@ public final class MariaDbNode {
     }
 
     /** Whether this node is a replica whose SQL thread does not run (paused, or stopped by an error). */
+    @Override
     public boolean isReplayPaused() {
         Map<String, String> status = server.admin().replicaStatus();
         return !status.isEmpty() && !"Yes".equals(status.get("Slave_SQL_Running"));
+    }
+
+    /**
+     * {@link #rejoinAsReplicaOf(MariaDbNode)}, for a node known as a {@link DatabaseNode}.
+     * @throws IllegalArgumentException when {@code newPrimary} is not a MariaDB node, is this node or is not of this cluster
+     */
+    @Override
+    public void rejoinAsReplicaOf(DatabaseNode newPrimary) {
+        rejoinAsReplicaOf(NodeList.sameFamily(this, newPrimary, MariaDbNode.class));
     }
 
     /**
@@ -310,11 +340,13 @@ public final class MariaDbNode {
      * Runs {@code sql} as the app user on a fresh connection of the R2DBC driver.
      * @return the first column of the first row as text, or null when there is no row (or SQL NULL)
      */
+    @Override
     public @Nullable String queryString(String sql) {
         return Sql.queryString(connectionFactory(), this, sql);
     }
 
     /** Runs {@code sql} as the app user on a fresh connection of the R2DBC driver. */
+    @Override
     public void execute(String sql) {
         Sql.execute(connectionFactory(), this, sql);
     }
@@ -323,6 +355,7 @@ public final class MariaDbNode {
      * Client sessions on this node, not counting the one that asks, nor the server's own threads,
      * nor replication connections.
      */
+    @Override
     public int clientSessions() {
         return Integer.parseInt(server.admin().sql("SELECT COUNT(*) FROM information_schema.PROCESSLIST "
                 + "WHERE ID <> CONNECTION_ID() AND USER NOT IN ('system user', 'event_scheduler', 'unauthenticated user', '"

@@ -54,6 +54,18 @@ final class NodeList<N> {
                 + nodes.stream().map(names).toList());
     }
 
+    /**
+     * {@code other} as a node of {@code node}'s family, for a {@code rejoinAsReplicaOf(DatabaseNode)}.
+     * @throws IllegalArgumentException when it is of another family
+     */
+    static <N extends DatabaseNode> N sameFamily(DatabaseNode node, DatabaseNode other, Class<N> family) {
+        if (!family.isInstance(other)) {
+            throw new IllegalArgumentException("node '" + node.name() + "' can only rejoin as a replica of a node of its own cluster, not of "
+                    + other);
+        }
+        return family.cast(other);
+    }
+
     @Override
     public String toString() {
         return this.nodes.toString();

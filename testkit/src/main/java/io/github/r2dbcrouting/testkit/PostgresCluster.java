@@ -37,7 +37,7 @@ import reactor.util.Loggers;
  * open, and the next local cluster started on the machine removes what a killed JVM left
  * behind (a killed JVM's containers are Testcontainers' Ryuk's job, or CI's).
  */
-public final class PostgresCluster implements AutoCloseable {
+public final class PostgresCluster implements DatabaseCluster {
 
     private static final Logger LOG = Loggers.getLogger(PostgresCluster.class);
 
@@ -77,21 +77,25 @@ public final class PostgresCluster implements AutoCloseable {
     }
 
     /** The node started as the primary, named {@code primary} (it stays this node after a promotion elsewhere). */
+    @Override
     public PostgresNode primary() {
         return nodes.primary();
     }
 
     /** The nodes started as replicas: {@code replica-1}, {@code replica-2}, … */
+    @Override
     public List<PostgresNode> replicas() {
         return nodes.replicas();
     }
 
     /** All nodes, the primary first. */
+    @Override
     public List<PostgresNode> nodes() {
         return nodes.all();
     }
 
     /** @throws IllegalArgumentException naming the unknown name and the known ones */
+    @Override
     public PostgresNode node(String name) {
         return nodes.named(name);
     }
@@ -125,6 +129,7 @@ public final class PostgresCluster implements AutoCloseable {
      * in recovery (after a promotion).
      * @throws IllegalStateException naming the replica and both LSNs when {@code timeout} passes
      */
+    @Override
     public void awaitReplication(Duration timeout) {
         Objects.requireNonNull(timeout, "timeout");
         PostgresNode current = currentPrimary();
