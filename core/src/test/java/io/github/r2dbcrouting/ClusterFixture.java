@@ -5,11 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import java.time.Duration;
 
 import io.github.r2dbcrouting.testkit.Await;
-import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
+import io.github.r2dbcrouting.testkit.ClusterExtension;
 
 /**
  * The pool half of the leak check after every integration test (no pooled connection held, none
- * lent from a retired pool); the server-session half is {@link PostgresClusterExtension}'s.
+ * lent from a retired pool); the server-session half is the testkit's {@link ClusterExtension}'s.
  */
 final class ClusterFixture {
 
@@ -20,7 +20,7 @@ final class ClusterFixture {
      * Has {@code extension} close {@code factory} after the current test, checking its pools first
      * ({@link #closeAndCheckNoPoolLeak}); the extension's session check follows.
      */
-    static RoutingConnectionFactory closeAfterTest(PostgresClusterExtension extension, RoutingConnectionFactory factory) {
+    static RoutingConnectionFactory closeAfterTest(ClusterExtension<?> extension, RoutingConnectionFactory factory) {
         return extension.closeAfterTest(factory, ClusterFixture::closeAndCheckNoPoolLeak);
     }
 

@@ -25,12 +25,17 @@ final class Db {
     static Mono<Served> whoServes(Connection connection) {
         if ("MariaDB".equals(connection.getMetadata().getDatabaseProductName())) {
             return Flux.from(connection.createStatement("SELECT @@port, @@read_only").execute())
-                .flatMap(result -> result.map((row, meta) -> new Served(((Number) row.get(0)).intValue(), ((Number) row.get(1)).intValue() != 0)))
+                .flatMap(result -> result.map((row, meta) -> new Served(((Number) row.get(0)).intValue(), isTrue(row.get(1)))))
                 .single();
         }
         return Flux.from(connection.createStatement("SELECT inet_server_port(), pg_is_in_recovery()").execute())
             .flatMap(result -> result.map((row, meta) -> new Served(row.get(0, Integer.class), row.get(1, Boolean.class))))
             .single();
+    }
+
+    /** A truth value as either family answers it: PostgreSQL a boolean, MariaDB a number (0 false). */
+    static boolean isTrue(Object value) {
+        return value instanceof Boolean bool ? bool : ((Number) value).intValue() != 0;
     }
 
     static Mono<Long> update(ConnectionFactory factory, String sql) {

@@ -7,53 +7,75 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
 
-import io.github.r2dbcrouting.testkit.PostgresClusterExtension;
-import io.github.r2dbcrouting.testkit.PostgresNode;
+import io.github.r2dbcrouting.testkit.Await;
+import io.github.r2dbcrouting.testkit.DatabaseNode;
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactories;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryOptions;
 import io.r2dbc.spi.R2dbcException;
 import io.r2dbc.spi.Wrapped;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 
-/** Routing against a real primary with two streaming replicas. */
-class RoutingIntegrationTests {
+/**
+ * Routing against a real primary with two replicas, the same for every family: one subclass per
+ * family ({@link PostgresRoutingIntegrationTests}, {@link MariaDbRoutingIntegrationTests}) starts
+ * the cluster, one per class, with {@link #SCHEMA}.
+ */
+abstract class RoutingSuite extends FamilySuite {
 
-    @RegisterExtension
-    static final PostgresClusterExtension CLUSTER = PostgresClusterExtension.builder()
-        .replicas(2)
-        .schema("CREATE TABLE items (id serial PRIMARY KEY, name text NOT NULL)")
-        .build();
+    /** What the subclasses' extensions create on the primary. */
+    static final String SCHEMA = "CREATE TABLE items (id BIGINT PRIMARY KEY, name VARCHAR(64) NOT NULL)";
 
-    private RoutingConnectionFactory factory;
+    private static final AtomicLong IDS = new AtomicLong();
 
-    @BeforeEach
-    void closeFactoryAfterTest() {
-        CLUSTER.afterTest(() -> {
-            if (this.factory != null) {
-                ClusterFixture.closeAndCheckNoPoolLeak(this.factory);
-            }
-        });
+    RoutingSuite(Family family) {
+        super(family);
     }
 
-    private RoutingConnectionFactoryBuilder builder() {
-        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
-            .primary("primary", CLUSTER.primary().connectionFactory());
-        for (PostgresNode replica : CLUSTER.replicas()) {
-            builder.replica(replica.name(), replica.connectionFactory());
+    private static Mono<Long> insertItem(ConnectionFactory factory, String name) {
+        return Db.update(factory, "INSERT INTO items (id, name) VALUES (" + IDS.incrementAndGet() + ", '" + name + "')");
+    }
+
+    @Test
+    void shouldReadRolesAndSendWritesToPrimaryAndReadOnlyToReplicas() {
+        this.factory = builder().build();
+        awaitAllUp();
+        assertThat(node("primary").role()).isEqualTo(NodeRole.PRIMARY);
+        assertThat(node("primary").writer()).isTrue();
+        for (DatabaseNode replica : this.family.replicas()) {
+            assertThat(node(replica.name()).role()).isEqualTo(NodeRole.REPLICA);
+            Await.until("'" + replica.name() + "' caught up, as " + this.family + " reports lag", FEW_INTERVALS,
+                () -> this.family.caughtUp(node(replica.name())), () -> node(replica.name()).toString());
         }
-        return builder;
+
+        StepVerifier.create(Db.whoServes(this.factory))
+            .expectNext(new Db.Served(this.family.primary().port(), false))
+            .verifyComplete();
+        List<Db.Served> reads = Flux.range(0, 8).concatMap(i -> Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
+            .collectList().block(Duration.ofSeconds(10));
+        assertThat(reads).allSatisfy(served -> {
+            assertThat(served.port()).isIn(replicaPorts());
+            assertThat(served.inRecovery()).as("read-only replica").isTrue();
+        });
+        List<Db.Served> retried = Flux.range(0, 8)
+            .concatMap(i -> Db.whoServes(this.factory).transform(Routing.retryReads()).contextWrite(Routing.readOnly()))
+            .collectList().block(Duration.ofSeconds(10));
+        assertThat(retried).as("reads through retryReads() (no position to wait for)")
+            .allSatisfy(served -> assertThat(served.port()).isIn(replicaPorts()));
+        assertThat(insertItem(this.factory, "a write").block(Duration.ofSeconds(10))).isEqualTo(1);
     }
 
     @Test
     void shouldRoutePipelineWithoutKeyToPrimary() {
         this.factory = builder().build();
         StepVerifier.create(Db.whoServes(this.factory))
-            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
+            .expectNext(new Db.Served(this.family.primary().port(), false))
             .verifyComplete();
     }
 
@@ -69,7 +91,7 @@ class RoutingIntegrationTests {
             assertThat(s.inRecovery()).as("read served by a replica: %s", s).isTrue();
             ports.add(s.port());
         });
-        assertThat(ports).containsExactlyInAnyOrder(CLUSTER.replicas().get(0).port(), CLUSTER.replicas().get(1).port());
+        assertThat(ports).containsExactlyInAnyOrder(this.family.replica(0).port(), this.family.replica(1).port());
     }
 
     @Test
@@ -79,7 +101,7 @@ class RoutingIntegrationTests {
             .assertNext(s -> assertThat(s.inRecovery()).isTrue())
             .verifyComplete();
         StepVerifier.create(Db.whoServes(this.factory.writes()).contextWrite(Routing.readOnly()))
-            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
+            .expectNext(new Db.Served(this.family.primary().port(), false))
             .verifyComplete();
     }
 
@@ -90,7 +112,7 @@ class RoutingIntegrationTests {
             .contextWrite(Routing.primary())
             .contextWrite(Routing.readOnly());
         StepVerifier.create(primaryInsideReadOnly)
-            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
+            .expectNext(new Db.Served(this.family.primary().port(), false))
             .verifyComplete();
         Mono<Db.Served> readOnlyInsidePrimary = Db.whoServes(this.factory)
             .contextWrite(Routing.readOnly())
@@ -129,42 +151,48 @@ class RoutingIntegrationTests {
     @Test
     void shouldFailWriteInsideReadOnlyPipelineOnReplica() {
         this.factory = builder().build();
-        StepVerifier.create(Db.update(this.factory, "INSERT INTO items (name) VALUES ('on a replica')").contextWrite(Routing.readOnly()))
+        StepVerifier.create(insertItem(this.factory, "on a replica").contextWrite(Routing.readOnly()))
             .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(R2dbcException.class)
-                .hasMessageContaining("read-only transaction"))
+                .hasMessageContaining(this.family.refusedOnReplica()))
             .verify(Duration.ofSeconds(30));
-        assertThat(CLUSTER.primary().queryString("SELECT count(*) FROM items WHERE name = 'on a replica'")).isEqualTo("0");
+        assertThat(this.family.primary().queryString("SELECT count(*) FROM items WHERE name = 'on a replica'")).isEqualTo("0");
     }
 
+    /**
+     * With no replica, a read falls back to the primary in a read-only session: a write there fails
+     * with the server's own error, and the same pooled connection writes again once released.
+     */
     @Test
     void shouldFailWriteInsideReadOnlyPipelineOnFallbackPrimaryAndLeaveConnectionWritable() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", CLUSTER.primary().connectionFactory())
+            .primary("primary", this.family.primary().connectionFactory())
             .pool(pool -> pool.maxSize(1))
             .whenNoReplica(Fallback.PRIMARY)
+            .listener(this.events)
             .build();
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
-            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
+            .expectNext(new Db.Served(this.family.primary().port(), false))
             .verifyComplete();
-        StepVerifier.create(Db.update(this.factory, "INSERT INTO items (name) VALUES ('slipped in')").contextWrite(Routing.readOnly()))
+        StepVerifier.create(insertItem(this.factory, "slipped in").contextWrite(Routing.readOnly()))
             .expectErrorSatisfies(error -> assertThat(error).isInstanceOf(R2dbcException.class)
-                .hasMessageContaining("read-only transaction"))
+                .hasMessageContaining(this.family.refusedInReadOnlySession()))
             .verify(Duration.ofSeconds(30));
-        assertThat(CLUSTER.primary().queryString("SELECT count(*) FROM items WHERE name = 'slipped in'")).isEqualTo("0");
+        assertThat(this.family.primary().queryString("SELECT count(*) FROM items WHERE name = 'slipped in'")).isEqualTo("0");
 
         // the pool has one connection: the write below gets the very connection the read used
-        StepVerifier.create(Db.update(this.factory, "INSERT INTO items (name) VALUES ('a real write')"))
+        StepVerifier.create(insertItem(this.factory, "a real write"))
             .expectNext(1L)
             .verifyComplete();
-        StepVerifier.create(Db.strings(this.factory, "SHOW default_transaction_read_only"))
+        StepVerifier.create(Db.strings(this.factory, this.family.readOnlySessionQuery()))
             .expectNext(List.of("off"))
             .verifyComplete();
+        assertThat(this.events.first(RoutingEvent.Type.FALLBACK_USED, null, 0)).isNotNull();
     }
 
     @Test
     void shouldFailReadAtOnceWithReasonsUnderFallbackFail() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", CLUSTER.primary().connectionFactory())
+            .primary("primary", this.family.primary().connectionFactory())
             .whenNoReplica(Fallback.FAIL)
             .build();
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
@@ -175,9 +203,9 @@ class RoutingIntegrationTests {
 
     @Test
     void shouldNameEveryReplicaAndWhyItIsOutUnderFallbackFail() {
-        PostgresNode replica = CLUSTER.replicas().get(0);
+        DatabaseNode replica = this.family.replica(0);
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", CLUSTER.primary().connectionFactory())
+            .primary("primary", this.family.primary().connectionFactory())
             .replica("dead", deadServer())
             .replica(replica.name(), replica.connectionFactory())
             .whenNoReplica(Fallback.FAIL)
@@ -201,13 +229,13 @@ class RoutingIntegrationTests {
     @Test
     void shouldFallBackToPrimaryWhenEveryReplicaFails() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", CLUSTER.primary().connectionFactory())
+            .primary("primary", this.family.primary().connectionFactory())
             .replica("dead-1", deadServer())
             .replica("dead-2", deadServer())
             .health(h -> h.interval(Duration.ZERO))
             .build();
         StepVerifier.create(Db.whoServes(this.factory).contextWrite(Routing.readOnly()))
-            .expectNext(new Db.Served(CLUSTER.primary().port(), false))
+            .expectNext(new Db.Served(this.family.primary().port(), false))
             .verifyComplete();
         assertThat(this.factory.nodes()).filteredOn(n -> n.configuredRole() == NodeRole.REPLICA)
             .allSatisfy(n -> assertThat(n.state()).isEqualTo(NodeState.EJECTED));
@@ -216,7 +244,7 @@ class RoutingIntegrationTests {
     @Test
     void shouldFailReadWithEveryReplicaNamedWhenAllAreDownUnderFallbackFail() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", CLUSTER.primary().connectionFactory())
+            .primary("primary", this.family.primary().connectionFactory())
             .replica("dead-1", deadServer())
             .replica("dead-2", deadServer())
             .health(h -> h.interval(Duration.ZERO))
@@ -249,8 +277,9 @@ class RoutingIntegrationTests {
         Flux.range(0, 20)
             .flatMap(i -> Db.whoServes(this.factory).contextWrite(i % 2 == 0 ? Routing.readOnly() : Routing.primary()), 8)
             .blockLast(Duration.ofSeconds(30));
-        assertThat(CLUSTER.primary().clientSessions()).isGreaterThan(CLUSTER.sessionsBefore(CLUSTER.primary()));
-        // closeFactory() closes it and checks sessions and pools
+        DatabaseNode primary = this.family.primary();
+        assertThat(primary.clientSessions()).isGreaterThan(this.family.sessionsBefore(primary));
+        // closing the factory after the test checks its pools, then the extension the sessions
     }
 
     @Test
@@ -277,7 +306,7 @@ class RoutingIntegrationTests {
     @Test
     void shouldSayAFallbackReadCameFromThePrimaryThroughWrappers() {
         this.factory = RoutingConnectionFactory.builder()
-            .primary("primary", CLUSTER.primary().connectionFactory())
+            .primary("primary", this.family.primary().connectionFactory())
             .whenNoReplica(Fallback.PRIMARY)
             .build();
         assertThat(lentFrom(this.factory).contextWrite(Routing.readOnly()).block(Duration.ofSeconds(10)))
@@ -290,19 +319,16 @@ class RoutingIntegrationTests {
     }
 
     /** The node that served a connection, by its server's port, and the node the connection says it came from. */
-    private static Mono<List<String>> lentFrom(io.r2dbc.spi.ConnectionFactory factory) {
+    private Mono<List<String>> lentFrom(ConnectionFactory factory) {
         return Mono.usingWhen(Mono.from(factory.create()),
             connection -> Db.whoServes(connection).map(served -> List.of(nodeAt(served.port()), RoutedConnection.nodeOf(connection).orElse("none"))),
             Connection::close);
     }
 
-    private static String nodeAt(int port) {
-        if (CLUSTER.primary().port() == port) {
-            return "primary";
-        }
-        for (PostgresNode replica : CLUSTER.replicas()) {
-            if (replica.port() == port) {
-                return replica.name();
+    private String nodeAt(int port) {
+        for (DatabaseNode node : this.family.cluster().nodes()) {
+            if (node.port() == port) {
+                return node.name();
             }
         }
         return "port " + port;
@@ -319,15 +345,15 @@ class RoutingIntegrationTests {
     }
 
     /** A replica whose server is gone: nothing listens on its port. */
-    private static io.r2dbc.spi.ConnectionFactory deadServer() {
+    private ConnectionFactory deadServer() {
         int port;
         try (java.net.ServerSocket socket = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             port = socket.getLocalPort();
         } catch (java.io.IOException e) {
             throw new IllegalStateException(e);
         }
-        return io.r2dbc.spi.ConnectionFactories.get(CLUSTER.primary().options().mutate()
-            .option(io.r2dbc.spi.ConnectionFactoryOptions.PORT, port)
+        return ConnectionFactories.get(this.family.primary().options().mutate()
+            .option(ConnectionFactoryOptions.PORT, port)
             .build());
     }
 }
