@@ -76,7 +76,10 @@ final class Cluster {
 
     /**
      * A connection could not be acquired from {@code node}. Ejects it at once unless its pool
-     * was merely exhausted.
+     * was merely exhausted. A replica ejected because the acquisition timed out (a server that
+     * accepts connections and answers nothing: frozen) has its connections aborted, as after a
+     * timed-out probe: once it is out, no later probe ejects it again, and the reads hanging on
+     * it would wait for their own timeout.
      *
      * @return whether the node is now out of rotation, so that the read may go elsewhere
      */
@@ -91,6 +94,7 @@ final class Cluster {
         }
         List<RoutingEvent> events = new ArrayList<>();
         List<Node.Lease> retired = new ArrayList<>();
+        boolean abort = false;
         synchronized (this.lock) {
             NodeHealth health = node.health;
             if (health.state() == NodeState.UP && this.nodes.contains(node)) {
@@ -100,7 +104,11 @@ final class Cluster {
                 events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.ACQUISITION,
                     "node '" + node.name + "' is ejected: acquisition failed: " + describe(error)));
                 publish(events);
+                abort = error instanceof io.r2dbc.spi.R2dbcTimeoutException && node.effectiveRole() == NodeRole.REPLICA;
             }
+        }
+        if (abort) {
+            abortConnections(node);
         }
         finish(events, retired);
         return node.health.state() != NodeState.UP;
@@ -210,11 +218,15 @@ final class Cluster {
             publish(events);
         }
         if (failure.abort()) {
-            int closed = node.activity.abortConnections();
-            LOGGER.warn("[{}] closed {} connection(s) of unresponsive node '{}' and failed its connection attempts, so that the queries "
-                + "hanging on it fail now", this.name, closed, node.name);
+            abortConnections(node);
         }
         finish(events, retired);
+    }
+
+    private void abortConnections(Node node) {
+        int closed = node.activity.abortConnections();
+        LOGGER.warn("[{}] closed {} connection(s) of unresponsive node '{}' and failed its connection attempts, so that the queries "
+            + "hanging on it fail now", this.name, closed, node.name);
     }
 
     /** Whether the replica may serve reads (a topology source's {@code noloadbalance}); recomputes the topology on a change. */

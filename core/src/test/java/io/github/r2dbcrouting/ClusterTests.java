@@ -2,16 +2,25 @@ package io.github.r2dbcrouting;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.reflect.Proxy;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
 
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryMetadata;
+import io.r2dbc.spi.IsolationLevel;
 import io.r2dbc.spi.R2dbcNonTransientResourceException;
+import io.r2dbc.spi.R2dbcTimeoutException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Mono;
 
 /** The health state machine alone, on stub nodes: counts, lag, roles, split brain, events. */
 class ClusterTests {
@@ -104,6 +113,65 @@ class ClusterTests {
         assertThat(replica.health.state()).isEqualTo(NodeState.EJECTED);
         assertThat(replica.health.reason()).isEqualTo("acquisition failed: R2dbcNonTransientResourceException: Connection refused");
         assertThat(this.events).singleElement().satisfies(e -> assertThat(e.cause()).isEqualTo(RoutingEvent.Cause.ACQUISITION));
+    }
+
+    /**
+     * A frozen replica's connect times out: the connections it has lent are closed at once, as
+     * after a timed-out probe, since no probe ejects it again and the reads hanging on them would
+     * wait for their own timeout. A refused connect (the server is gone) leaves them to fail by themselves.
+     */
+    @Test
+    void shouldCloseTheLentConnectionsOfAReplicaEjectedByATimedOutAcquisition() {
+        Node primary = node("primary", NodeRole.PRIMARY);
+        ClosingCount frozenCloses = new ClosingCount();
+        ClosingCount goneCloses = new ClosingCount();
+        Node frozen = trackedNode("replica-1", frozenCloses);
+        Node gone = trackedNode("replica-2", goneCloses);
+        Cluster cluster = cluster(HealthSettings.defaults(), primary, frozen, gone);
+        Connection onFrozen = frozen.lease.acquire.block(Duration.ofSeconds(5));
+        Connection onGone = gone.lease.acquire.block(Duration.ofSeconds(5));
+
+        assertThat(cluster.acquisitionFailed(frozen, new R2dbcTimeoutException("opening a connection timed out after 1000ms"))).isTrue();
+        assertThat(frozenCloses.count).as("connections of the replica whose connect timed out, closed").hasValue(1);
+        assertThat(cluster.acquisitionFailed(gone, new R2dbcNonTransientResourceException("Connection refused"))).isTrue();
+        assertThat(goneCloses.count).as("connections of the replica that refused, left alone").hasValue(0);
+
+        Mono.from(onFrozen.close()).block(Duration.ofSeconds(5));
+        Mono.from(onGone.close()).block(Duration.ofSeconds(5));
+    }
+
+    /** Counts the closes of the connections a {@link #trackedNode} opened. */
+    private static final class ClosingCount {
+
+        final AtomicInteger count = new AtomicInteger();
+    }
+
+    /** A replica whose factory opens connections that validate, count their closes and do nothing else. */
+    private Node trackedNode(String name, ClosingCount closes) {
+        ConnectionFactory factory = new ConnectionFactory() {
+            @Override
+            public Publisher<? extends Connection> create() {
+                return Mono.fromSupplier(() -> (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(),
+                    new Class<?>[] {Connection.class}, (proxy, method, args) -> switch (method.getName()) {
+                        case "close" -> Mono.fromRunnable(closes.count::incrementAndGet);
+                        case "validate" -> Mono.just(true);
+                        case "isAutoCommit" -> true;
+                        case "getTransactionIsolationLevel" -> IsolationLevel.READ_COMMITTED;
+                        case "hashCode" -> System.identityHashCode(proxy);
+                        case "equals" -> proxy == args[0];
+                        case "toString" -> "connection of " + name;
+                        default -> throw new UnsupportedOperationException(method.getName());
+                    }));
+            }
+
+            @Override
+            public ConnectionFactoryMetadata getMetadata() {
+                return () -> "Stub";
+            }
+        };
+        Node node = new Node(name, NodeRole.REPLICA, factory, System::nanoTime, TestPools.defaults());
+        this.nodes.add(node);
+        return node;
     }
 
     @Test
