@@ -76,10 +76,12 @@ final class Cluster {
 
     /**
      * A connection could not be acquired from {@code node}. Ejects it at once unless its pool
-     * was merely exhausted. A replica ejected because the acquisition timed out (a server that
-     * accepts connections and answers nothing: frozen) has its connections aborted, as after a
-     * timed-out probe: once it is out, no later probe ejects it again, and the reads hanging on
-     * it would wait for their own timeout.
+     * was merely exhausted. A replica ejected because the acquisition timed out while it is
+     * stalled (connections lent and none came back for longer than a probe may take: a server
+     * that accepts connections and answers nothing, frozen) has its connections aborted, as after
+     * a timed-out probe: once it is out, no later probe ejects it again, and the reads hanging on
+     * it would wait for their own timeout. A replica merely slow to open connections, whose
+     * connections keep coming back, keeps them.
      *
      * @return whether the node is now out of rotation, so that the read may go elsewhere
      */
@@ -98,13 +100,14 @@ final class Cluster {
         synchronized (this.lock) {
             NodeHealth health = node.health;
             if (health.state() == NodeState.UP && this.nodes.contains(node)) {
+                abort = error instanceof io.r2dbc.spi.R2dbcTimeoutException && node.effectiveRole() == NodeRole.REPLICA
+                    && HealthRules.stalled(Suspicion.lent(node.lease.metrics), node.activity.quiet(), this.settings.timeout());
                 node.health = health.withCounts(health.failures(), 0)
                     .withState(NodeState.EJECTED, "acquisition failed: " + describe(error));
                 retired.add(this.retiredPools.retire(node, node.renewPool(), "ejected"));
                 events.add(event(RoutingEvent.Type.EJECTED, node, RoutingEvent.Cause.ACQUISITION,
                     "node '" + node.name + "' is ejected: acquisition failed: " + describe(error)));
                 publish(events);
-                abort = error instanceof io.r2dbc.spi.R2dbcTimeoutException && node.effectiveRole() == NodeRole.REPLICA;
             }
         }
         if (abort) {

@@ -10,6 +10,7 @@ import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
@@ -116,27 +117,38 @@ class ClusterTests {
     }
 
     /**
-     * A frozen replica's connect times out: the connections it has lent are closed at once, as
-     * after a timed-out probe, since no probe ejects it again and the reads hanging on them would
-     * wait for their own timeout. A refused connect (the server is gone) leaves them to fail by themselves.
+     * A frozen replica's connect times out while the connections it has lent do not come back:
+     * they are closed at once, as after a timed-out probe, since no probe ejects it again and the
+     * reads hanging on them would wait for their own timeout. A replica whose connections came back
+     * lately (slow to connect on a loaded machine, not frozen), or that refused (the server is gone:
+     * its connections fail by themselves), keeps them.
      */
     @Test
-    void shouldCloseTheLentConnectionsOfAReplicaEjectedByATimedOutAcquisition() {
+    void shouldCloseTheLentConnectionsOfAStalledReplicaEjectedByATimedOutAcquisition() {
+        AtomicLong nanos = new AtomicLong();
         Node primary = node("primary", NodeRole.PRIMARY);
         ClosingCount frozenCloses = new ClosingCount();
+        ClosingCount slowCloses = new ClosingCount();
         ClosingCount goneCloses = new ClosingCount();
-        Node frozen = trackedNode("replica-1", frozenCloses);
-        Node gone = trackedNode("replica-2", goneCloses);
-        Cluster cluster = cluster(HealthSettings.defaults(), primary, frozen, gone);
+        Node frozen = trackedNode("replica-1", frozenCloses, nanos);
+        Node slow = trackedNode("replica-2", slowCloses, nanos);
+        Node gone = trackedNode("replica-3", goneCloses, nanos);
+        Cluster cluster = cluster(HealthSettings.defaults(), primary, frozen, slow, gone);
         Connection onFrozen = frozen.lease.acquire.block(Duration.ofSeconds(5));
         Connection onGone = gone.lease.acquire.block(Duration.ofSeconds(5));
+        nanos.addAndGet(Duration.ofSeconds(2).toNanos());
+        Connection onSlow = slow.lease.acquire.block(Duration.ofSeconds(5));
+        R2dbcTimeoutException timedOut = new R2dbcTimeoutException("opening a connection timed out after 1000ms");
 
-        assertThat(cluster.acquisitionFailed(frozen, new R2dbcTimeoutException("opening a connection timed out after 1000ms"))).isTrue();
-        assertThat(frozenCloses.count).as("connections of the replica whose connect timed out, closed").hasValue(1);
+        assertThat(cluster.acquisitionFailed(frozen, timedOut)).isTrue();
+        assertThat(frozenCloses.count).as("connections of the stalled replica whose connect timed out, closed").hasValue(1);
+        assertThat(cluster.acquisitionFailed(slow, timedOut)).isTrue();
+        assertThat(slowCloses.count).as("connections of a replica that opened one just now, left alone").hasValue(0);
         assertThat(cluster.acquisitionFailed(gone, new R2dbcNonTransientResourceException("Connection refused"))).isTrue();
         assertThat(goneCloses.count).as("connections of the replica that refused, left alone").hasValue(0);
 
         Mono.from(onFrozen.close()).block(Duration.ofSeconds(5));
+        Mono.from(onSlow.close()).block(Duration.ofSeconds(5));
         Mono.from(onGone.close()).block(Duration.ofSeconds(5));
     }
 
@@ -147,7 +159,7 @@ class ClusterTests {
     }
 
     /** A replica whose factory opens connections that validate, count their closes and do nothing else. */
-    private Node trackedNode(String name, ClosingCount closes) {
+    private Node trackedNode(String name, ClosingCount closes, AtomicLong nanos) {
         ConnectionFactory factory = new ConnectionFactory() {
             @Override
             public Publisher<? extends Connection> create() {
@@ -169,7 +181,7 @@ class ClusterTests {
                 return () -> "Stub";
             }
         };
-        Node node = new Node(name, NodeRole.REPLICA, factory, System::nanoTime, TestPools.defaults());
+        Node node = new Node(name, NodeRole.REPLICA, factory, nanos::get, TestPools.defaults());
         this.nodes.add(node);
         return node;
     }
