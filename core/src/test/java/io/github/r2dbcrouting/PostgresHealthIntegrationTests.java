@@ -17,8 +17,9 @@ import reactor.util.Loggers;
 
 /**
  * {@link HealthSuite} on a real PostgreSQL primary with two streaming replicas, a fresh cluster per
- * test, and what only PostgreSQL does: lag in WAL bytes, two servers claiming to be primary (server
- * identity is read on PostgreSQL only), the driver's connection error on a probe.
+ * test, and what is tested on PostgreSQL only: lag in WAL bytes, two servers claiming to be primary
+ * (MariaDB's split brain: {@link MariaDbServerIdentityIntegrationTests}), the driver's connection
+ * error on a probe.
  */
 class PostgresHealthIntegrationTests extends HealthSuite {
 
