@@ -54,20 +54,29 @@ interface Dialect {
     String family();
 
     /**
+     * The query that says who the server is ({@link ServerIdentity}): one row, the identifier and
+     * the start in microseconds since the epoch; {@code null} (the default) when the family cannot
+     * tell.
+     */
+    default @Nullable String identityQuery() {
+        return null;
+    }
+
+    /**
      * Whether the family's servers say who they are ({@link #identify}): until a node of such a
-     * family has, whether it is another server is not known. By default it cannot tell.
+     * family has, whether it is another server is not known.
      */
     default boolean identifies() {
-        return false;
+        return identityQuery() != null;
     }
 
     /**
      * Who the server behind {@code connection} is; empty when the family cannot tell. An error the
-     * server answers with means it would not tell; a broken connection fails the probe. By default
-     * empty.
+     * server answers with means it would not tell; a broken connection fails the probe.
      */
     default Mono<Optional<ServerIdentity>> identify(Connection connection) {
-        return Mono.just(Optional.empty());
+        String sql = identityQuery();
+        return sql == null ? Mono.just(Optional.empty()) : ServerIdentity.query(connection, sql);
     }
 
     /**

@@ -86,8 +86,8 @@ final class MariaDbDialect implements Dialect {
     /** What r2dbc-mariadb's {@code setLockWaitTimeout} changes, back to the server's value. */
     static final String RESET_LOCK_TIMEOUT = "SET SESSION innodb_lock_wait_timeout = DEFAULT";
 
-    /** Who the server is: its {@code server_id} and its start, in whole seconds since the epoch. */
-    static final String IDENTITY = "SELECT @@server_id, CAST(UNIX_TIMESTAMP() - CAST(VARIABLE_VALUE AS UNSIGNED) AS SIGNED) "
+    /** Who the server is: its {@code server_id} and its start (whole seconds) in microseconds since the epoch. */
+    static final String IDENTITY = "SELECT @@server_id, CAST((UNIX_TIMESTAMP() - CAST(VARIABLE_VALUE AS UNSIGNED)) * 1000000 AS SIGNED) "
         + "FROM information_schema.GLOBAL_STATUS WHERE VARIABLE_NAME = 'UPTIME'";
 
     /** The grant {@link #REPLICA_STATUS} needs, for the start-up message. */
@@ -130,20 +130,8 @@ final class MariaDbDialect implements Dialect {
     }
 
     @Override
-    public boolean identifies() {
-        return true;
-    }
-
-    @Override
-    public Mono<Optional<ServerIdentity>> identify(Connection connection) {
-        return Flux.from(connection.createStatement(IDENTITY).execute())
-            .flatMap(result -> result.map((row, metadata) -> {
-                Long serverId = row.get(0, Long.class);
-                Long started = row.get(1, Long.class);
-                return serverId == null || started == null ? Optional.<ServerIdentity>empty()
-                    : Optional.of(new ServerIdentity(serverId, TimeUnit.SECONDS.toMicros(started)));
-            }))
-            .last(Optional.empty());
+    public String identityQuery() {
+        return IDENTITY;
     }
 
     /**

@@ -2,7 +2,6 @@ package io.github.r2dbcrouting;
 
 import java.time.Duration;
 import java.util.Locale;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import io.r2dbc.spi.Connection;
@@ -77,19 +76,8 @@ final class PostgresDialect implements Dialect {
     }
 
     @Override
-    public boolean identifies() {
-        return true;
-    }
-
-    @Override
-    public Mono<Optional<ServerIdentity>> identify(Connection connection) {
-        return Flux.from(connection.createStatement(IDENTITY).execute())
-            .flatMap(result -> result.map((row, metadata) -> {
-                Long system = row.get(0, Long.class);
-                Long started = row.get(1, Long.class);
-                return system == null || started == null ? Optional.<ServerIdentity>empty() : Optional.of(new ServerIdentity(system, started));
-            }))
-            .last(Optional.empty());
+    public String identityQuery() {
+        return IDENTITY;
     }
 
     @Override

@@ -30,6 +30,11 @@ final class EventLog implements RoutingListener {
         return seen(type, node, sinceNanos);
     }
 
+    /** Every event so far, in the order they arrived. */
+    List<Seen> all() {
+        return List.copyOf(this.seen);
+    }
+
     /** Whether that event has arrived already (no waiting). */
     boolean has(RoutingEvent.Type type, String node, long sinceNanos) {
         return seen(type, node, sinceNanos) != null;
