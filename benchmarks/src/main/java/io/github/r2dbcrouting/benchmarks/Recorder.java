@@ -1,5 +1,8 @@
 package io.github.r2dbcrouting.benchmarks;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,6 +43,16 @@ final class Recorder {
 
     final Map<Integer, LongAdder> readsByPort = new ConcurrentHashMap<>();
 
+    /** Reads through {@code retryReads()}: good, failed. */
+    final LongAdder retryReadsOk = new LongAdder();
+
+    final LongAdder retryReadsFailed = new LongAdder();
+
+    private final Object ackedLock = new Object();
+
+    /** Guarded by ackedLock: the ids of acknowledged writes and when each completed (nanoTime). */
+    private final List<long[]> acked = new ArrayList<>();
+
     /** Microseconds; reads (good and failed) started in the fault's second. */
     final Histogram faultLatency = new ConcurrentHistogram(3_600_000_000L, 3);
 
@@ -61,20 +74,46 @@ final class Recorder {
         this.writesFailed = new AtomicLongArray(buckets);
     }
 
-    void readOk(long start, long end, int port) {
+    void readOk(long start, long end, int port, boolean retry) {
+        if (retry) {
+            this.retryReadsOk.increment();
+        }
         this.readsOk.incrementAndGet(bucket(end));
         this.readsByPort.computeIfAbsent(port, p -> new LongAdder()).increment();
         latency(start, end);
     }
 
-    void readFailed(long start, long end, Throwable error) {
+    void readFailed(long start, long end, Throwable error, boolean retry) {
+        if (retry) {
+            this.retryReadsFailed.increment();
+        }
         this.readsFailed.incrementAndGet(bucket(end));
         this.readErrors.computeIfAbsent(errorType(error), t -> new LongAdder()).increment();
         latency(start, end);
     }
 
-    void writeOk(long end) {
+    void writeOk(long end, long id) {
         this.writesOk.incrementAndGet(bucket(end));
+        synchronized (this.ackedLock) {
+            this.acked.add(new long[] {id, end});
+        }
+    }
+
+    /** The ids of the acknowledged writes, ascending. */
+    long[] acknowledgedIds() {
+        synchronized (this.ackedLock) {
+            return this.acked.stream().mapToLong(a -> a[0]).sorted().toArray();
+        }
+    }
+
+    /** When each acknowledged write completed (nanoTime), ascending. */
+    long[] acknowledgedAt() {
+        long[] at;
+        synchronized (this.ackedLock) {
+            at = this.acked.stream().mapToLong(a -> a[1]).toArray();
+        }
+        Arrays.sort(at);
+        return at;
     }
 
     void writeFailed(long end, Throwable error) {
