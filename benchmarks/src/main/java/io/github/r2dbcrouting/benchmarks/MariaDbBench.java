@@ -212,7 +212,11 @@ final class MariaDbBench implements BenchCluster {
         List<ConnectionFactory> replicas = new ArrayList<>();
         for (BenchNode node : this.nodes) {
             if (node != this.primary) {
-                ConnectionFactoryOptions options = mariaDb(node).options().mutate()
+                // no database: the toggle user has no privilege on any
+                ConnectionFactoryOptions options = ConnectionFactoryOptions.builder()
+                    .option(ConnectionFactoryOptions.DRIVER, "mariadb")
+                    .option(ConnectionFactoryOptions.HOST, mariaDb(node).host())
+                    .option(ConnectionFactoryOptions.PORT, node.port())
                     .option(ConnectionFactoryOptions.USER, TOGGLE_USER)
                     .option(ConnectionFactoryOptions.PASSWORD, TOGGLE_PASSWORD)
                     .build();

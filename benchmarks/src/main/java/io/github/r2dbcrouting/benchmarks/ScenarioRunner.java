@@ -30,6 +30,7 @@ import io.github.r2dbcrouting.RoutingEvent;
  *   --throughput-seconds=10 --throughput-rounds=2 (PostgreSQL only)
  *   --no-throughput | --no-scenarios | --no-consistency
  *   --consistency-seconds=3                       per slot of the read-your-writes stress and the session write cost
+ *   --warm-up=6                                   seconds of an unrecorded replica-kill run per family first (JIT, class loading); 0: none
  *   --out=benchmarks/reports
  *
  * ... ScenarioRunner --soak [--family=mariadb] [--cycles=1000] [--seed=11] [--max-minutes=N] [--out=benchmarks/reports]
@@ -48,21 +49,29 @@ public final class ScenarioRunner {
     /** What to run. */
     public record Options(List<Family> families, List<String> scenarios, int durationSeconds, double faultAtSeconds, double recoverAtSeconds,
                           boolean throughput, int throughputSeconds, int throughputRounds, int concurrency, int retryReaders, int writers,
-                          Duration writeEvery, Duration operationTimeout, boolean consistency, int consistencySeconds, Path out) {
+                          Duration writeEvery, Duration operationTimeout, boolean consistency, int consistencySeconds, int warmUpSeconds,
+                          Path out) {
 
         static final List<String> ALL_SCENARIOS = Arrays.stream(Scenario.values()).map(Scenario::id).toList();
 
         /** The full suite with the settings, on PostgreSQL. */
         public static Options defaults() {
             return new Options(List.of(Family.POSTGRESQL), ALL_SCENARIOS, 12, 3, 7, true, 10, 2, 16, 8, 2, Duration.ofMillis(20),
-                Duration.ofSeconds(2), true, 3, Path.of("benchmarks", "reports"));
+                Duration.ofSeconds(2), true, 3, 6, Path.of("benchmarks", "reports"));
         }
 
-        /** A short run of the scenarios alone: no throughput comparison, no consistency measurements. */
+        /** A short run of the scenarios alone: no warm-up, no throughput comparison, no consistency measurements. */
         static Options scenariosOnly(List<Family> families, List<String> scenarios, int duration, double faultAt, double recoverAt, Path out) {
             Options d = defaults();
             return new Options(families, scenarios, duration, faultAt, recoverAt, false, 0, 0, d.concurrency, d.retryReaders, d.writers,
-                d.writeEvery, d.operationTimeout, false, 0, out);
+                d.writeEvery, d.operationTimeout, false, 0, 0, out);
+        }
+
+        /** These options with other scenario times. */
+        Options withTimes(int duration, double faultAt, double recoverAt) {
+            return new Options(this.families, this.scenarios, duration, faultAt, recoverAt, this.throughput, this.throughputSeconds,
+                this.throughputRounds, this.concurrency, this.retryReaders, this.writers, this.writeEvery, this.operationTimeout, this.consistency,
+                this.consistencySeconds, this.warmUpSeconds, this.out);
         }
 
         static Options parse(String[] args) {
@@ -79,6 +88,7 @@ public final class ScenarioRunner {
             int retryReaders = d.retryReaders;
             boolean consistency = d.consistency;
             int consistencySeconds = d.consistencySeconds;
+            int warmUp = d.warmUpSeconds;
             Path out = d.out;
             for (String arg : args) {
                 String[] kv = arg.split("=", 2);
@@ -97,6 +107,7 @@ public final class ScenarioRunner {
                     case "--retry-readers" -> retryReaders = Integer.parseInt(value);
                     case "--no-consistency" -> consistency = false;
                     case "--consistency-seconds" -> consistencySeconds = Integer.parseInt(value);
+                    case "--warm-up" -> warmUp = Integer.parseInt(value);
                     case "--out" -> out = Path.of(value);
                     default -> throw new IllegalArgumentException("unknown option '" + arg + "'; see the Javadoc of ScenarioRunner");
                 }
@@ -111,7 +122,7 @@ public final class ScenarioRunner {
                 throw new IllegalArgumentException("--retry-readers must be between 0 and --concurrency (" + concurrency + "), was " + retryReaders);
             }
             return new Options(families, scenarios, duration, faultAt, recoverAt, throughput, throughputSeconds, throughputRounds, concurrency,
-                retryReaders, d.writers, d.writeEvery, d.operationTimeout, consistency, consistencySeconds, out);
+                retryReaders, d.writers, d.writeEvery, d.operationTimeout, consistency, consistencySeconds, warmUp, out);
         }
 
         /** Readers without {@code retryReads()}. */
@@ -179,22 +190,33 @@ public final class ScenarioRunner {
             report.throughput(Throughput.run(options));
         }
         List<ScenarioResult> results = new ArrayList<>();
-        for (String id : options.scenarios()) {
-            for (Family family : options.families()) {
-                ScenarioResult result = ScenarioRun.run(Scenario.of(id), family, options, directory);
-                results.add(result);
-                report.scenario(result);
-            }
-        }
         List<ConsistencyResult> consistency = new ArrayList<>();
-        if (options.consistency()) {
-            for (Family family : options.families()) {
-                ConsistencyResult result = ConsistencyResult.measure(family, options.consistencySeconds());
-                consistency.add(result);
-                report.consistency(result);
+        try {
+            if (options.warmUpSeconds() > 0 && !options.scenarios().isEmpty()) {
+                Path warmUp = Files.createDirectories(directory.resolve("warm-up"));
+                int seconds = options.warmUpSeconds();
+                for (Family family : options.families()) {
+                    ScenarioRun.run(Scenario.REPLICA_KILL, family, options.withTimes(seconds, seconds / 3.0, seconds * 2 / 3.0), warmUp);
+                }
             }
+            for (String id : options.scenarios()) {
+                for (Family family : options.families()) {
+                    ScenarioResult result = ScenarioRun.run(Scenario.of(id), family, options, directory);
+                    results.add(result);
+                    report.scenario(result);
+                }
+            }
+            if (options.consistency()) {
+                for (Family family : options.families()) {
+                    ConsistencyResult result = ConsistencyResult.measure(family, options.consistencySeconds());
+                    consistency.add(result);
+                    report.consistency(result);
+                }
+            }
+        } finally {
+            // what was measured is written, also when a later part failed
+            report.finish();
         }
-        report.finish();
         return new Run(directory, List.copyOf(results), List.copyOf(consistency));
     }
 

@@ -91,7 +91,7 @@ public final class SessionReadLag {
 
     /** Makes the table and the two factories, measures, closes them. */
     static Figures measure(BenchCluster cluster, int seconds, int concurrency, int toggleMillis, int rounds) {
-        cluster.primary().execute("CREATE TABLE lag (id bigint PRIMARY KEY)");
+        cluster.primary().execute("CREATE TABLE ryw (id bigint PRIMARY KEY)");
         cluster.awaitReplication(Duration.ofSeconds(30));
         Map<String, RoutingConnectionFactory> factories = new LinkedHashMap<>();
         factories.put(WAIT, factory(cluster, concurrency, Duration.ofSeconds(1)));
@@ -119,7 +119,7 @@ public final class SessionReadLag {
         AtomicLong ids = new AtomicLong();
         List<String> names = List.copyOf(factories.keySet());
         RoutingConnectionFactory any = factories.get(names.get(0));
-        String readSql = "SELECT count(*), " + cluster.portExpression() + " FROM lag WHERE id = ";
+        String readSql = "SELECT count(*), " + cluster.portExpression() + " FROM ryw WHERE id = ";
         int primaryPort = cluster.primary().port();
         Map<String, Stats> results = new LinkedHashMap<>();
         AtomicBoolean toggling = new AtomicBoolean(true);
@@ -198,7 +198,7 @@ public final class SessionReadLag {
                 ConsistencySession session = ConsistencySession.create();
                 return Mono.defer(() -> {
                         long id = ids.incrementAndGet();
-                        Mono<Long> plainWrite = update(factory, "INSERT INTO lag VALUES (" + id + ")");
+                        Mono<Long> plainWrite = update(factory, "INSERT INTO ryw VALUES (" + id + ")");
                         Mono<Seen> plainRead = read(factory, readSql + id, primaryPort).contextWrite(Routing.readOnly());
                         Mono<Long> write = underSession ? plainWrite.contextWrite(Routing.session(session)) : plainWrite;
                         Mono<Seen> read = underSession ? plainRead.contextWrite(Routing.session(session)) : plainRead;

@@ -52,7 +52,8 @@ final class SideBySide {
         if (scenario == Scenario.PRIMARY_KILL || scenario == Scenario.PRIMARY_FAILOVER) {
             if (scenario == Scenario.PRIMARY_FAILOVER) {
                 line(md, "", "kill + promotion returned, s after the fault", results, r -> fmt(r.marks[1] - r.marks[0]));
-                line(md, "", "`PRIMARY_CHANGED`, s after the fault", results, r -> fmt(r.writes.primaryChanged() - r.marks[0]));
+                line(md, "", "writes go to the new primary (`PRIMARY_CHANGED`), s after the fault", results,
+                    r -> fmt(r.writes.primaryChanged() - r.marks[0]));
             }
             line(md, "", "writes follow: first acknowledged write after the gap, s after the fault", results,
                 r -> fmt(r.writes.gapEnd() - r.marks[0]));

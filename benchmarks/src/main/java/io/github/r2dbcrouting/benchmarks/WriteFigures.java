@@ -16,7 +16,7 @@ import io.github.r2dbcrouting.RoutingEvent;
  * @param missingIds       up to 20 of them
  * @param gapStart         the last acknowledged write before the longest gap (from the fault to the recovery)
  * @param gapEnd           the first after it: writes follow
- * @param primaryChanged   the first {@code PRIMARY_CHANGED} event after the fault, NaN for none
+ * @param primaryChanged   the first {@code PRIMARY_CHANGED} event naming a node after the fault (writes go there), NaN for none
  * @param finalPrimary     the node the check read
  * @param writeSql         the writers' statement
  */
@@ -45,7 +45,8 @@ record WriteFigures(int acknowledged, int missing, List<Long> missingIds, double
         }
         double changed = Double.NaN;
         for (ScenarioRunner.Event event : events) {
-            if (event.event().type() == RoutingEvent.Type.PRIMARY_CHANGED && event.seconds() >= marks[0]) {
+            // "writes now go to 'x'" (not "no node takes writes", which has no node)
+            if (event.event().type() == RoutingEvent.Type.PRIMARY_CHANGED && event.event().node() != null && event.seconds() >= marks[0]) {
                 changed = event.seconds();
                 break;
             }
