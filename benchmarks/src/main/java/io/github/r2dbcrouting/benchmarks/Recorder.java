@@ -158,6 +158,38 @@ final class Recorder {
         return type;
     }
 
+    /**
+     * {@code error} with its causes and suppressed exceptions, each with its first {@code frames}
+     * stack frames of this library, the driver and the pools (Reactor's own frames left out), on
+     * one line per throwable: enough to say where a rare failure came from.
+     */
+    static String trace(Throwable error, int frames) {
+        StringBuilder out = new StringBuilder();
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.Deque<Throwable> todo = new java.util.ArrayDeque<>(List.of(error));
+        while (!todo.isEmpty() && seen.size() < 6) {
+            Throwable t = todo.removeFirst();
+            if (!seen.add(t)) {
+                continue;
+            }
+            out.append(out.length() == 0 ? "" : " | ").append(t);
+            int shown = 0;
+            for (StackTraceElement frame : t.getStackTrace()) {
+                String at = frame.getClassName();
+                if (shown < frames && !at.startsWith("reactor.core.") && !at.startsWith("java.")) {
+                    out.append(" @ ").append(frame.getClassName().replaceAll(".*\\.", "")).append('.').append(frame.getMethodName())
+                        .append(':').append(frame.getLineNumber());
+                    shown++;
+                }
+            }
+            if (t.getCause() != null) {
+                todo.addLast(t.getCause());
+            }
+            todo.addAll(Arrays.asList(t.getSuppressed()));
+        }
+        return out.toString();
+    }
+
     /** p50, p99 and max in milliseconds, and the count. */
     static Map<String, Object> percentiles(Histogram histogram) {
         Map<String, Object> out = new java.util.LinkedHashMap<>();

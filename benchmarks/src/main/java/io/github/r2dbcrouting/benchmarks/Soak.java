@@ -188,6 +188,14 @@ final class Soak {
             figures.put(kind, row);
         }
         figures.put("failedByType", Recorder.counts(load.errors));
+        Map<String, String> first = new java.util.TreeMap<>();
+        load.firstErrors.forEach((type, error) -> first.put(type, Recorder.trace(error, 8)));
+        figures.put("firstFailureByType", first);
+        first.forEach((type, trace) -> {
+            if (type.startsWith("read+retry")) {
+                ScenarioRunner.log("soak: a read through retryReads() failed: " + trace);
+            }
+        });
         return figures;
     }
 

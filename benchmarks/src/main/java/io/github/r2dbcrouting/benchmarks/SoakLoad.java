@@ -52,6 +52,9 @@ final class SoakLoad {
 
     final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
 
+    /** The first failure of each kind and type, with its stack: where a rare failure came from. */
+    final Map<String, Throwable> firstErrors = new ConcurrentHashMap<>();
+
     private final Object ackedLock = new Object();
 
     /** Guarded by ackedLock: ids of acknowledged inserts, in {@code acked[0, ackedCount)}. */
@@ -128,7 +131,9 @@ final class SoakLoad {
                 .then()
                 .onErrorResume(error -> {
                     c[1].increment();
-                    this.errors.computeIfAbsent(kind + ": " + Recorder.errorType(error), t -> new LongAdder()).increment();
+                    String type = kind + ": " + Recorder.errorType(error);
+                    this.errors.computeIfAbsent(type, t -> new LongAdder()).increment();
+                    this.firstErrors.putIfAbsent(type, error);
                     return Mono.delay(PAUSE_AFTER_FAILURE).then();
                 }))
             .repeat(() -> this.running)
