@@ -28,9 +28,12 @@ import reactor.util.Loggers;
  * <p><b>Role</b>: a node that has a replication connection ({@code SHOW REPLICA STATUS} returns a
  * row) or is {@code read_only} is a replica; one that has neither is the primary.
  * <b>Lag</b> is time only, {@code Seconds_Behind_Master}; while replication does not run (the SQL
- * thread is stopped, the replica cannot reach its primary, or a read-only node has no replication
- * at all) MariaDB reports {@code NULL}, and the probe reports {@link Dialect#NOT_REPLICATING}, which
- * is past any {@code maxLagTime}. {@code maxLagBytes} does not apply: MariaDB positions are GTID
+ * thread is stopped, or a read-only node has no replication at all) MariaDB reports {@code NULL},
+ * and the probe reports {@link Dialect#NOT_REPLICATING}, which is past any {@code maxLagTime}. A
+ * replica that cannot reach its primary (its IO thread reconnecting, {@code Seconds_Behind_Master}
+ * {@code NULL} too) but whose SQL thread runs and has applied all it received reports lag 0, as
+ * PostgreSQL reports a standby that replayed all it received: it is as fresh as anything still
+ * reachable, so a dead primary does not take every replica out with it. {@code maxLagBytes} does not apply: MariaDB positions are GTID
  * lists, one sequence number per replication domain, not a byte offset two servers share, so
  * byte positions are reported unknown ({@code -1}).
  *
@@ -187,15 +190,33 @@ final class MariaDbDialect implements Dialect {
 
     /**
      * A replica-status row: {@code Seconds_Behind_Master} ({@link Optional#empty()} when
-     * {@code NULL}) and {@code Using_Gtid} ({@code No}, {@code Slave_Pos} or {@code Current_Pos}).
+     * {@code NULL}), {@code Using_Gtid} ({@code No}, {@code Slave_Pos} or {@code Current_Pos}), and
+     * whether the SQL thread runs and has applied all the IO thread received (its executed position
+     * in the primary's binary log is the received one).
      */
-    record Replication(Optional<Duration> secondsBehind, String usingGtid) {
+    record Replication(Optional<Duration> secondsBehind, String usingGtid, boolean appliedAllReceived) {
 
         static Replication of(Readable row) {
             Object seconds = row.get("Seconds_Behind_Master");
             Object gtid = row.get("Using_Gtid");
+            boolean applied = "Yes".equalsIgnoreCase(text(row, "Slave_SQL_Running"))
+                && text(row, "Master_Log_File").equals(text(row, "Relay_Master_Log_File"))
+                && text(row, "Read_Master_Log_Pos").equals(text(row, "Exec_Master_Log_Pos"));
             return new Replication(seconds instanceof Number ? Optional.of(Duration.ofSeconds(((Number) seconds).longValue())) : Optional.empty(),
-                gtid == null ? "" : gtid.toString());
+                gtid == null ? "" : gtid.toString(), applied);
+        }
+
+        private static String text(Readable row, String column) {
+            Object value = row.get(column);
+            return value == null ? "" : value.toString();
+        }
+
+        /**
+         * {@code Seconds_Behind_Master}; when it is {@code NULL} but the SQL thread runs and has
+         * applied all it received (the IO thread cannot reach the primary), 0; else {@code null}.
+         */
+        @Nullable Duration lag() {
+            return this.secondsBehind.orElse(this.appliedAllReceived ? Duration.ZERO : null);
         }
 
         boolean byFileAndPosition() {
@@ -209,7 +230,7 @@ final class MariaDbDialect implements Dialect {
      */
     private Status status(Variables variables, List<Replication> rows) {
         Replication replication = rows.isEmpty() ? null : rows.get(0);
-        Status status = status(variables.readOnly(), replication != null, replication == null ? null : replication.secondsBehind().orElse(null));
+        Status status = status(variables.readOnly(), replication != null, replication == null ? null : replication.lag());
         boolean primary = status.role() == NodeRole.PRIMARY;
         this.stopped.set(!primary && Dialect.notReplicating(status.lag()));
         if (!primary && replication != null && replication.byFileAndPosition()) {

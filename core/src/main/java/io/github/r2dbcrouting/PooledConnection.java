@@ -20,6 +20,8 @@ import reactor.core.CoreSubscriber;
 import reactor.core.publisher.Mono;
 import reactor.core.publisher.Operators;
 import reactor.pool.PooledRef;
+import reactor.util.Logger;
+import reactor.util.Loggers;
 import reactor.util.context.Context;
 
 /**
@@ -31,10 +33,13 @@ import reactor.util.context.Context;
  * connection it was about to deliver); a cancel while the connection is validated releases it
  * once validated. The release validates the connection locally first, as r2dbc-pool does, so a
  * connection whose physical side was closed (a release that could not clean it) is destroyed
- * instead of going back idle; a release that fails invalidates it.
+ * instead of going back idle; a release that fails invalidates it. The release completes whatever
+ * the pool answers: the holder's work is done and it cannot act on the pool's complaint.
  */
 final class PooledConnection extends Mono<Void> implements Connection, Wrapped<Connection>, CoreSubscriber<PooledRef<Connection>>,
     Subscription {
+
+    private static final Logger LOGGER = Loggers.getLogger(PooledConnection.class);
 
     private static final int ACQUIRING = 0;
 
@@ -171,11 +176,11 @@ final class PooledConnection extends Mono<Void> implements Connection, Wrapped<C
         }
         this.pool.lent.decrementAndGet();
         if (!locallyValid()) {
-            this.ref.invalidate().subscribe(actual);
+            completing(this.ref.invalidate()).subscribe(actual);
             return;
         }
         if (!this.inTransaction && !(this.connection instanceof Lifecycle)) {
-            this.ref.release().subscribe(actual);
+            completing(this.ref.release()).subscribe(actual);
             return;
         }
         Mono<Void> cleanup = Mono.empty();
@@ -186,7 +191,23 @@ final class PooledConnection extends Mono<Void> implements Connection, Wrapped<C
             Lifecycle lifecycle = (Lifecycle) this.connection;
             cleanup = cleanup.then(Mono.defer(() -> Mono.from(lifecycle.preRelease())));
         }
-        cleanup.then(Mono.defer(this.ref::release)).onErrorResume(ignored -> this.ref.invalidate()).subscribe(actual);
+        completing(cleanup.then(Mono.defer(this.ref::release)).onErrorResume(ignored -> this.ref.invalidate())).subscribe(actual);
+    }
+
+    /**
+     * The pool's release or invalidation of this connection, completing when it fails: a driver
+     * whose {@code close()} fails on a connection its server dropped (the pool destroys an
+     * invalidated connection with it), or reactor-pool 1.2.8 counting a connection of a pool being
+     * disposed twice ({@code IllegalArgumentException: Too many permits returned}), must not fail
+     * the holder's {@code close()}, and with it a pipeline whose work was done (the MariaDB soak saw
+     * it fail a read through {@code retryReads()}). The physical connection is closed then, so that
+     * it serves no one again whatever the pool's state.
+     */
+    private Mono<Void> completing(Mono<Void> release) {
+        return release.onErrorResume(error -> {
+            LOGGER.warn("pool '{}': the pool did not take back a released connection cleanly, closing it: {}", this.pool.name, error.toString());
+            return Mono.from(this.connection.close()).onErrorResume(ignored -> Mono.empty());
+        });
     }
 
     /** The driver's local check, which does no I/O; one that cannot answer at once counts as valid (the next acquisition checks it). */

@@ -26,6 +26,12 @@ record HeapCensus(Map<String, Count> classes) {
     record Count(long instances, long bytes) {
     }
 
+    /** r2dbc-mariadb's connection class. */
+    static final String MARIADB_CONNECTION = "org.mariadb.r2dbc.MariadbConnection";
+
+    /** r2dbc-postgresql's connection class. */
+    static final String POSTGRESQL_CONNECTION = "io.r2dbc.postgresql.PostgresqlConnection";
+
     private static final Pattern ROW = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
 
     /**
@@ -48,7 +54,8 @@ record HeapCensus(Map<String, Count> classes) {
                 && !name.equals("io.github.r2dbcrouting.NodeSnapshot") && !name.equals("io.github.r2dbcrouting.RetiredPool");
         }
         return name.startsWith("io.r2dbc.pool.") || name.startsWith("reactor.pool.")
-            || name.equals("io.r2dbc.postgresql.PostgresqlConnection") || name.startsWith("io.r2dbc.postgresql.client.ReactorNettyClient");
+            || name.equals("io.r2dbc.postgresql.PostgresqlConnection") || name.startsWith("io.r2dbc.postgresql.client.ReactorNettyClient")
+            || name.equals(MARIADB_CONNECTION) || name.startsWith("org.mariadb.r2dbc.client.SimpleClient");
     }
 
     /** Whether the class is an enum (or an enum constant's body): a fixed number of instances once loaded. */

@@ -11,11 +11,21 @@ final class JvmCensus {
     private JvmCensus() {
     }
 
-    /** Live threads by name with digits folded ({@code reactor-tcp-nio-#}), so that pools compare by kind. */
+    /**
+     * The JDK's threads that wait for child processes: one per running child, idle ones kept 60 s.
+     * The children are the testkit's (each {@code mariadbd}, and a {@code mariadb} client per admin
+     * statement, some of which the checks themselves run), never the library's.
+     */
+    static final String PROCESS_REAPER = "process reaper";
+
+    /**
+     * Live threads by name with digits folded ({@code reactor-tcp-nio-#}), so that pools compare by
+     * kind; the JDK's {@link #PROCESS_REAPER}s left out.
+     */
     static Map<String, Integer> threadGroups() {
         Map<String, Integer> groups = new TreeMap<>();
         for (Thread thread : Thread.getAllStackTraces().keySet()) {
-            if (thread.isAlive()) {
+            if (thread.isAlive() && !thread.getName().equals(PROCESS_REAPER)) {
                 groups.merge(thread.getName().replaceAll("[0-9]+", "#"), 1, Integer::sum);
             }
         }

@@ -5,16 +5,17 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.function.Function;
 
+import io.github.r2dbcrouting.Routing;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
-import io.r2dbc.spi.Result;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
 import reactor.util.context.Context;
 
 /**
- * Closed-loop load: {@code readers} pipelines each running one read after the other, and
- * {@code writers} pipelines each inserting a row and then waiting {@code writeEvery}. Every
+ * Closed-loop load: {@code readers} pipelines each running one read after the other (some of them
+ * through {@code Routing.retryReads()}), and {@code writers} pipelines each inserting a row,
+ * keeping the id the server acknowledged, and then waiting {@code writeEvery}. Every
  * operation has a client-side timeout; a failed read is followed by a short pause so that a
  * path that fails at once cannot spin a core. {@link #stop()} lets each pipeline finish its
  * current operation.
@@ -28,6 +29,8 @@ final class Load {
 
     private final Mono<Integer> read;
 
+    private final Mono<Integer> retryRead;
+
     private final Mono<Long> write;
 
     private final Duration timeout;
@@ -40,6 +43,7 @@ final class Load {
      * @param reads       the factory reads go through, with {@code readContext} written on each read
      * @param readSql     a query returning one int (the serving port, or 1)
      * @param writes      the factory writes go through (no routing key), or {@code null} for no writes
+     * @param writeSql    an insert returning the new row's id
      * @param timeout     client-side timeout of every operation
      * @param writeEvery  pause between two writes of one pipeline
      */
@@ -48,24 +52,28 @@ final class Load {
         this.recorder = recorder;
         this.timeout = timeout;
         this.writeEvery = writeEvery;
-        this.read = Mono.usingWhen(Mono.from(reads.create()),
-                connection -> Flux.from(connection.createStatement(readSql).execute())
-                    .concatMap(result -> result.map((row, metadata) -> row.get(0, Integer.class)))
-                    .last(),
-                Connection::close)
-            .contextWrite(readContext);
+        Mono<Integer> read = Mono.usingWhen(Mono.from(reads.create()),
+            connection -> Flux.from(connection.createStatement(readSql).execute())
+                .concatMap(result -> result.map((row, metadata) -> ((Number) row.get(0)).intValue()))
+                .last(),
+            Connection::close);
+        this.read = read.contextWrite(readContext);
+        this.retryRead = read.transform(Routing.<Integer>retryReads()).single().contextWrite(readContext);
         this.write = writes == null ? Mono.empty() : Mono.usingWhen(Mono.from(writes.create()),
             connection -> Flux.from(connection.createStatement(writeSql).execute())
-                .concatMap(Result::getRowsUpdated)
-                .reduce(0L, Long::sum),
+                .concatMap(result -> result.map((row, metadata) -> ((Number) row.get(0)).longValue()))
+                .single(),
             Connection::close);
     }
 
-    /** Starts the pipelines; the returned Mono completes when all have stopped after {@link #stop()}. */
-    Mono<Void> start(int readers, int writers) {
+    /**
+     * Starts the pipelines, {@code retryReaders} of the {@code readers} through {@code retryReads()};
+     * the returned Mono completes when all have stopped after {@link #stop()}.
+     */
+    Mono<Void> start(int readers, int retryReaders, int writers) {
         List<Mono<Void>> pipelines = new ArrayList<>();
         for (int i = 0; i < readers; i++) {
-            pipelines.add(readOnce().repeat(() -> this.running).then());
+            pipelines.add(readOnce(i < retryReaders).repeat(() -> this.running).then());
         }
         for (int i = 0; i < writers; i++) {
             pipelines.add(writeOnce().then(Mono.delay(this.writeEvery)).repeat(() -> this.running).then());
@@ -81,14 +89,15 @@ final class Load {
         this.running = false;
     }
 
-    private Mono<Void> readOnce() {
+    private Mono<Void> readOnce(boolean retry) {
+        Mono<Integer> read = retry ? this.retryRead : this.read;
         return Mono.defer(() -> {
             long start = System.nanoTime();
-            return this.read.timeout(this.timeout)
-                .doOnNext(port -> this.recorder.readOk(start, System.nanoTime(), port))
+            return read.timeout(this.timeout)
+                .doOnNext(port -> this.recorder.readOk(start, System.nanoTime(), port, retry))
                 .then()
                 .onErrorResume(error -> {
-                    this.recorder.readFailed(start, System.nanoTime(), error);
+                    this.recorder.readFailed(start, System.nanoTime(), error, retry);
                     return Mono.delay(PAUSE_AFTER_FAILURE).then();
                 });
         });
@@ -96,7 +105,7 @@ final class Load {
 
     private Mono<Void> writeOnce() {
         return Mono.defer(() -> this.write.timeout(this.timeout)
-            .doOnNext(rows -> this.recorder.writeOk(System.nanoTime()))
+            .doOnNext(id -> this.recorder.writeOk(System.nanoTime(), id))
             .then()
             .onErrorResume(error -> {
                 this.recorder.writeFailed(System.nanoTime(), error);

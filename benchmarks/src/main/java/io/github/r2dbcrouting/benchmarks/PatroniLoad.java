@@ -66,7 +66,7 @@ final class PatroniLoad {
 
     private static Mono<Integer> read(ConnectionFactory factory) {
         return Mono.usingWhen(Mono.from(factory.create()),
-            connection -> Flux.from(connection.createStatement(ScenarioRunner.READ_SQL).execute())
+            connection -> Flux.from(connection.createStatement("SELECT inet_server_port()").execute())
                 .flatMap(result -> result.map((row, meta) -> row.get(0, Integer.class))).single(),
             Connection::close);
     }

@@ -1,5 +1,8 @@
 package io.github.r2dbcrouting.benchmarks;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -40,6 +43,16 @@ final class Recorder {
 
     final Map<Integer, LongAdder> readsByPort = new ConcurrentHashMap<>();
 
+    /** Reads through {@code retryReads()}: good, failed. */
+    final LongAdder retryReadsOk = new LongAdder();
+
+    final LongAdder retryReadsFailed = new LongAdder();
+
+    private final Object ackedLock = new Object();
+
+    /** Guarded by ackedLock: the ids of acknowledged writes and when each completed (nanoTime). */
+    private final List<long[]> acked = new ArrayList<>();
+
     /** Microseconds; reads (good and failed) started in the fault's second. */
     final Histogram faultLatency = new ConcurrentHistogram(3_600_000_000L, 3);
 
@@ -61,20 +74,46 @@ final class Recorder {
         this.writesFailed = new AtomicLongArray(buckets);
     }
 
-    void readOk(long start, long end, int port) {
+    void readOk(long start, long end, int port, boolean retry) {
+        if (retry) {
+            this.retryReadsOk.increment();
+        }
         this.readsOk.incrementAndGet(bucket(end));
         this.readsByPort.computeIfAbsent(port, p -> new LongAdder()).increment();
         latency(start, end);
     }
 
-    void readFailed(long start, long end, Throwable error) {
+    void readFailed(long start, long end, Throwable error, boolean retry) {
+        if (retry) {
+            this.retryReadsFailed.increment();
+        }
         this.readsFailed.incrementAndGet(bucket(end));
         this.readErrors.computeIfAbsent(errorType(error), t -> new LongAdder()).increment();
         latency(start, end);
     }
 
-    void writeOk(long end) {
+    void writeOk(long end, long id) {
         this.writesOk.incrementAndGet(bucket(end));
+        synchronized (this.ackedLock) {
+            this.acked.add(new long[] {id, end});
+        }
+    }
+
+    /** The ids of the acknowledged writes, ascending. */
+    long[] acknowledgedIds() {
+        synchronized (this.ackedLock) {
+            return this.acked.stream().mapToLong(a -> a[0]).sorted().toArray();
+        }
+    }
+
+    /** When each acknowledged write completed (nanoTime), ascending. */
+    long[] acknowledgedAt() {
+        long[] at;
+        synchronized (this.ackedLock) {
+            at = this.acked.stream().mapToLong(a -> a[1]).toArray();
+        }
+        Arrays.sort(at);
+        return at;
     }
 
     void writeFailed(long end, Throwable error) {
@@ -117,6 +156,38 @@ final class Recorder {
             type += "(" + cause.getClass().getSimpleName() + ")";
         }
         return type;
+    }
+
+    /**
+     * {@code error} with its causes and suppressed exceptions, each with its first {@code frames}
+     * stack frames of this library, the driver and the pools (Reactor's own frames left out), on
+     * one line per throwable: enough to say where a rare failure came from.
+     */
+    static String trace(Throwable error, int frames) {
+        StringBuilder out = new StringBuilder();
+        java.util.Set<Throwable> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        java.util.Deque<Throwable> todo = new java.util.ArrayDeque<>(List.of(error));
+        while (!todo.isEmpty() && seen.size() < 6) {
+            Throwable t = todo.removeFirst();
+            if (!seen.add(t)) {
+                continue;
+            }
+            out.append(out.length() == 0 ? "" : " | ").append(t);
+            int shown = 0;
+            for (StackTraceElement frame : t.getStackTrace()) {
+                String at = frame.getClassName();
+                if (shown < frames && !at.startsWith("reactor.core.") && !at.startsWith("java.")) {
+                    out.append(" @ ").append(frame.getClassName().replaceAll(".*\\.", "")).append('.').append(frame.getMethodName())
+                        .append(':').append(frame.getLineNumber());
+                    shown++;
+                }
+            }
+            if (t.getCause() != null) {
+                todo.addLast(t.getCause());
+            }
+            todo.addAll(Arrays.asList(t.getSuppressed()));
+        }
+        return out.toString();
     }
 
     /** p50, p99 and max in milliseconds, and the count. */

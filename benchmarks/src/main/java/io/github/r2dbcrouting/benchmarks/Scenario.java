@@ -1,22 +1,25 @@
 package io.github.r2dbcrouting.benchmarks;
 
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 import io.github.r2dbcrouting.HealthSettings;
-import io.github.r2dbcrouting.testkit.PostgresNode;
 
-/** A fault injected into one node of a running cluster, and how it is undone. */
+/** A fault injected into one node of a running cluster of either family, and how it is undone. */
 enum Scenario {
 
     /** {@code kill -9} of a replica, then {@code restart()}. */
     REPLICA_KILL("replica-1", "kill -9", "restart") {
         @Override
-        void inject(PostgresNode node) {
+        void inject(BenchCluster cluster, BenchNode node) {
             node.kill();
         }
 
         @Override
-        void recover(PostgresNode node) {
+        void recover(BenchCluster cluster, BenchNode node) {
             node.restart();
         }
     },
@@ -24,12 +27,12 @@ enum Scenario {
     /** SIGSTOP of a replica ({@code freeze()}), then SIGCONT ({@code thaw()}). */
     REPLICA_FREEZE("replica-1", "SIGSTOP (freeze)", "SIGCONT (thaw)") {
         @Override
-        void inject(PostgresNode node) {
+        void inject(BenchCluster cluster, BenchNode node) {
             node.freeze();
         }
 
         @Override
-        void recover(PostgresNode node) {
+        void recover(BenchCluster cluster, BenchNode node) {
             node.thaw();
         }
     },
@@ -41,59 +44,88 @@ enum Scenario {
      */
     REPLICA_FREEZE_DEFAULTS("replica-1", "SIGSTOP (freeze), default health settings", "SIGCONT (thaw)") {
         @Override
-        void inject(PostgresNode node) {
+        void inject(BenchCluster cluster, BenchNode node) {
             node.freeze();
         }
 
         @Override
-        void recover(PostgresNode node) {
+        void recover(BenchCluster cluster, BenchNode node) {
             node.thaw();
         }
 
         @Override
-        HealthSettings.Builder health(HealthSettings.Builder health) {
+        HealthSettings.Builder health(HealthSettings.Builder health, BenchCluster cluster) {
             return health;
         }
 
         @Override
-        java.time.Duration operationTimeout(java.time.Duration configured) {
-            return java.time.Duration.ofSeconds(10);
+        Duration operationTimeout(Duration configured) {
+            return Duration.ofSeconds(10);
         }
     },
 
-    /** WAL replay paused on a replica while writes go on, so that its lag passes the bound. */
-    REPLICA_PAUSE_REPLAY("replica-1", "pg_wal_replay_pause()", "pg_wal_replay_resume()") {
+    /**
+     * Replication paused on a replica ({@code pg_wal_replay_pause()}, {@code STOP REPLICA SQL_THREAD})
+     * while writes go on, so that its lag passes {@code maxLagTime}; then resumed.
+     */
+    REPLICA_PAUSE_REPLAY("replica-1", "replication paused", "replication resumed") {
         @Override
-        void inject(PostgresNode node) {
+        void inject(BenchCluster cluster, BenchNode node) {
             node.pauseReplay();
         }
 
         @Override
-        void recover(PostgresNode node) {
+        void recover(BenchCluster cluster, BenchNode node) {
             node.resumeReplay();
         }
 
         @Override
-        HealthSettings.Builder health(HealthSettings.Builder health) {
-            return super.health(health).maxLagBytes(MAX_LAG_BYTES);
+        HealthSettings.Builder health(HealthSettings.Builder health, BenchCluster cluster) {
+            return cluster.lagBound(super.health(health, cluster), MAX_LAG_TIME);
         }
     },
 
-    /** {@code kill -9} of the primary, then {@code restart()}. */
+    /** {@code kill -9} of the primary, then {@code restart()}: no promotion, the writes wait for it. */
     PRIMARY_KILL("primary", "kill -9", "restart") {
         @Override
-        void inject(PostgresNode node) {
+        void inject(BenchCluster cluster, BenchNode node) {
             node.kill();
         }
 
         @Override
-        void recover(PostgresNode node) {
+        void recover(BenchCluster cluster, BenchNode node) {
             node.restart();
+        }
+    },
+
+    /**
+     * {@code kill -9} of the primary and at once the promotion of the replica that received the
+     * most, the other replica following it, under synchronous replication (PostgreSQL
+     * {@code ANY 1 (*)}, MariaDB semi-synchronous); at the recovery the old primary is rebuilt as a
+     * replica of the new one.
+     */
+    PRIMARY_FAILOVER("primary", "kill -9 + promotion of the most advanced replica", "old primary rejoined as a replica") {
+        @Override
+        void inject(BenchCluster cluster, BenchNode node) {
+            node.kill();
+            List<BenchNode> standbys = new ArrayList<>(cluster.nodes());
+            standbys.remove(node);
+            cluster.promote(cluster.mostAdvanced(standbys));
+        }
+
+        @Override
+        void recover(BenchCluster cluster, BenchNode node) {
+            cluster.rejoin(node);
+        }
+
+        @Override
+        boolean synchronous() {
+            return true;
         }
     };
 
-    /** The lag bound of the pause-replay scenario. */
-    static final long MAX_LAG_BYTES = 64 * 1024;
+    /** The lag bound of the replication-pause scenario. */
+    static final Duration MAX_LAG_TIME = Duration.ofSeconds(1);
 
     final String target;
 
@@ -107,18 +139,28 @@ enum Scenario {
         this.recovery = recovery;
     }
 
-    abstract void inject(PostgresNode node);
+    abstract void inject(BenchCluster cluster, BenchNode node);
 
-    abstract void recover(PostgresNode node);
+    abstract void recover(BenchCluster cluster, BenchNode node);
 
     /** The scenario's health settings: probes every 500 ms bounded by 500 ms, other settings default. */
-    HealthSettings.Builder health(HealthSettings.Builder health) {
-        return health.interval(java.time.Duration.ofMillis(500)).timeout(java.time.Duration.ofMillis(500));
+    HealthSettings.Builder health(HealthSettings.Builder health, BenchCluster cluster) {
+        return health.interval(Duration.ofMillis(500)).timeout(Duration.ofMillis(500));
     }
 
     /** The client-side timeout of each read and write: the run's, unless the scenario needs to see longer waits. */
-    java.time.Duration operationTimeout(java.time.Duration configured) {
+    Duration operationTimeout(Duration configured) {
         return configured;
+    }
+
+    /** Whether the cluster replicates synchronously for this scenario (so that a failover loses no acknowledged write). */
+    boolean synchronous() {
+        return false;
+    }
+
+    /** What the fault does on {@code family}, in its own words. */
+    String fault(Family family) {
+        return this == REPLICA_PAUSE_REPLAY ? (family == Family.MARIADB ? "STOP REPLICA SQL_THREAD" : "pg_wal_replay_pause()") : this.fault;
     }
 
     /** The name on the command line and in file names: {@code replica-kill}. */
@@ -132,6 +174,6 @@ enum Scenario {
                 return scenario;
             }
         }
-        throw new IllegalArgumentException("unknown scenario '" + id + "'; scenarios are " + java.util.Arrays.stream(values()).map(Scenario::id).toList());
+        throw new IllegalArgumentException("unknown scenario '" + id + "'; scenarios are " + Arrays.stream(values()).map(Scenario::id).toList());
     }
 }

@@ -16,6 +16,8 @@ public final class ScenarioResult {
 
     final Scenario scenario;
 
+    final Family family;
+
     final Map<String, Object> json = new LinkedHashMap<>();
 
     final long readsAttempted;
@@ -25,6 +27,16 @@ public final class ScenarioResult {
     final long writesAttempted;
 
     final long writesFailed;
+
+    /** Reads through {@code retryReads()}: attempted, failed. */
+    final long retryReadsAttempted;
+
+    final long retryReadsFailed;
+
+    final WriteFigures writes;
+
+    /** Fault start, fault injected, recovery start, recovered, in seconds since the load started. */
+    final double[] marks;
 
     final int acquiredAtEnd;
 
@@ -44,10 +56,16 @@ public final class ScenarioResult {
     /** The slowest read of the run (good or failed), in milliseconds. */
     final double slowestReadMs;
 
-    ScenarioResult(Scenario scenario, ScenarioRunner.Options options, HealthSettings health, PoolSettings pool, java.time.Duration operationTimeout,
-                   Recorder recorder, int buckets, double[] marks, Event ejection, Event readmission, List<Event> events,
-                   Map<Integer, String> nodeByPort, int acquiredAtEnd, List<NodeSnapshot> finalNodes) {
+    ScenarioResult(Scenario scenario, Family family, ScenarioRunner.Options options, HealthSettings health, PoolSettings pool,
+                   java.time.Duration operationTimeout, Recorder recorder, int buckets, double[] marks, Event ejection, Event readmission,
+                   List<Event> events, Map<Integer, String> nodeByPort, int acquiredAtEnd, List<NodeSnapshot> finalNodes, String readSql,
+                   WriteFigures writes) {
         this.scenario = scenario;
+        this.family = family;
+        this.marks = marks.clone();
+        this.writes = writes;
+        this.retryReadsFailed = recorder.retryReadsFailed.sum();
+        this.retryReadsAttempted = recorder.retryReadsOk.sum() + this.retryReadsFailed;
         long readsOk = Recorder.sum(recorder.readsOk);
         this.readsFailed = Recorder.sum(recorder.readsFailed);
         this.readsAttempted = readsOk + this.readsFailed;
@@ -64,15 +82,18 @@ public final class ScenarioResult {
         this.slowestReadMs = Math.max(max(this.faultLatency), max(this.otherLatency));
 
         json.put("scenario", scenario.id());
+        json.put("family", family.id());
         json.put("target", scenario.target);
-        json.put("fault", scenario.fault);
+        json.put("fault", scenario.fault(family));
         json.put("recovery", scenario.recovery);
         json.put("durationSeconds", options.durationSeconds());
         json.put("readers", options.concurrency());
-        json.put("readQuery", ScenarioRunner.READ_SQL);
+        json.put("readersWithRetryReads", options.retryReaders());
+        json.put("readQuery", readSql);
         json.put("writers", options.writers());
         json.put("writeEveryMs", options.writeEvery().toMillis());
-        json.put("writeStatement", ScenarioRunner.WRITE_SQL);
+        json.put("writeStatement", writes.writeSql());
+        json.put("synchronousReplication", scenario.synchronous());
         json.put("operationTimeoutMs", operationTimeout.toMillis());
         json.put("pauseAfterFailedReadMs", Load.PAUSE_AFTER_FAILURE.toMillis());
         json.put("health", health.toString());
@@ -93,6 +114,8 @@ public final class ScenarioResult {
         reads.put("ok", readsOk);
         reads.put("failed", this.readsFailed);
         reads.put("failedByType", this.readErrors);
+        reads.put("retryReadsAttempted", this.retryReadsAttempted);
+        reads.put("retryReadsFailed", this.retryReadsFailed);
         Map<String, Long> byNode = new TreeMap<>();
         Recorder.counts(recorder.readsByPort).forEach((port, count) -> byNode.put(nodeByPort.getOrDefault(Integer.valueOf(port), "port " + port), count));
         reads.put("okByNode", byNode);
@@ -106,12 +129,13 @@ public final class ScenarioResult {
         floorJson.put("lowestOverBefore", this.floor.ratio());
         reads.put("floor", floorJson);
         json.put("reads", reads);
-        Map<String, Object> writes = new LinkedHashMap<>();
-        writes.put("attempted", this.writesAttempted);
-        writes.put("ok", writesOk);
-        writes.put("failed", this.writesFailed);
-        writes.put("failedByType", Recorder.counts(recorder.writeErrors));
-        json.put("writes", writes);
+        Map<String, Object> writeJson = new LinkedHashMap<>();
+        writeJson.put("attempted", this.writesAttempted);
+        writeJson.put("ok", writesOk);
+        writeJson.put("failed", this.writesFailed);
+        writeJson.put("failedByType", Recorder.counts(recorder.writeErrors));
+        writeJson.putAll(this.writes.json(marks));
+        json.put("writes", writeJson);
         json.put("acquiredAtEnd", acquiredAtEnd);
         List<Map<String, Object>> nodes = new ArrayList<>();
         for (NodeSnapshot node : finalNodes) {
@@ -214,9 +238,36 @@ public final class ScenarioResult {
         return this.scenario.id();
     }
 
+    /** @return the family and the scenario, e.g. {@code mariadb-replica-kill}: the name of the run's files */
+    public String name() {
+        return this.family.id() + "-" + this.scenario.id();
+    }
+
+    /** @return reads through {@code retryReads()} that failed */
+    public long retryReadsFailed() {
+        return this.retryReadsFailed;
+    }
+
+    /** @return acknowledged writes missing on the final primary */
+    public int acknowledgedMissing() {
+        return this.writes.missing();
+    }
+
+    /** @return seconds from the fault to the ejection of its node, NaN when not seen */
+    double faultToEjection() {
+        return this.faultToEjection;
+    }
+
+    /** @return seconds from the recovery to the readmission of the node, NaN when not seen */
+    double recoveryToReadmission() {
+        return this.recoveryToReadmission;
+    }
+
     String summary() {
-        return "reads " + this.readsAttempted + " (" + this.readsFailed + " failed), writes " + this.writesAttempted + " (" + this.writesFailed
-            + " failed), fault->ejection " + ScenarioRunner.fmt(this.faultToEjection) + " s, recovery->readmission "
+        return "reads " + this.readsAttempted + " (" + this.readsFailed + " failed; through retryReads() " + this.retryReadsAttempted + ", "
+            + this.retryReadsFailed + " failed), writes " + this.writesAttempted + " (" + this.writesFailed
+            + " failed; acknowledged " + this.writes.acknowledged() + ", missing " + this.writes.missing() + "; longest gap "
+            + ScenarioRunner.fmt(this.writes.gap()) + " s), fault->ejection " + ScenarioRunner.fmt(this.faultToEjection) + " s, recovery->readmission "
             + ScenarioRunner.fmt(this.recoveryToReadmission) + " s, acquired at end " + this.acquiredAtEnd + ", reads per 100 ms "
             + ScenarioRunner.fmt(this.floor.before()) + " before the fault, lowest " + this.floor.lowest() + " at " + ScenarioRunner.fmt(this.floor.lowestAt())
             + " s (" + ScenarioRunner.fmt(100 * this.floor.ratio()) + "%), slowest read " + ScenarioRunner.fmt(this.slowestReadMs) + " ms";
@@ -230,8 +281,9 @@ public final class ScenarioResult {
     String markdownRow() {
         StringBuilder errors = new StringBuilder();
         this.readErrors.forEach((type, count) -> errors.append(errors.length() == 0 ? "" : ", ").append(type).append(": ").append(count));
-        return "| " + this.scenario.id() + " | " + this.readsAttempted + " | " + this.readsFailed + " | " + this.writesAttempted + " | "
-            + this.writesFailed + " | " + ScenarioRunner.fmt(this.faultToEjection) + " | " + ScenarioRunner.fmt(this.recoveryToReadmission)
+        return "| " + this.family.label + " | " + this.scenario.id() + " | " + this.readsAttempted + " | " + this.readsFailed + " | "
+            + this.retryReadsFailed + " of " + this.retryReadsAttempted + " | " + this.writesAttempted + " | " + this.writesFailed + " | "
+            + this.writes.missing() + " of " + this.writes.acknowledged() + " | " + ScenarioRunner.fmt(this.faultToEjection) + " | " + ScenarioRunner.fmt(this.recoveryToReadmission)
             + " | " + latency(this.faultLatency) + " | " + latency(this.otherLatency) + " | " + this.acquiredAtEnd + " | "
             + (errors.length() == 0 ? "none" : errors) + " |";
     }

@@ -6,48 +6,36 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BooleanSupplier;
 
-import io.github.r2dbcrouting.HealthSettings;
-import io.github.r2dbcrouting.NodeRole;
 import io.github.r2dbcrouting.NodeSnapshot;
-import io.github.r2dbcrouting.NodeState;
-import io.github.r2dbcrouting.PoolSettings;
 import io.github.r2dbcrouting.RetiredPool;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
-import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
-import io.github.r2dbcrouting.RoutingEvent;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
-import io.github.r2dbcrouting.testkit.PostgresNode;
 import reactor.core.publisher.Mono;
 
 /**
- * The soak: a steady load on a routing factory over a primary and two streaming replicas while
+ * The soak: a steady load on a routing factory over a primary and two replicas of one family while
  * {@code cycles} faults, picked at random from a seed, are injected and undone one after the
- * other; then the checks that nothing leaked (connections lent from any pool, retired ones
- * included; server sessions and sessions idle in a transaction; heap after a full GC; threads)
- * and that every acknowledged write is on the final primary. Run it through the scenario runner:
+ * other ({@link SoakCycles}); then the checks that nothing leaked (connections lent from any pool,
+ * retired ones included; server sessions and sessions idle in a transaction; heap after a full GC;
+ * threads) and that every acknowledged write is on the final primary. Run it through the scenario
+ * runner:
  *
  * <pre>
- * java -cp benchmarks/target/benchmarks.jar io.github.r2dbcrouting.benchmarks.ScenarioRunner --soak --cycles=1000 --seed=11
+ * java -cp benchmarks/target/benchmarks.jar io.github.r2dbcrouting.benchmarks.ScenarioRunner --soak --family=mariadb --cycles=1000 --seed=11
  * </pre>
  *
- * <p>The cluster runs with {@code synchronous_standby_names = 'ANY 1 (*)'} and the promoted
- * standby is the one that received the most WAL, so no acknowledged commit can be lost to a
+ * <p>No commit is acknowledged before a replica has it (PostgreSQL
+ * {@code synchronous_standby_names = 'ANY 1 (*)'}, MariaDB semi-synchronous replication) and the
+ * promoted replica is the one that received the most, so no acknowledged commit can be lost to a
  * failover: under asynchronous replication a {@code kill -9} of the primary loses what it had not
  * sent yet, which no client library can prevent, and the last check would then test the
- * replication mode rather than the factory.
+ * replication mode rather than the factory. Every fault exists for both families.
  */
 final class Soak {
 
@@ -57,56 +45,39 @@ final class Soak {
 
     private final SoakOptions options;
 
-    private final Random random;
-
-    private final Map<RoutingEvent.Type, LongAdder> events = new ConcurrentHashMap<>();
-
-    /** The last events, for the log when a cycle does not settle. */
-    private final Deque<String> recentEvents = new ArrayDeque<>();
-
-    private final List<SoakResult.Cycle> cycles = new ArrayList<>();
-
-    private PostgresCluster cluster;
-
-    private PostgresNode primary;
-
-    private int retiredMax;
-
-    private int cyclesWithRetired;
-
     private Soak(SoakOptions options) {
         this.options = options;
-        this.random = new Random(options.seed());
     }
 
     /** Runs the soak and writes {@code report.md} and {@code soak.json} to a new directory under {@code out}. */
     static SoakResult run(SoakOptions options) throws IOException, InterruptedException {
-        Path directory = options.out().resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-soak");
+        Path directory = options.out().resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-soak-"
+            + options.family().id());
         Files.createDirectories(directory);
-        SoakResult result = new Soak(options).soak(directory);
+        SoakResult result = new Soak(options).soak();
         Files.writeString(directory.resolve("soak.json"), Json.write(result.json()));
         Files.writeString(directory.resolve("report.md"), "# r2dbc-routing soak report " + directory.getFileName() + "\n\nMachine: "
-            + ScenarioRunner.machine() + ". Every PostgreSQL server runs on this same machine.\n\n" + result.markdown());
+            + ScenarioRunner.machine() + ". Every " + options.family().label + " server runs on this same machine.\n\n" + result.markdown());
         ScenarioRunner.log("soak: report written to " + directory.toAbsolutePath());
         return result;
     }
 
-    private SoakResult soak(Path directory) throws InterruptedException {
+    private SoakResult soak() throws InterruptedException {
         long started = System.nanoTime();
-        ScenarioRunner.log("soak: " + this.options.cycles() + " cycles, seed " + this.options.seed() + "; starting a cluster with 2 replicas");
-        try (PostgresCluster testCluster = PostgresCluster.start(2)) {
-            this.cluster = testCluster;
-            this.primary = testCluster.primary();
-            for (PostgresNode node : testCluster.nodes()) {
-                SoakCluster.synchronous(node);
-            }
-            this.primary.execute("CREATE TABLE soak_writes (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())");
-            testCluster.awaitReplication(Duration.ofSeconds(30));
+        ScenarioRunner.log("soak: " + this.options.family().label + ", " + this.options.cycles() + " cycles, seed " + this.options.seed()
+            + "; starting a cluster with 2 replicas");
+        try (BenchCluster cluster = this.options.family().start(2)) {
+            cluster.synchronous();
+            cluster.primary().execute(cluster.createTable(SoakLoad.WRITES));
+            cluster.primary().execute(cluster.createTable(SoakLoad.ONE_ROW));
+            cluster.primary().execute(cluster.insertReturningId(SoakLoad.ONE_ROW, "'one'"));
+            cluster.awaitReplication(Duration.ofSeconds(30));
+            SoakCycles cycles = new SoakCycles(this.options, cluster);
 
             // warm-up: JIT, class loading and the shared event loops and schedulers exist before the baseline
-            RoutingConnectionFactory warm = factory("soak-warm-up");
-            awaitSettled(warm, this.options.settleWithin());
-            SoakLoad warmLoad = new SoakLoad(warm, this.options.operationTimeout(), this.options.writeEvery());
+            RoutingConnectionFactory warm = cycles.factory("soak-warm-up");
+            cycles.awaitSettled(warm, this.options.settleWithin());
+            SoakLoad warmLoad = new SoakLoad(warm, cluster, this.options.operationTimeout(), this.options.writeEvery());
             Mono<Void> warmDone = warmLoad.start(this.options.plainReaders(), this.options.retryReaders(), this.options.transactionReaders(),
                 this.options.writers());
             TimeUnit.NANOSECONDS.sleep(this.options.warmUp().toNanos());
@@ -115,9 +86,9 @@ final class Soak {
             warm.close().block(Duration.ofSeconds(30));
             warm = null;
             warmLoad = null;
-            waitFor(Duration.ofSeconds(15), () -> SoakCluster.sessionsNow(this.cluster).values().stream().allMatch(n -> n == 0));
+            waitFor(Duration.ofSeconds(15), () -> SoakCluster.sessionsNow(cluster).values().stream().allMatch(n -> n == 0));
 
-            Map<String, Integer> sessionsBefore = SoakCluster.sessionsNow(this.cluster);
+            Map<String, Integer> sessionsBefore = SoakCluster.sessionsNow(cluster);
             Map<String, Integer> threadsBefore = JvmCensus.threadGroups();
             // the census first, so that the used heap before counts it as the heap after does
             HeapCensus censusBefore = HeapCensus.take();
@@ -127,22 +98,22 @@ final class Soak {
                 + censusBefore.resolverGroups());
 
             // the factory, the load and what they hold live in soakUnderLoad() only, so that the heap check below sees them gone
-            Phase phase = soakUnderLoad();
+            Phase phase = soakUnderLoad(cluster, cycles);
             waitFor(Duration.ofSeconds(20), () -> {
-                Map<String, Integer> now = SoakCluster.sessionsNow(this.cluster);
+                Map<String, Integer> now = SoakCluster.sessionsNow(cluster);
                 return sessionsBefore.entrySet().stream().allMatch(e -> now.getOrDefault(e.getKey(), 0) <= e.getValue());
             });
-            Map<String, Integer> sessionsAfter = SoakCluster.sessionsNow(this.cluster);
+            Map<String, Integer> sessionsAfter = SoakCluster.sessionsNow(cluster);
             waitFor(Duration.ofSeconds(20), () -> JvmCensus.newThreads(threadsBefore, JvmCensus.threadGroups()).isEmpty());
             Map<String, Integer> threadsAfter = JvmCensus.threadGroups();
             Map<String, Integer> newThreads = JvmCensus.newThreads(threadsBefore, threadsAfter);
             long heapAfter = JvmCensus.heapAfterGc();
             HeapCensus censusAfter = HeapCensus.take();
-            SoakResult result = new SoakResult(this.options, (System.nanoTime() - started) / 1e9, phase.loadSeconds(), List.copyOf(this.cycles),
-                phase.load(), counts(this.events), phase.finalNodes(), phase.retired(), phase.acquired(), phase.drained(), this.retiredMax,
-                this.cyclesWithRetired, phase.idleInTransaction(), sessionsBefore, sessionsAfter, heapBefore, heapAfter, JvmCensus.count(threadsBefore),
-                JvmCensus.count(threadsAfter), newThreads, phase.acked(), phase.present(), phase.missing(), phase.missingCount(), this.primary.name(),
-                censusBefore, censusAfter);
+            SoakResult result = new SoakResult(this.options, (System.nanoTime() - started) / 1e9, phase.loadSeconds(), List.copyOf(cycles.cycles),
+                phase.load(), Recorder.counts(cycles.events), phase.finalNodes(), phase.retired(), phase.acquired(), phase.drained(),
+                cycles.retiredMax, cycles.cyclesWithRetired, phase.idleInTransaction(), sessionsBefore, sessionsAfter, heapBefore, heapAfter,
+                JvmCensus.count(threadsBefore), JvmCensus.count(threadsAfter), newThreads, phase.acked(), phase.present(), phase.missing(),
+                phase.missingCount(), cluster.primary().name(), censusBefore, censusAfter);
             ScenarioRunner.log("soak: " + result.summary());
             return result;
         }
@@ -153,13 +124,13 @@ final class Soak {
                          boolean drained, Map<String, Integer> idleInTransaction, int acked, int present, List<Long> missing, int missingCount) {
     }
 
-    private Phase soakUnderLoad() throws InterruptedException {
-        RoutingConnectionFactory factory = factory("soak");
-        SoakLoad load = new SoakLoad(factory, this.options.operationTimeout(), this.options.writeEvery());
+    private Phase soakUnderLoad(BenchCluster cluster, SoakCycles cycles) throws InterruptedException {
+        RoutingConnectionFactory factory = cycles.factory("soak");
+        SoakLoad load = new SoakLoad(factory, cluster, this.options.operationTimeout(), this.options.writeEvery());
         Mono<Void> done;
         long loadStart;
         try {
-            awaitSettled(factory, this.options.settleWithin());
+            cycles.awaitSettled(factory, this.options.settleWithin());
             loadStart = System.nanoTime();
             done = load.start(this.options.plainReaders(), this.options.retryReaders(), this.options.transactionReaders(),
                 this.options.writers());
@@ -170,7 +141,7 @@ final class Soak {
                     ScenarioRunner.log("soak: --max-minutes reached after " + (i - 1) + " cycles; no further cycle");
                     break;
                 }
-                cycle(i, factory);
+                cycles.cycle(i, factory);
             }
             load.stop();
             done.block(this.options.operationTimeout().plusSeconds(10));
@@ -180,7 +151,7 @@ final class Soak {
             throw error;
         }
         long loadNanos = System.nanoTime() - loadStart;
-        ScenarioRunner.log("soak: " + this.cycles.size() + " cycles done in " + ScenarioRunner.fmt(loadNanos / 1e9) + " s; checking");
+        ScenarioRunner.log("soak: " + cycles.cycles.size() + " cycles done in " + ScenarioRunner.fmt(loadNanos / 1e9) + " s; checking");
 
         // 1. no connection lent from any pool, retired ones included
         boolean drained = waitFor(Duration.ofSeconds(15), () -> lent(factory) == 0);
@@ -188,144 +159,16 @@ final class Soak {
         List<RetiredPool> retired = factory.retiredPools();
         int acquired = lent(factory);
         // 2. no session idle in a transaction (the pools' idle connections are still open here)
-        waitFor(Duration.ofSeconds(5), () -> SoakCluster.idleInTransaction(this.cluster).values().stream().allMatch(n -> n == 0));
-        Map<String, Integer> idleInTransaction = SoakCluster.idleInTransaction(this.cluster);
+        waitFor(Duration.ofSeconds(5), () -> SoakCluster.idleInTransaction(cluster).values().stream().allMatch(n -> n == 0));
+        Map<String, Integer> idleInTransaction = SoakCluster.idleInTransaction(cluster);
         // 3. every acknowledged write on the final primary
         long[] acked = load.acknowledged();
-        long[] present = SoakCluster.idsOn(this.primary);
-        List<Long> missing = new ArrayList<>();
-        for (long id : acked) {
-            if (Arrays.binarySearch(present, id) < 0) {
-                missing.add(id);
-            }
-        }
+        long[] present = SoakCluster.idsOn(cluster.primary(), SoakLoad.WRITES);
+        List<Long> missing = SoakCluster.missing(acked, present);
         Map<String, Object> loadFigures = loadFigures(load, loadNanos);
         factory.close().block(Duration.ofSeconds(30));
         return new Phase(loadNanos / 1e9, loadFigures, finalNodes, retired, acquired, drained, idleInTransaction, acked.length, present.length,
             List.copyOf(missing.subList(0, Math.min(missing.size(), 20))), missing.size());
-    }
-
-    // ---------------------------------------------------------------- cycles
-
-    private void cycle(int index, RoutingConnectionFactory factory) throws InterruptedException {
-        SoakFault fault = SoakFault.values()[this.random.nextInt(SoakFault.values().length)];
-        List<PostgresNode> standbys = new ArrayList<>();
-        for (PostgresNode node : this.cluster.nodes()) {
-            if (node != this.primary) {
-                standbys.add(node);
-            }
-        }
-        if (fault == SoakFault.REMOVE_ADD) {
-            // only a configured replica can be removed, and not while it takes the writes
-            standbys.removeIf(node -> !node.name().startsWith("replica"));
-        }
-        PostgresNode target = fault == SoakFault.PRIMARY_FAILOVER ? this.primary : standbys.get(this.random.nextInt(standbys.size()));
-        long start = System.nanoTime();
-        double detected = Double.NaN;
-        switch (fault) {
-            case REPLICA_KILL -> {
-                target.kill();
-                detected = awaitEjected(factory, target, start);
-                target.restart();
-            }
-            case REPLICA_FREEZE -> {
-                target.freeze();
-                detected = awaitEjected(factory, target, start);
-                target.thaw();
-            }
-            case REPLICA_PAUSE_REPLAY -> {
-                target.pauseReplay();
-                detected = awaitEjected(factory, target, start);
-                target.resumeReplay();
-            }
-            case PRIMARY_FAILOVER -> {
-                target.kill();
-                detected = awaitEjected(factory, target, start);
-                PostgresNode promoted = SoakCluster.mostAdvanced(standbys);
-                promoted.promote();
-                SoakCluster.synchronous(promoted);
-                this.primary = promoted;
-                for (PostgresNode other : standbys) {
-                    if (other != promoted) {
-                        SoakCluster.follow(other, promoted);
-                    }
-                }
-                // the old primary may have written WAL nobody received: it starts over from a base backup
-                target.rejoinAsReplicaOf(promoted);
-            }
-            case REMOVE_ADD -> {
-                factory.removeReplica(target.name()).block(Duration.ofSeconds(90));
-                detected = (System.nanoTime() - start) / 1e9;
-                factory.addReplica(target.name(), target.connectionFactory());
-            }
-        }
-        int retired = factory.retiredPools().stream().mapToInt(RetiredPool::acquired).sum();
-        this.retiredMax = Math.max(this.retiredMax, retired);
-        if (retired > 0) {
-            this.cyclesWithRetired++;
-        }
-        long recovered = System.nanoTime();
-        boolean settled = awaitSettled(factory, this.options.settleWithin());
-        long end = System.nanoTime();
-        SoakResult.Cycle cycle = new SoakResult.Cycle(index, fault, target.name(), detected, (end - recovered) / 1e9, (end - start) / 1e9,
-            settled);
-        this.cycles.add(cycle);
-        ScenarioRunner.log("soak cycle " + index + "/" + this.options.cycles() + ": " + cycle.describe() + (settled ? "" : "; NOT SETTLED: "
-            + factory.nodes() + " recent events " + recentEvents()));
-    }
-
-    /** Seconds from {@code start} until the factory ejected {@code target}, or NaN if not within the deadline. */
-    private double awaitEjected(RoutingConnectionFactory factory, PostgresNode target, long start) throws InterruptedException {
-        boolean ejected = waitFor(this.options.detectWithin(), () -> factory.nodes().stream()
-            .anyMatch(n -> n.name().equals(target.name()) && n.state() == NodeState.EJECTED));
-        return ejected ? (System.nanoTime() - start) / 1e9 : Double.NaN;
-    }
-
-    /** Every node in, up, in the role the cluster has it in, and writes on the cluster's primary. */
-    private boolean awaitSettled(RoutingConnectionFactory factory, Duration within) throws InterruptedException {
-        return waitFor(within, () -> {
-            List<NodeSnapshot> nodes = factory.nodes();
-            if (nodes.size() != this.cluster.nodes().size()) {
-                return false;
-            }
-            for (NodeSnapshot node : nodes) {
-                boolean isPrimary = node.name().equals(this.primary.name());
-                if (node.state() != NodeState.UP || node.role() != (isPrimary ? NodeRole.PRIMARY : NodeRole.REPLICA) || node.writer() != isPrimary) {
-                    return false;
-                }
-            }
-            return true;
-        });
-    }
-
-    private RoutingConnectionFactory factory(String name) {
-        RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
-            .name(name)
-            .pool(PoolSettings.builder().maxSize(this.options.readers()).maxAcquireTime(Duration.ofSeconds(2))
-                .maxCreateConnectionTime(Duration.ofSeconds(1)).build())
-            .health(HealthSettings.builder().interval(this.options.healthInterval()).timeout(this.options.healthTimeout())
-                .maxLagBytes(this.options.maxLagBytes()).build())
-            .listener(event -> {
-                this.events.computeIfAbsent(event.type(), t -> new LongAdder()).increment();
-                synchronized (this.recentEvents) {
-                    this.recentEvents.addLast(event.message());
-                    if (this.recentEvents.size() > 12) {
-                        this.recentEvents.removeFirst();
-                    }
-                }
-            });
-        // the factory's configured names follow the testkit's; roles are whatever the cluster has now
-        builder.primary("primary", this.cluster.node("primary").connectionFactory());
-        for (PostgresNode node : this.cluster.replicas()) {
-            builder.replica(node.name(), node.connectionFactory());
-        }
-        return builder.build();
-    }
-
-    private String recentEvents() {
-        synchronized (this.recentEvents) {
-            return new ArrayList<>(this.recentEvents).toString();
-        }
     }
 
     // ---------------------------------------------------------------- checks
@@ -345,11 +188,15 @@ final class Soak {
             figures.put(kind, row);
         }
         figures.put("failedByType", Recorder.counts(load.errors));
+        Map<String, String> first = new java.util.TreeMap<>();
+        load.firstErrors.forEach((type, error) -> first.put(type, Recorder.trace(error, 8)));
+        figures.put("firstFailureByType", first);
+        first.forEach((type, trace) -> {
+            if (type.startsWith("read+retry")) {
+                ScenarioRunner.log("soak: a read through retryReads() failed: " + trace);
+            }
+        });
         return figures;
-    }
-
-    private static Map<String, Long> counts(Map<RoutingEvent.Type, LongAdder> adders) {
-        return Recorder.counts(adders);
     }
 
     /** Polls {@code condition} every 20 ms until it holds or {@code within} passes; returns whether it held. */

@@ -2,7 +2,7 @@ package io.github.r2dbcrouting.benchmarks;
 
 import java.util.Locale;
 
-/** The faults a soak cycle picks from, each undone before the next cycle starts. */
+/** The faults a soak cycle picks from, each undone before the next cycle starts; every one exists for both families. */
 enum SoakFault {
 
     /** {@code kill -9} of a standby, then {@code restart()}. */
@@ -11,12 +11,12 @@ enum SoakFault {
     /** SIGSTOP of a standby, then SIGCONT. */
     REPLICA_FREEZE("SIGSTOP + SIGCONT of a standby"),
 
-    /** {@code pg_wal_replay_pause()} on a standby until it is ejected for lag, then resume. */
+    /** {@code pg_wal_replay_pause()} (MariaDB: {@code STOP REPLICA SQL_THREAD}) on a standby until it is ejected for lag, then resume. */
     REPLICA_PAUSE_REPLAY("pg_wal_replay_pause() + resume on a standby"),
 
     /**
      * {@code kill -9} of the current primary, promotion of the standby that received the most
-     * WAL, and every other node rejoined as a standby of it.
+     * (WAL, or GTIDs), and every other node rejoined as a standby of it.
      */
     PRIMARY_FAILOVER("kill -9 of the primary + promotion + rejoin"),
 
@@ -27,6 +27,11 @@ enum SoakFault {
 
     SoakFault(String description) {
         this.description = description;
+    }
+
+    /** What the fault does on {@code family}, in that family's words. */
+    String description(Family family) {
+        return this == REPLICA_PAUSE_REPLAY && family == Family.MARIADB ? "STOP REPLICA SQL_THREAD + START on a replica" : this.description;
     }
 
     String id() {

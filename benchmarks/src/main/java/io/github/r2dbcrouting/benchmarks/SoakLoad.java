@@ -24,9 +24,11 @@ import reactor.core.publisher.Mono;
  */
 final class SoakLoad {
 
-    static final String READ_SQL = "SELECT inet_server_port()";
+    /** The soak's table of acknowledged writes. */
+    static final String WRITES = "soak_writes";
 
-    static final String WRITE_SQL = "INSERT INTO soak_writes DEFAULT VALUES RETURNING id";
+    /** A one-row table the reads in a transaction read, so that the server has a transaction to show (MariaDB's INNODB_TRX). */
+    static final String ONE_ROW = "soak_one";
 
     /** After a failed operation, so that instant failures do not spin. */
     private static final Duration PAUSE_AFTER_FAILURE = Duration.ofMillis(10);
@@ -37,12 +39,21 @@ final class SoakLoad {
 
     private final Duration writeEvery;
 
+    private final String readSql;
+
+    private final String transactionReadSql;
+
+    private final String writeSql;
+
     private volatile boolean running = true;
 
     /** Per kind of pipeline ("read", "read+retry", "read in transaction", "write"): good, failed. */
     final Map<String, LongAdder[]> counts = new ConcurrentHashMap<>();
 
     final Map<String, LongAdder> errors = new ConcurrentHashMap<>();
+
+    /** The first failure of each kind and type, with its stack: where a rare failure came from. */
+    final Map<String, Throwable> firstErrors = new ConcurrentHashMap<>();
 
     private final Object ackedLock = new Object();
 
@@ -51,10 +62,14 @@ final class SoakLoad {
 
     private int ackedCount;
 
-    SoakLoad(RoutingConnectionFactory factory, Duration timeout, Duration writeEvery) {
+    /** The statements are the cluster's family's: its port query, and an insert into {@link #WRITES} returning the id. */
+    SoakLoad(RoutingConnectionFactory factory, BenchCluster cluster, Duration timeout, Duration writeEvery) {
         this.factory = factory;
         this.timeout = timeout;
         this.writeEvery = writeEvery;
+        this.readSql = cluster.portSql();
+        this.transactionReadSql = cluster.portSql() + " FROM " + ONE_ROW;
+        this.writeSql = cluster.insertReturningId(WRITES, null);
     }
 
     /** Starts the pipelines; the returned Mono completes when all have stopped after {@link #stop()}. */
@@ -116,7 +131,9 @@ final class SoakLoad {
                 .then()
                 .onErrorResume(error -> {
                     c[1].increment();
-                    this.errors.computeIfAbsent(kind + ": " + Recorder.errorType(error), t -> new LongAdder()).increment();
+                    String type = kind + ": " + Recorder.errorType(error);
+                    this.errors.computeIfAbsent(type, t -> new LongAdder()).increment();
+                    this.firstErrors.putIfAbsent(type, error);
                     return Mono.delay(PAUSE_AFTER_FAILURE).then();
                 }))
             .repeat(() -> this.running)
@@ -124,20 +141,20 @@ final class SoakLoad {
     }
 
     private Mono<Integer> read(boolean retry) {
-        Mono<Integer> read = Mono.usingWhen(Mono.from(this.factory.create()), SoakLoad::select, Connection::close);
+        Mono<Integer> read = Mono.usingWhen(Mono.from(this.factory.create()), connection -> select(connection, this.readSql), Connection::close);
         return (retry ? read.transform(Routing.<Integer>retryReads()).single() : read).contextWrite(Routing.readOnly());
     }
 
     private Mono<Integer> readInTransaction() {
         return Mono.usingWhen(Mono.from(this.factory.create()),
                 connection -> Mono.from(connection.beginTransaction())
-                    .then(select(connection))
+                    .then(select(connection, this.transactionReadSql))
                     .then(Mono.from(connection.createSavepoint("soak")))
-                    .then(select(connection))
+                    .then(select(connection, this.transactionReadSql))
                     .then(Mono.from(connection.rollbackTransactionToSavepoint("soak")))
-                    .then(select(connection))
+                    .then(select(connection, this.transactionReadSql))
                     .then(Mono.from(connection.releaseSavepoint("soak")))
-                    .then(select(connection))
+                    .then(select(connection, this.transactionReadSql))
                     .flatMap(port -> Mono.from(connection.commitTransaction()).thenReturn(port)),
                 Connection::close)
             .contextWrite(Routing.readOnly());
@@ -145,15 +162,15 @@ final class SoakLoad {
 
     private Mono<Long> write() {
         return Mono.usingWhen(Mono.from(this.factory.create()),
-            connection -> Flux.from(connection.createStatement(WRITE_SQL).execute())
+            connection -> Flux.from(connection.createStatement(this.writeSql).execute())
                 .concatMap(result -> result.map((row, metadata) -> row.get(0, Long.class)))
                 .single(),
             Connection::close);
     }
 
-    private static Mono<Integer> select(Connection connection) {
-        return Flux.from(connection.createStatement(READ_SQL).execute())
-            .concatMap(result -> result.map((row, metadata) -> row.get(0, Integer.class)))
+    private static Mono<Integer> select(Connection connection, String sql) {
+        return Flux.from(connection.createStatement(sql).execute())
+            .concatMap(result -> result.map((row, metadata) -> ((Number) row.get(0)).intValue()))
             .single();
     }
 

@@ -125,6 +125,13 @@ record SoakResult(SoakOptions options, double totalSeconds, double loadSeconds, 
         return failures;
     }
 
+    /** How the soak's cluster replicates, in words. */
+    String replication() {
+        return this.options.family() == Family.MARIADB
+            ? "Semi-synchronous replication (AFTER_SYNC, on every node), the replica with the highest GTID received promoted"
+            : "Synchronous replication (`ANY 1 (*)`), the standby with the most WAL received promoted";
+    }
+
     /** "Within a few MB": what the heap may have grown by over the soak, the driver's resolver groups aside. */
     static final long HEAP_TOLERANCE = 8L * 1024 * 1024;
 
@@ -162,9 +169,10 @@ record SoakResult(SoakOptions options, double totalSeconds, double loadSeconds, 
         settings.put("operationTimeoutMs", this.options.operationTimeout().toMillis());
         settings.put("healthIntervalMs", this.options.healthInterval().toMillis());
         settings.put("healthTimeoutMs", this.options.healthTimeout().toMillis());
-        settings.put("maxLagBytes", this.options.maxLagBytes());
+        settings.put("family", this.options.family().id());
+        settings.put("lagBound", this.options.lagBound());
         settings.put("poolMaxSize", this.options.readers());
-        settings.put("replication", "synchronous_standby_names = 'ANY 1 (*)'; the standby with the most WAL received is promoted");
+        settings.put("replication", replication());
         json.put("settings", settings);
         json.put("totalSeconds", this.totalSeconds);
         json.put("loadSeconds", this.loadSeconds);
@@ -226,7 +234,7 @@ record SoakResult(SoakOptions options, double totalSeconds, double loadSeconds, 
             List<Cycle> of = this.cycles.stream().filter(c -> c.fault() == fault).toList();
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("fault", fault.id());
-            row.put("description", fault.description);
+            row.put("description", fault.description(this.options.family()));
             row.put("cycles", of.size());
             row.put("notSeen", of.stream().filter(c -> Double.isNaN(c.detectedSeconds())).count());
             row.put("notSettled", of.stream().filter(c -> !c.settled()).count());
@@ -260,10 +268,9 @@ record SoakResult(SoakOptions options, double totalSeconds, double loadSeconds, 
             .append(this.options.writeEvery().toMillis()).append(" ms, each pipeline closed-loop with a ")
             .append(this.options.operationTimeout().toMillis()).append(" ms client timeout; health every ")
             .append(this.options.healthInterval().toMillis()).append(" ms (timeout ").append(this.options.healthTimeout().toMillis())
-            .append(" ms, maxLagBytes ").append(this.options.maxLagBytes()).append("); pool maxSize ").append(this.options.readers())
+            .append(" ms, ").append(this.options.lagBound()).append("); pool maxSize ").append(this.options.readers())
             .append(". Faults picked at random (seed ").append(this.options.seed()).append("), one at a time, each undone and the factory ")
-            .append("back to every node up in its role before the next. Synchronous replication (`ANY 1 (*)`), the standby with the ")
-            .append("most WAL promoted. ").append(this.cycles.size()).append(" cycles")
+            .append("back to every node up in its role before the next. ").append(replication()).append(". ").append(this.cycles.size()).append(" cycles")
             .append(this.cycles.size() < this.options.cycles() ? " (of " + this.options.cycles() + " requested: the time limit came first)" : "")
             .append(" in ").append(ScenarioRunner.fmt(this.loadSeconds)).append(" s.\n\n");
         md.append("| fault | cycles | ejection not seen | not settled | fault -> ejected s, p50 / max | recovery -> settled s, p50 / max | cycle s, p50 |\n");
@@ -291,10 +298,10 @@ record SoakResult(SoakOptions options, double totalSeconds, double loadSeconds, 
         md.append("| client sessions per node, before -> after the close | ").append(this.sessionsBefore).append(" -> **")
             .append(this.sessionsAfter).append("** |\n");
         md.append("| used heap after a full GC | ").append(JvmCensus.mb(this.heapBefore)).append(" MB -> ").append(JvmCensus.mb(this.heapAfter))
-            .append(" MB (**").append(heapDelta() >= 0 ? "+" : "").append(JvmCensus.mb(heapDelta())).append(" MB**; r2dbc-postgresql's ")
+            .append(" MB (**").append(heapDelta() >= 0 ? "+" : "").append(JvmCensus.mb(heapDelta())).append(" MB**; the driver's ")
             .append(resolverGroupsGrown()).append(" resolver groups, one per connection opened, about ").append(JvmCensus.mb(driverShare()))
             .append(" MB of it; besides them **").append(JvmCensus.mb(heapDeltaBesidesDriver())).append(" MB**) |\n");
-        md.append("| live instances of the library's classes, r2dbc-pool's and reactor-pool's, and `PostgresqlConnection`, more than before ")
+        md.append("| live instances of the library's classes, r2dbc-pool's and reactor-pool's, and the driver's connections, more than before ")
             .append("the soak (class histogram after a full GC) | **").append(instancesLeft().isEmpty() ? "none" : instancesLeft().toString())
             .append("** (live after the close: ").append(this.censusAfter.watchedInstances()).append(") |\n");
         md.append("| classes grown most, instances (shallow bytes) | ").append(String.join(", ", this.censusAfter.grownMostSince(this.censusBefore, 6)))

@@ -142,7 +142,7 @@ final class Throughput {
         long origin = System.nanoTime();
         Recorder recorder = new Recorder(origin, buckets, -1);
         Load load = new Load(recorder, factory, key, "SELECT 1", null, null, options.operationTimeout(), options.writeEvery());
-        Mono<Void> done = load.start(options.concurrency(), 0);
+        Mono<Void> done = load.start(options.concurrency(), 0, 0);
         ScenarioRunner.sleepUntil(origin + TimeUnit.SECONDS.toNanos(seconds));
         load.stop();
         done.block(options.operationTimeout().plusSeconds(10));

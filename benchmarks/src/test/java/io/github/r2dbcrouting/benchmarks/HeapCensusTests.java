@@ -11,6 +11,8 @@ class HeapCensusTests {
         assertThat(HeapCensus.watched("io.github.r2dbcrouting.RoutingConnectionFactory")).isTrue();
         assertThat(HeapCensus.watched("io.r2dbc.pool.ConnectionPool")).isTrue();
         assertThat(HeapCensus.watched("io.r2dbc.postgresql.PostgresqlConnection")).isTrue();
+        assertThat(HeapCensus.watched("org.mariadb.r2dbc.MariadbConnection")).isTrue();
+        assertThat(HeapCensus.watched("org.mariadb.r2dbc.client.SimpleClient")).isTrue();
     }
 
     @Test

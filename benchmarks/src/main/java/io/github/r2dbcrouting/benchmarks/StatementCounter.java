@@ -1,0 +1,85 @@
+package io.github.r2dbcrouting.benchmarks;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ConnectionFactory;
+import io.r2dbc.spi.ConnectionFactoryMetadata;
+import io.r2dbc.spi.ValidationDepth;
+import org.reactivestreams.Publisher;
+import reactor.core.publisher.Mono;
+
+/**
+ * A real driver factory whose connections count what they send: each statement by its SQL, and
+ * each other call that goes to the server (transaction control, savepoints, session settings, a
+ * {@code REMOTE} validation) by its method name: what a server's log would show, per connection
+ * the routing factory opens on this node, its probes' included.
+ */
+final class StatementCounter implements ConnectionFactory {
+
+    /** Connection methods that send something to the server. */
+    private static final Set<String> ROUND_TRIPS = Set.of("beginTransaction", "commitTransaction", "rollbackTransaction",
+        "createSavepoint", "releaseSavepoint", "rollbackTransactionToSavepoint", "setAutoCommit", "setTransactionIsolationLevel",
+        "setLockWaitTimeout", "setStatementTimeout");
+
+    private final ConnectionFactory delegate;
+
+    private final Map<String, LongAdder> counts = new ConcurrentHashMap<>();
+
+    StatementCounter(ConnectionFactory delegate) {
+        this.delegate = delegate;
+    }
+
+    /** What was sent so far: SQL text (or {@code call: method}) to count. */
+    Map<String, Long> snapshot() {
+        return Recorder.counts(this.counts);
+    }
+
+    /** What was sent between two snapshots. */
+    static Map<String, Long> since(Map<String, Long> before, Map<String, Long> after) {
+        Map<String, Long> delta = new TreeMap<>();
+        after.forEach((key, n) -> {
+            long d = n - before.getOrDefault(key, 0L);
+            if (d > 0) {
+                delta.put(key, d);
+            }
+        });
+        return delta;
+    }
+
+    @Override
+    public Publisher<? extends Connection> create() {
+        return Mono.from(this.delegate.create()).map(this::counting);
+    }
+
+    private void count(String key) {
+        this.counts.computeIfAbsent(key, k -> new LongAdder()).increment();
+    }
+
+    private Connection counting(Connection connection) {
+        return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class}, (proxy, method, args) -> {
+            String name = method.getName();
+            if (name.equals("createStatement") && args != null && args.length == 1) {
+                count((String) args[0]);
+            } else if (ROUND_TRIPS.contains(name) || name.equals("validate") && args != null && args[0] == ValidationDepth.REMOTE) {
+                count("call: " + name);
+            }
+            try {
+                return method.invoke(connection, args);
+            } catch (InvocationTargetException error) {
+                throw error.getCause();
+            }
+        });
+    }
+
+    @Override
+    public ConnectionFactoryMetadata getMetadata() {
+        return this.delegate.getMetadata();
+    }
+}
