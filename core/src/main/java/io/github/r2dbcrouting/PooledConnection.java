@@ -33,8 +33,10 @@ import reactor.util.context.Context;
  * connection it was about to deliver); a cancel while the connection is validated releases it
  * once validated. The release validates the connection locally first, as r2dbc-pool does, so a
  * connection whose physical side was closed (a release that could not clean it) is destroyed
- * instead of going back idle; a release that fails invalidates it. The release completes whatever
- * the pool answers: the holder's work is done and it cannot act on the pool's complaint.
+ * instead of going back idle; a release that fails invalidates it. An invalidation, and a release
+ * after cleanup, complete whatever the pool answers: the holder's work is done and it cannot act on
+ * the pool's complaint. The plain release of a valid connection is left as it is, so that it
+ * allocates nothing.
  */
 final class PooledConnection extends Mono<Void> implements Connection, Wrapped<Connection>, CoreSubscriber<PooledRef<Connection>>,
     Subscription {
@@ -180,7 +182,9 @@ final class PooledConnection extends Mono<Void> implements Connection, Wrapped<C
             return;
         }
         if (!this.inTransaction && !(this.connection instanceof Lifecycle)) {
-            completing(this.ref.release()).subscribe(actual);
+            // the hot path: a connection that was valid goes back idle, which allocates nothing here;
+            // what can fail (destroying a connection) happens on the paths below
+            this.ref.release().subscribe(actual);
             return;
         }
         Mono<Void> cleanup = Mono.empty();
