@@ -35,7 +35,7 @@ interface Dialect {
         if (PostgresDialect.speaks(target.getMetadata())) {
             return PostgresDialect.INSTANCE;
         }
-        return MariaDbDialect.speaks(target.getMetadata()) ? new MariaDbDialect(node) : PlainDialect.INSTANCE;
+        return MariaDbDialect.speaks(target.getMetadata()) ? new MariaDbDialect(node) : PlainDialect.unknown(node, target.getMetadata().getName());
     }
 
     /**

@@ -4,6 +4,8 @@ import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.Result;
 import reactor.core.publisher.Flux;
 import reactor.core.publisher.Mono;
+import reactor.util.Logger;
+import reactor.util.Loggers;
 
 /**
  * A node of a family no dialect recognises: its probe is the validation query (it answers, no
@@ -11,6 +13,8 @@ import reactor.core.publisher.Mono;
  * to it. Its read-only session uses the SQL standard's statement.
  */
 final class PlainDialect implements Dialect {
+
+    private static final Logger LOGGER = Loggers.getLogger(PlainDialect.class);
 
     static final PlainDialect INSTANCE = new PlainDialect();
 
@@ -22,6 +26,17 @@ final class PlainDialect implements Dialect {
     private static final Status ANSWERED = new Status(NodeRole.UNKNOWN, -1, null);
 
     private PlainDialect() {
+    }
+
+    /**
+     * The dialect of node {@code node}, whose driver says it is {@code driver}, which no dialect
+     * recognises; says so once, naming the node, what it cannot read and how the node is handled.
+     */
+    static PlainDialect unknown(String node, String driver) {
+        LOGGER.warn("node '{}': no dialect recognises its driver ('{}', known: PostgreSQL, MariaDB): its role, lag and positions "
+            + "cannot be read, so it is checked with the validation query only and serves in the role it was configured in; "
+            + "read-your-writes sessions read on the primary, and it is never taken for another name of a server", node, driver);
+        return INSTANCE;
     }
 
     @Override
