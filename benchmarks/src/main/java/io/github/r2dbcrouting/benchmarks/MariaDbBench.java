@@ -16,7 +16,7 @@ import io.r2dbc.spi.ConnectionFactoryOptions;
  * returns once one replica has the transaction in its relay log. MariaDB keeps these settings in
  * memory only, so a restarted or rebuilt node gets them again before it counts as back.
  */
-final class MariaDbBench implements BenchCluster {
+final class MariaDbBench extends TestkitBench {
 
     /**
      * How long a commit waits for a replica's acknowledgement before the primary falls back to
@@ -39,22 +39,20 @@ final class MariaDbBench implements BenchCluster {
 
     private static final String TOGGLE_PASSWORD = "bench-toggle-pw";
 
-    private final MariaDbCluster cluster;
-
-    private final List<BenchNode> nodes = new ArrayList<>();
-
-    private volatile BenchNode primary;
-
     private volatile boolean synchronous;
 
     private boolean toggleUser;
 
     private MariaDbBench(MariaDbCluster cluster) {
-        this.cluster = cluster;
-        for (MariaDbNode node : cluster.nodes()) {
-            this.nodes.add(new Node(node, this));
+        super(cluster);
+    }
+
+    /** A restart gets the cluster's semi-synchronous settings back: MariaDB keeps them in memory only. */
+    @Override
+    void restarted(TestkitNode node) {
+        if (this.synchronous) {
+            semiSync(node);
         }
-        this.primary = this.nodes.get(0);
     }
 
     static MariaDbBench start(int replicas) {
@@ -64,26 +62,6 @@ final class MariaDbBench implements BenchCluster {
     @Override
     public Family family() {
         return Family.MARIADB;
-    }
-
-    @Override
-    public List<BenchNode> nodes() {
-        return List.copyOf(this.nodes);
-    }
-
-    @Override
-    public BenchNode primary() {
-        return this.primary;
-    }
-
-    @Override
-    public void awaitReplication(Duration timeout) {
-        this.cluster.awaitReplication(timeout);
-    }
-
-    @Override
-    public void close() {
-        this.cluster.close();
     }
 
     @Override
@@ -227,88 +205,7 @@ final class MariaDbBench implements BenchCluster {
     }
 
     private static MariaDbNode mariaDb(BenchNode node) {
-        return ((Node) node).node;
+        return (MariaDbNode) ((TestkitNode) node).node();
     }
 
-    @Override
-    public String toString() {
-        return this.cluster.toString();
-    }
-
-    /** One MariaDB server; a restart gets the cluster's semi-synchronous settings back. */
-    private record Node(MariaDbNode node, MariaDbBench cluster) implements BenchNode {
-
-        @Override
-        public String name() {
-            return this.node.name();
-        }
-
-        @Override
-        public int port() {
-            return this.node.port();
-        }
-
-        @Override
-        public ConnectionFactory connectionFactory() {
-            return this.node.connectionFactory();
-        }
-
-        @Override
-        public boolean isRunning() {
-            return this.node.isRunning();
-        }
-
-        @Override
-        public void kill() {
-            this.node.kill();
-        }
-
-        @Override
-        public void restart() {
-            this.node.restart();
-            if (this.cluster.synchronous) {
-                this.cluster.semiSync(this);
-            }
-        }
-
-        @Override
-        public void freeze() {
-            this.node.freeze();
-        }
-
-        @Override
-        public void thaw() {
-            this.node.thaw();
-        }
-
-        @Override
-        public void pauseReplay() {
-            this.node.pauseReplay();
-        }
-
-        @Override
-        public void resumeReplay() {
-            this.node.resumeReplay();
-        }
-
-        @Override
-        public String queryString(String sql) {
-            return this.node.queryString(sql);
-        }
-
-        @Override
-        public void execute(String sql) {
-            this.node.execute(sql);
-        }
-
-        @Override
-        public int clientSessions() {
-            return this.node.clientSessions();
-        }
-
-        @Override
-        public String toString() {
-            return this.node.name();
-        }
-    }
 }

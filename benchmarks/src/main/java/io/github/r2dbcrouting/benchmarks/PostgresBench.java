@@ -1,6 +1,5 @@
 package io.github.r2dbcrouting.benchmarks;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -10,20 +9,10 @@ import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.r2dbc.spi.ConnectionFactory;
 
 /** {@link BenchCluster} over the testkit's {@link PostgresCluster} (streaming replicas). */
-final class PostgresBench implements BenchCluster {
-
-    private final PostgresCluster cluster;
-
-    private final List<BenchNode> nodes = new ArrayList<>();
-
-    private volatile BenchNode primary;
+final class PostgresBench extends TestkitBench {
 
     private PostgresBench(PostgresCluster cluster) {
-        this.cluster = cluster;
-        for (PostgresNode node : cluster.nodes()) {
-            this.nodes.add(new Node(node));
-        }
-        this.primary = this.nodes.get(0);
+        super(cluster);
     }
 
     static PostgresBench start(int replicas) {
@@ -33,26 +22,6 @@ final class PostgresBench implements BenchCluster {
     @Override
     public Family family() {
         return Family.POSTGRESQL;
-    }
-
-    @Override
-    public List<BenchNode> nodes() {
-        return List.copyOf(this.nodes);
-    }
-
-    @Override
-    public BenchNode primary() {
-        return this.primary;
-    }
-
-    @Override
-    public void awaitReplication(Duration timeout) {
-        this.cluster.awaitReplication(timeout);
-    }
-
-    @Override
-    public void close() {
-        this.cluster.close();
     }
 
     @Override
@@ -113,12 +82,12 @@ final class PostgresBench implements BenchCluster {
     @Override
     public void promote(BenchNode standby) {
         BenchNode old = this.primary;
-        ((Node) standby).node.promote();
+        postgres(standby).promote();
         synchronous(standby);
         this.primary = standby;
         for (BenchNode other : this.nodes) {
             if (other != standby && other != old && other.isRunning()) {
-                follow(((Node) other).node, ((Node) standby).node);
+                follow(postgres(other), postgres(standby));
             }
         }
     }
@@ -146,7 +115,7 @@ final class PostgresBench implements BenchCluster {
     /** The old primary may have written WAL nobody received: it starts over from a base backup. */
     @Override
     public void rejoin(BenchNode node) {
-        ((Node) node).node.rejoinAsReplicaOf(((Node) this.primary).node);
+        postgres(node).rejoinAsReplicaOf(postgres(this.primary));
     }
 
     @Override
@@ -160,82 +129,8 @@ final class PostgresBench implements BenchCluster {
         return new HeldReplayToggle(replicas, "SELECT pg_wal_replay_pause()", "SELECT pg_wal_replay_resume()");
     }
 
-    @Override
-    public String toString() {
-        return this.cluster.toString();
-    }
 
-    /** One PostgreSQL server. */
-    private record Node(PostgresNode node) implements BenchNode {
-
-        @Override
-        public String name() {
-            return this.node.name();
-        }
-
-        @Override
-        public int port() {
-            return this.node.port();
-        }
-
-        @Override
-        public ConnectionFactory connectionFactory() {
-            return this.node.connectionFactory();
-        }
-
-        @Override
-        public boolean isRunning() {
-            return this.node.isRunning();
-        }
-
-        @Override
-        public void kill() {
-            this.node.kill();
-        }
-
-        @Override
-        public void restart() {
-            this.node.restart();
-        }
-
-        @Override
-        public void freeze() {
-            this.node.freeze();
-        }
-
-        @Override
-        public void thaw() {
-            this.node.thaw();
-        }
-
-        @Override
-        public void pauseReplay() {
-            this.node.pauseReplay();
-        }
-
-        @Override
-        public void resumeReplay() {
-            this.node.resumeReplay();
-        }
-
-        @Override
-        public String queryString(String sql) {
-            return this.node.queryString(sql);
-        }
-
-        @Override
-        public void execute(String sql) {
-            this.node.execute(sql);
-        }
-
-        @Override
-        public int clientSessions() {
-            return this.node.clientSessions();
-        }
-
-        @Override
-        public String toString() {
-            return this.node.name();
-        }
+    private static PostgresNode postgres(BenchNode node) {
+        return (PostgresNode) ((TestkitNode) node).node();
     }
 }
