@@ -78,6 +78,14 @@ final class Load {
         for (int i = 0; i < writers; i++) {
             pipelines.add(writeOnce().then(Mono.delay(this.writeEvery)).repeat(() -> this.running).then());
         }
+        return started(pipelines);
+    }
+
+    /**
+     * Subscribes to every pipeline at once and returns their completion, cached so that a caller
+     * may wait on it after it is done; an error of a pipeline is seen through the returned value.
+     */
+    static Mono<Void> started(List<Mono<Void>> pipelines) {
         Mono<Void> done = Mono.when(pipelines).cache();
         done.subscribe(ignored -> {
         }, error -> {

@@ -12,47 +12,18 @@ import io.github.r2dbcrouting.HealthSettings;
 enum Scenario {
 
     /** {@code kill -9} of a replica, then {@code restart()}. */
-    REPLICA_KILL("replica-1", "kill -9", "restart") {
-        @Override
-        void inject(BenchCluster cluster, BenchNode node) {
-            node.kill();
-        }
-
-        @Override
-        void recover(BenchCluster cluster, BenchNode node) {
-            node.restart();
-        }
-    },
+    REPLICA_KILL("replica-1", "kill -9", "restart", (cluster, node) -> node.kill(), (cluster, node) -> node.restart()),
 
     /** SIGSTOP of a replica ({@code freeze()}), then SIGCONT ({@code thaw()}). */
-    REPLICA_FREEZE("replica-1", "SIGSTOP (freeze)", "SIGCONT (thaw)") {
-        @Override
-        void inject(BenchCluster cluster, BenchNode node) {
-            node.freeze();
-        }
-
-        @Override
-        void recover(BenchCluster cluster, BenchNode node) {
-            node.thaw();
-        }
-    },
+    REPLICA_FREEZE("replica-1", "SIGSTOP (freeze)", "SIGCONT (thaw)", (cluster, node) -> node.freeze(), (cluster, node) -> node.thaw()),
 
     /**
      * SIGSTOP of a replica with the default health settings (probes every 1 s bounded by 1 s)
      * and a client timeout far longer than the promise, so that the slowest read shows how long
      * the router lets a read hang on a frozen server (at most interval + timeout).
      */
-    REPLICA_FREEZE_DEFAULTS("replica-1", "SIGSTOP (freeze), default health settings", "SIGCONT (thaw)") {
-        @Override
-        void inject(BenchCluster cluster, BenchNode node) {
-            node.freeze();
-        }
-
-        @Override
-        void recover(BenchCluster cluster, BenchNode node) {
-            node.thaw();
-        }
-
+    REPLICA_FREEZE_DEFAULTS("replica-1", "SIGSTOP (freeze), default health settings", "SIGCONT (thaw)",
+            (cluster, node) -> node.freeze(), (cluster, node) -> node.thaw()) {
         @Override
         HealthSettings.Builder health(HealthSettings.Builder health, BenchCluster cluster) {
             return health;
@@ -68,17 +39,8 @@ enum Scenario {
      * Replication paused on a replica ({@code pg_wal_replay_pause()}, {@code STOP REPLICA SQL_THREAD})
      * while writes go on, so that its lag passes {@code maxLagTime}; then resumed.
      */
-    REPLICA_PAUSE_REPLAY("replica-1", "replication paused", "replication resumed") {
-        @Override
-        void inject(BenchCluster cluster, BenchNode node) {
-            node.pauseReplay();
-        }
-
-        @Override
-        void recover(BenchCluster cluster, BenchNode node) {
-            node.resumeReplay();
-        }
-
+    REPLICA_PAUSE_REPLAY("replica-1", "replication paused", "replication resumed",
+            (cluster, node) -> node.pauseReplay(), (cluster, node) -> node.resumeReplay()) {
         @Override
         HealthSettings.Builder health(HealthSettings.Builder health, BenchCluster cluster) {
             return cluster.lagBound(super.health(health, cluster), MAX_LAG_TIME);
@@ -86,17 +48,7 @@ enum Scenario {
     },
 
     /** {@code kill -9} of the primary, then {@code restart()}: no promotion, the writes wait for it. */
-    PRIMARY_KILL("primary", "kill -9", "restart") {
-        @Override
-        void inject(BenchCluster cluster, BenchNode node) {
-            node.kill();
-        }
-
-        @Override
-        void recover(BenchCluster cluster, BenchNode node) {
-            node.restart();
-        }
-    },
+    PRIMARY_KILL("primary", "kill -9", "restart", (cluster, node) -> node.kill(), (cluster, node) -> node.restart()),
 
     /**
      * {@code kill -9} of the primary and at once the promotion of the replica that received the
@@ -104,20 +56,8 @@ enum Scenario {
      * {@code ANY 1 (*)}, MariaDB semi-synchronous); at the recovery the old primary is rebuilt as a
      * replica of the new one.
      */
-    PRIMARY_FAILOVER("primary", "kill -9 + promotion of the most advanced replica", "old primary rejoined as a replica") {
-        @Override
-        void inject(BenchCluster cluster, BenchNode node) {
-            node.kill();
-            List<BenchNode> standbys = new ArrayList<>(cluster.nodes());
-            standbys.remove(node);
-            cluster.promote(cluster.mostAdvanced(standbys));
-        }
-
-        @Override
-        void recover(BenchCluster cluster, BenchNode node) {
-            cluster.rejoin(node);
-        }
-
+    PRIMARY_FAILOVER("primary", "kill -9 + promotion of the most advanced replica", "old primary rejoined as a replica",
+            Scenario::killAndPromote, BenchCluster::rejoin) {
         @Override
         boolean synchronous() {
             return true;
@@ -133,15 +73,40 @@ enum Scenario {
 
     final String recovery;
 
-    Scenario(String target, String fault, String recovery) {
+    private final Step inject;
+
+    private final Step recover;
+
+    Scenario(String target, String fault, String recovery, Step inject, Step recover) {
         this.target = target;
         this.fault = fault;
         this.recovery = recovery;
+        this.inject = inject;
+        this.recover = recover;
     }
 
-    abstract void inject(BenchCluster cluster, BenchNode node);
+    /** Injects the fault into {@code node}. */
+    void inject(BenchCluster cluster, BenchNode node) {
+        inject.run(cluster, node);
+    }
 
-    abstract void recover(BenchCluster cluster, BenchNode node);
+    /** Undoes the fault on {@code node}. */
+    void recover(BenchCluster cluster, BenchNode node) {
+        recover.run(cluster, node);
+    }
+
+    private static void killAndPromote(BenchCluster cluster, BenchNode primary) {
+        primary.kill();
+        List<BenchNode> standbys = new ArrayList<>(cluster.nodes());
+        standbys.remove(primary);
+        cluster.promote(cluster.mostAdvanced(standbys));
+    }
+
+    /** One step of a scenario, on the cluster and its target node. */
+    @FunctionalInterface
+    interface Step {
+        void run(BenchCluster cluster, BenchNode node);
+    }
 
     /** The scenario's health settings: probes every 500 ms bounded by 500 ms, other settings default. */
     HealthSettings.Builder health(HealthSettings.Builder health, BenchCluster cluster) {

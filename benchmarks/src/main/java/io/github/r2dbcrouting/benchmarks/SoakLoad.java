@@ -87,11 +87,7 @@ final class SoakLoad {
         for (int i = 0; i < writers; i++) {
             pipelines.add(loop("write", write().doOnNext(this::acknowledged).then(Mono.delay(this.writeEvery))));
         }
-        Mono<Void> done = Mono.when(pipelines).cache();
-        done.subscribe(ignored -> {
-        }, error -> {
-        });
-        return done;
+        return Load.started(pipelines);
     }
 
     void stop() {
