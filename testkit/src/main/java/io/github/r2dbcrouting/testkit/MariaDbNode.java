@@ -3,7 +3,6 @@ package io.github.r2dbcrouting.testkit;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -11,8 +10,6 @@ import io.r2dbc.spi.ConnectionFactories;
 import io.r2dbc.spi.ConnectionFactory;
 import io.r2dbc.spi.ConnectionFactoryOptions;
 import org.jspecify.annotations.Nullable;
-import reactor.util.Logger;
-import reactor.util.Loggers;
 
 /**
  * One MariaDB server of a {@link MariaDbCluster}: where it listens, how to connect, and the real
@@ -28,17 +25,11 @@ import reactor.util.Loggers;
  */
 public final class MariaDbNode implements DatabaseNode {
 
-    private static final Logger LOG = Loggers.getLogger(MariaDbNode.class);
-
-    /** How long {@link #pauseReplay()} waits for the SQL thread to stop. */
-    static final Duration PAUSE_TIMEOUT = Duration.ofSeconds(30);
-
     static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(2);
 
     private final MariaDbServer server;
 
-    /** Every server of the cluster, this one included: whom {@link #promote()} repoints. */
-    private final List<MariaDbServer> cluster;
+    private final MariaDbReplication replication;
 
     private final String database;
 
@@ -48,7 +39,7 @@ public final class MariaDbNode implements DatabaseNode {
 
     MariaDbNode(MariaDbServer server, List<MariaDbServer> cluster, String database, String username, String password) {
         this.server = server;
-        this.cluster = cluster;
+        this.replication = new MariaDbReplication(server, cluster);
         this.database = database;
         this.username = username;
         this.password = password;
@@ -214,26 +205,7 @@ public final class MariaDbNode implements DatabaseNode {
      */
     @Override
     public void promote() {
-        server.promote();
-        List<String> failures = new ArrayList<>();
-        for (MariaDbServer other : cluster) {
-            if (other != server && other.isRunning() && !other.isFrozen()) {
-                Map<String, String> status = other.admin().replicaStatus();
-                if (!status.isEmpty()) {
-                    try {
-                        other.replicateFrom(server, !"Yes".equals(status.get("Slave_SQL_Running")));
-                        LOG.info("Node '{}' now replicates from '{}'", other.name, name());
-                    }
-                    catch (IllegalStateException ex) {
-                        failures.add(ex.getMessage());
-                    }
-                }
-            }
-        }
-        if (!failures.isEmpty()) {
-            throw new IllegalStateException("node '" + name() + "' was promoted, but not every replica could follow it "
-                    + "(a replica that has a GTID the new primary lacks cannot; rejoin it): " + String.join("; ", failures));
-        }
+        replication.promote();
     }
 
     /**
@@ -243,26 +215,19 @@ public final class MariaDbNode implements DatabaseNode {
      */
     @Override
     public void pauseReplay() {
-        requireReplica("pause replay on");
-        server.admin().sql("STOP REPLICA SQL_THREAD");
-        PgProcess.await("the SQL thread of node '" + name() + "' stopping", PAUSE_TIMEOUT,
-                () -> !"Yes".equals(server.admin().replicaStatus().get("Slave_SQL_Running")));
-        LOG.info("Node '{}': replication paused (SQL thread stopped)", name());
+        replication.pause();
     }
 
     /** {@code START REPLICA SQL_THREAD}: applies what arrived meanwhile and goes on. */
     @Override
     public void resumeReplay() {
-        requireReplica("resume replay on");
-        server.admin().sql("START REPLICA SQL_THREAD");
-        LOG.info("Node '{}': replication resumed (SQL thread started)", name());
+        replication.resume();
     }
 
     /** Whether this node is a replica whose SQL thread does not run (paused, or stopped by an error). */
     @Override
     public boolean isReplayPaused() {
-        Map<String, String> status = server.admin().replicaStatus();
-        return !status.isEmpty() && !"Yes".equals(status.get("Slave_SQL_Running"));
+        return replication.isPaused();
     }
 
     /**
@@ -288,18 +253,12 @@ public final class MariaDbNode implements DatabaseNode {
         if (newPrimary == this) {
             throw new IllegalArgumentException("node '" + name() + "' cannot rejoin as a replica of itself");
         }
-        if (!cluster.contains(newPrimary.server)) {
-            throw new IllegalArgumentException("node '" + name() + "' can only rejoin as a replica of a node of its "
-                    + "own cluster, not of " + newPrimary);
-        }
-        server.recreate();
-        server.replicateFrom(newPrimary.server, false);
-        LOG.info("Node '{}' rejoined as a replica of '{}'", name(), newPrimary.name());
+        replication.rejoin(newPrimary.server);
     }
 
     /** Whether replication is configured on this node ({@code SHOW REPLICA STATUS} has a row). */
     public boolean isReplica() {
-        return !server.admin().replicaStatus().isEmpty();
+        return replication.isReplica();
     }
 
     /** {@code @@read_only} is on. */
@@ -364,12 +323,6 @@ public final class MariaDbNode implements DatabaseNode {
 
     MariaDbServer server() {
         return server;
-    }
-
-    private void requireReplica(String operation) {
-        if (!isReplica()) {
-            throw new IllegalStateException("cannot " + operation + " node '" + name() + "': it is not a replica");
-        }
     }
 
     /** Name and port; never the password. */
