@@ -3,6 +3,7 @@ package io.github.r2dbcrouting;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -11,6 +12,7 @@ import java.util.concurrent.atomic.LongAdder;
 
 import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.DatabaseNode;
+import io.github.r2dbcrouting.testkit.StatementCounter;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import org.jspecify.annotations.Nullable;
@@ -80,12 +82,12 @@ abstract class ConsistencySuite extends FamilySuite {
         return factory(name, sessionWait, this.family.primary().connectionFactory(), null);
     }
 
-    /** @param looks counts the statements with which session reads look at, or wait for, a replica's position, when not {@code null} */
-    RoutingConnectionFactory factory(String name, Duration sessionWait, ConnectionFactory primary, @Nullable LongAdder looks) {
-        return this.family.closeAfterTest(build(name, sessionWait, primary, looks));
+    /** @param replicas when not {@code null}, receives a counter of each replica's statements */
+    RoutingConnectionFactory factory(String name, Duration sessionWait, ConnectionFactory primary, @Nullable List<StatementCounter> replicas) {
+        return this.family.closeAfterTest(build(name, sessionWait, primary, replicas));
     }
 
-    private RoutingConnectionFactory build(String name, Duration sessionWait, ConnectionFactory primary, @Nullable LongAdder looks) {
+    private RoutingConnectionFactory build(String name, Duration sessionWait, ConnectionFactory primary, @Nullable List<StatementCounter> replicas) {
         RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .name(name)
             .primary("primary", primary)
@@ -96,14 +98,13 @@ abstract class ConsistencySuite extends FamilySuite {
             .pool(p -> p.maxCreateConnectionTime(Duration.ofSeconds(10)).maxAcquireTime(Duration.ofSeconds(15)))
             .sessionWait(sessionWait);
         for (DatabaseNode replica : this.family.replicas()) {
-            builder.replica(replica.name(), looks == null ? replica.connectionFactory()
-                : new CountingConnectionFactory(replica.connectionFactory(), sql -> {
-                    boolean look = this.family.looksAtReplica(sql);
-                    if (look) {
-                        looks.increment();
-                    }
-                    return look;
-                }));
+            ConnectionFactory connections = replica.connectionFactory();
+            if (replicas != null) {
+                StatementCounter counter = new StatementCounter(connections);
+                replicas.add(counter);
+                connections = counter;
+            }
+            builder.replica(replica.name(), connections);
         }
         RoutingConnectionFactory factory = builder.build();
         Await.until("every role observed in '" + name + "'", FEW_INTERVALS,
@@ -111,10 +112,14 @@ abstract class ConsistencySuite extends FamilySuite {
         return factory;
     }
 
-    /** Counts the statements of the family's primary that read a session's position. */
-    CountingConnectionFactory countingPositions() {
-        String query = this.family.writePositionQuery();
-        return new CountingConnectionFactory(this.family.primary().connectionFactory(), query::equals);
+    /** Counts the statements of the family's primary ({@link #positionQueries} reads those that read a session's position). */
+    StatementCounter countingPositions() {
+        return new StatementCounter(this.family.primary().connectionFactory());
+    }
+
+    /** How many times {@code primary} was asked for a session's position. */
+    long positionQueries(StatementCounter primary) {
+        return primary.count(this.family.writePositionQuery()::equals);
     }
 
     /** Each node's session position at its last probe, for failure messages. */
@@ -222,7 +227,7 @@ abstract class ConsistencySuite extends FamilySuite {
 
     @Test
     void shouldReadNoPositionWhenASessionWritesAndOneSharedPositionWhenItsReadsNeedOne() {
-        CountingConnectionFactory primary = countingPositions();
+        StatementCounter primary = countingPositions();
         RoutingConnectionFactoryBuilder builder = RoutingConnectionFactory.builder()
             .name("counted")
             .primary("primary", primary)
@@ -238,19 +243,19 @@ abstract class ConsistencySuite extends FamilySuite {
         Flux.range(0, sessions)
             .flatMap(i -> insert(counted, ids.get(i)).contextWrite(Routing.session(all.get(i))))
             .blockLast(Duration.ofSeconds(10));
-        assertThat(primary.count()).as("position queries while writing").isZero();
+        assertThat(positionQueries(primary)).as("position queries while writing").isZero();
 
         List<Seen> seen = Flux.range(0, sessions)
             .flatMap(i -> sessionRead(counted, ids.get(i), all.get(i)))
             .collectList().block(Duration.ofSeconds(20));
         assertThat(seen).as("every session sees its write, on the primary while replicas are paused")
             .containsOnly(new Seen(true, false)).hasSize(sessions);
-        assertThat(primary.count()).as("position queries for %d sessions reading at once", sessions).isBetween(1L, 2L);
+        assertThat(positionQueries(primary)).as("position queries for %d sessions reading at once", sessions).isBetween(1L, 2L);
         assertThat(all).allSatisfy(session -> assertThat(session.toToken()).matches(this.family.settledToken()));
 
-        long before = primary.count();
+        long before = positionQueries(primary);
         Flux.fromIterable(all).flatMap(ConsistencySession::settled).blockLast(Duration.ofSeconds(10));
-        assertThat(primary.count()).as("settled sessions need no other query").isEqualTo(before);
+        assertThat(positionQueries(primary)).as("settled sessions need no other query").isEqualTo(before);
     }
 
     @Test
@@ -277,9 +282,9 @@ abstract class ConsistencySuite extends FamilySuite {
 
     @Test
     void shouldNeverServeAStaleReadToASessionWhileReplicationIsPausedAndResumedEvery250ms() {
-        CountingConnectionFactory primary = countingPositions();
-        LongAdder looks = new LongAdder();
-        RoutingConnectionFactory factory = factory("stress", Duration.ofMillis(300), primary, looks);
+        StatementCounter primary = countingPositions();
+        List<StatementCounter> replicas = new ArrayList<>();
+        RoutingConnectionFactory factory = factory("stress", Duration.ofMillis(300), primary, replicas);
         int sessions = this.stressSessions;
         int rounds = this.stressRounds;
         LongAdder reads = new LongAdder();
@@ -360,7 +365,7 @@ abstract class ConsistencySuite extends FamilySuite {
                 + "round trips for the sessions: {} '{}' on the primary, {} looks at a replica's position",
             this.family, sessions, reads.sum(), String.format(Locale.ROOT, "%.1f", (System.nanoTime() - start) / 1e9), toggles.sum(), stale.sum(),
             onReplica.sum(), 100 * onReplica.sum() / Math.max(1, reads.sum()), plainStale.sum(), plainReads.sum(), failedWrites.sum(),
-            failedReads.sum(), primary.count(), this.family.writePositionQuery(), looks.sum());
+            failedReads.sum(), positionQueries(primary), this.family.writePositionQuery(), replicas.stream().mapToLong(r -> r.count(this.family::looksAtReplica)).sum());
         long total = (long) sessions * rounds;
         assertThat(reads.sum() + failedReads.sum() + failedWrites.sum()).as("rounds accounted for").isEqualTo(total);
         assertThat(reads.sum()).as("session reads that succeeded (failed: %d writes, %d reads)", failedWrites.sum(), failedReads.sum())

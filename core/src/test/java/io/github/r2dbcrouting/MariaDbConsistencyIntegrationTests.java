@@ -13,6 +13,7 @@ import io.github.r2dbcrouting.testkit.Await;
 import io.github.r2dbcrouting.testkit.MariaDbCluster;
 import io.github.r2dbcrouting.testkit.MariaDbClusterExtension;
 import io.github.r2dbcrouting.testkit.MariaDbNode;
+import io.github.r2dbcrouting.testkit.StatementCounter;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -66,7 +67,7 @@ class MariaDbConsistencyIntegrationTests extends ConsistencySuite {
      */
     @Test
     void shouldCostNoRoundTripPerSessionWriteAndMeasureItAgainstPlainWrites() {
-        CountingConnectionFactory primary = countingPositions();
+        StatementCounter primary = countingPositions();
         RoutingConnectionFactory factory = factory("counted", Duration.ofMillis(300), primary, null);
         int concurrency = 8;
         int perWorker = 100;
@@ -74,9 +75,9 @@ class MariaDbConsistencyIntegrationTests extends ConsistencySuite {
         runWrites(factory, concurrency, 5, Mode.PLAIN);
         runWrites(factory, concurrency, 5, Mode.SESSION);
 
-        long before = primary.count();
+        long before = positionQueries(primary);
         runWrites(factory, concurrency, perWorker, Mode.SESSION);
-        assertThat(primary.count() - before).as("position queries for %d session writes, nothing read yet", concurrency * perWorker).isZero();
+        assertThat(positionQueries(primary) - before).as("position queries for %d session writes, nothing read yet", concurrency * perWorker).isZero();
 
         int rounds = 5;
         double[] plain = new double[rounds];
@@ -86,9 +87,9 @@ class MariaDbConsistencyIntegrationTests extends ConsistencySuite {
         for (int round = 0; round < rounds; round++) {
             plain[round] = runWrites(factory, concurrency, perWorker, Mode.PLAIN);
             session[round] = runWrites(factory, concurrency, perWorker, Mode.SESSION);
-            long queries = primary.count();
+            long queries = positionQueries(primary);
             settled[round] = runWrites(factory, concurrency, perWorker, Mode.SETTLED);
-            settledQueries += primary.count() - queries;
+            settledQueries += positionQueries(primary) - queries;
         }
         long settledWrites = (long) rounds * concurrency * perWorker;
         LOGGER.info("MariaDB session write cost at concurrency {}: plain {} writes/s, session (no settle) {} writes/s, "

@@ -276,12 +276,7 @@ class PatroniTopologyIntegrationTests {
         /** The acknowledged ids the new leader does not have. */
         Set<Long> missingOn(PatroniMember member) {
             Set<Long> missing = new HashSet<>(this.acked);
-            Flux.usingWhen(Mono.from(member.connectionFactory().create()),
-                    connection -> Flux.from(connection.createStatement("SELECT id FROM writes").execute())
-                        .flatMap(result -> result.map((row, meta) -> row.get(0, Long.class))),
-                    Connection::close)
-                .doOnNext(missing::remove)
-                .blockLast(Duration.ofSeconds(30));
+            member.queryColumn("SELECT id FROM writes").forEach(id -> missing.remove(Long.valueOf(id)));
             return missing;
         }
 

@@ -13,6 +13,7 @@ import io.github.r2dbcrouting.ConsistencySession;
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
 import io.github.r2dbcrouting.RoutingConnectionFactoryBuilder;
+import io.github.r2dbcrouting.testkit.StatementCounter;
 import io.r2dbc.spi.Connection;
 import io.r2dbc.spi.ConnectionFactory;
 import org.HdrHistogram.ConcurrentHistogram;

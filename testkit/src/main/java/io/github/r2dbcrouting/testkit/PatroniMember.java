@@ -203,6 +203,11 @@ public final class PatroniMember {
         return Sql.queryString(endpoint, sql);
     }
 
+    /** Runs SQL on this member and returns every row's first column (as text, SQL NULL left out). */
+    public List<String> queryColumn(String sql) {
+        return Sql.queryColumn(endpoint, sql);
+    }
+
     /** Runs SQL on this member. */
     public void execute(String sql) {
         Sql.execute(endpoint, sql);

@@ -1,6 +1,7 @@
 package io.github.r2dbcrouting.testkit;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.Optional;
 
 import io.r2dbc.spi.Connection;
@@ -37,6 +38,22 @@ final class Sql {
                     "'" + sql + "' failed on " + where + ": " + describe(ex), ex))
             .block();
         return value == null ? null : value.orElse(null);
+    }
+
+    /** Every row's first column, as text (SQL NULL left out). */
+    static List<String> queryColumn(Endpoint endpoint, String sql) {
+        List<String> values = Flux
+            .usingWhen(Mono.from(endpoint.connectionFactory().create()),
+                    connection -> Flux.from(connection.createStatement(sql).execute())
+                        .concatMap(result -> result.map((row, metadata) -> Optional.ofNullable(firstColumn(row)))),
+                    Connection::close)
+            .timeout(STATEMENT_TIMEOUT)
+            .onErrorMap(ex -> new IllegalStateException(
+                    "'" + sql + "' failed on " + endpoint + ": " + describe(ex), ex))
+            .flatMapIterable(value -> value.map(List::of).orElse(List.of()))
+            .collectList()
+            .block();
+        return values == null ? List.of() : values;
     }
 
     static void execute(Endpoint endpoint, String sql) {

@@ -9,11 +9,17 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.ValidationDepth;
 import org.jspecify.annotations.Nullable;
 import org.junit.jupiter.api.Test;
+import reactor.core.publisher.Flux;
+import reactor.core.publisher.Mono;
 
 /** The {@link PostgresClusterContract} against local PostgreSQL binaries, plus what only they have. */
 class LocalPostgresClusterIntegrationTests extends PostgresClusterContract {
@@ -50,6 +56,28 @@ class LocalPostgresClusterIntegrationTests extends PostgresClusterContract {
             assertTrue(processes.stream().noneMatch(PgProcess::isAlive), "processes left: " + processes);
             assertFalse(Files.exists(dir), dir + " still exists");
         };
+    }
+
+    @Test
+    void shouldCountWhatConnectionsOpenedThroughAStatementCounterSend() {
+        StatementCounter counter = new StatementCounter(shared().primary().connectionFactory());
+        Map<String, Long> before = counter.snapshot();
+        List<Integer> rows = Flux.usingWhen(Mono.from(counter.create()),
+                connection -> Mono.from(connection.beginTransaction())
+                    .thenMany(Flux.concat(connection.createStatement("SELECT 1").execute(),
+                            connection.createStatement("SELECT 1").execute(), connection.createStatement("SELECT 2").execute()))
+                    .concatMap(result -> result.map((row, metadata) -> row.get(0, Integer.class)))
+                    .concatWith(Mono.from(connection.commitTransaction()).then(Mono.<Integer>empty()))
+                    .concatWith(Mono.from(connection.validate(ValidationDepth.REMOTE)).then(Mono.<Integer>empty())),
+                Connection::close)
+            .collectList()
+            .block(Duration.ofSeconds(10));
+
+        assertEquals(List.of(1, 1, 2), rows, "what the server answered through the counter");
+        assertEquals(Map.of("SELECT 1", 2L, "SELECT 2", 1L, "call: beginTransaction", 1L, "call: commitTransaction", 1L,
+                "call: validate", 1L), StatementCounter.since(before, counter.snapshot()));
+        assertEquals(3, counter.count(sql -> sql.startsWith("SELECT")));
+        assertEquals(0, counter.count("INSERT"::equals));
     }
 
     @Test
