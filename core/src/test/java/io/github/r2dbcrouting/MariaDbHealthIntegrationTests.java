@@ -1,7 +1,13 @@
 package io.github.r2dbcrouting;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+
+import io.github.r2dbcrouting.testkit.DatabaseNode;
 import io.github.r2dbcrouting.testkit.MariaDbCluster;
 import io.github.r2dbcrouting.testkit.MariaDbClusterExtension;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
@@ -19,5 +25,36 @@ class MariaDbHealthIntegrationTests extends HealthSuite {
 
     MariaDbHealthIntegrationTests() {
         super(Family.mariaDb(CLUSTER));
+    }
+
+    /**
+     * The other side of {@link #shouldKeepReplicasInRotationUnderMaxLagTimeWhileThePrimaryIsDown()}:
+     * with the primary down, a MariaDB replica whose SQL thread is stopped does not apply what it
+     * received, and still leaves rotation under {@code maxLagTime}.
+     */
+    @Test
+    void shouldEjectAReplicaWhoseSqlThreadStopsWhileThePrimaryIsDown() {
+        Duration maxLagTime = Duration.ofSeconds(2);
+        this.factory = builder().health(h -> h.interval(interval()).timeout(timeout()).maxLagTime(maxLagTime)).build();
+        awaitAllUp();
+        DatabaseNode primary = this.family.primary();
+        restartAfterTest(primary);
+        DatabaseNode stopped = this.family.replica(0);
+        try (ReadLoad load = new ReadLoad(this.factory, 4, true, Duration.ofSeconds(2))) {
+            primary.kill();
+            awaitState("primary", NodeState.EJECTED, FEW_INTERVALS);
+            stopped.pauseReplay();
+            try {
+                awaitState(stopped.name(), NodeState.EJECTED, FEW_INTERVALS);
+                this.family.assertOutForPausedReplay(node(stopped.name()), maxLagTime);
+                assertThat(node(this.family.replica(1).name()).state()).as("the replica that applies").isEqualTo(NodeState.UP);
+            } finally {
+                stopped.resumeReplay();
+            }
+            awaitState(stopped.name(), NodeState.UP, FEW_INTERVALS);
+            assertThat(load.failures()).as("failed reads through retryReads(): %s", load).isZero();
+        }
+        primary.restart();
+        awaitState("primary", NodeState.UP, FEW_INTERVALS);
     }
 }

@@ -3,20 +3,14 @@ package io.github.r2dbcrouting;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.lang.reflect.Field;
-import java.lang.reflect.Proxy;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.github.r2dbcrouting.testkit.Await;
 import io.r2dbc.spi.Connection;
-import io.r2dbc.spi.ConnectionFactory;
-import io.r2dbc.spi.ConnectionFactoryMetadata;
-import io.r2dbc.spi.IsolationLevel;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.reactivestreams.Publisher;
 import reactor.core.publisher.Mono;
 import reactor.test.StepVerifier;
 import reactor.test.util.RaceTestUtils;
@@ -35,9 +29,9 @@ class RetiredPoolRaceTests {
 
     private final RoutingConnectionFactory factory = RoutingConnectionFactory.builder()
         .name("race")
-        .primary("primary", new Connecting())
-        .replica("replica-1", new Connecting())
-        .replica("replica-2", new Connecting())
+        .primary("primary", new ValidatingConnections())
+        .replica("replica-1", new ValidatingConnections())
+        .replica("replica-2", new ValidatingConnections())
         .health(h -> h.interval(Duration.ZERO))
         .listener(this.events::add)
         .build();
@@ -85,7 +79,7 @@ class RetiredPoolRaceTests {
     void shouldCountNothingLentFromAPoolRetiredWhileAReleaseServedAWaitingAcquisition() throws Exception {
         RoutingConnectionFactory single = RoutingConnectionFactory.builder()
             .name("race-single")
-            .primary("primary", new Connecting())
+            .primary("primary", new ValidatingConnections())
             .pool(p -> p.maxSize(1).maxAcquireTime(Duration.ZERO))
             .health(h -> h.interval(Duration.ZERO))
             .build();
@@ -125,33 +119,5 @@ class RetiredPoolRaceTests {
         Node node = ((Cluster) field.get(factory)).node(name);
         assertThat(node).as(name).isNotNull();
         return node;
-    }
-
-    /** Connections that validate and close and do nothing else. */
-    private static final class Connecting implements ConnectionFactory {
-
-        @Override
-        public Publisher<? extends Connection> create() {
-            return Mono.fromSupplier(() -> {
-                // like a driver's: a closed connection fails its local validation
-                AtomicBoolean closed = new AtomicBoolean();
-                return (Connection) Proxy.newProxyInstance(RetiredPoolRaceTests.class.getClassLoader(),
-                new Class<?>[] {Connection.class}, (proxy, method, args) -> switch (method.getName()) {
-                    case "validate" -> Mono.fromSupplier(() -> !closed.get());
-                    case "isAutoCommit" -> true;
-                    case "getTransactionIsolationLevel" -> IsolationLevel.READ_COMMITTED;
-                    case "close" -> Mono.fromRunnable(() -> closed.set(true));
-                    case "toString" -> "stub connection";
-                    case "hashCode" -> System.identityHashCode(proxy);
-                    case "equals" -> proxy == args[0];
-                    default -> throw new UnsupportedOperationException(method.getName());
-                });
-            });
-        }
-
-        @Override
-        public ConnectionFactoryMetadata getMetadata() {
-            return () -> "Stub";
-        }
     }
 }
