@@ -3,9 +3,12 @@ package io.github.r2dbcrouting;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
+import java.lang.reflect.Field;
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.r2dbc.spi.Connection;
+import io.r2dbc.spi.Wrapped;
 import org.junit.jupiter.api.Test;
 import reactor.core.publisher.Mono;
 
@@ -48,5 +51,61 @@ class BrokenConnectionReleaseTests {
             driver.broken.set(false);
             factory.close().block(Duration.ofSeconds(10));
         }
+    }
+
+    /**
+     * The soak's own error, deterministically: reactor-pool 1.2.8 returns a connection's permit twice
+     * when its pool is retired while a release recycles the connection (see
+     * {@link ReactorPoolPermitTests}); here the holder's close in the releaser's continuation takes
+     * the connection again, gives it back, takes it a third time and the node's pool is retired
+     * before reactor-pool looks at the recycled slot again. It destroys that slot, closing the
+     * connection under its third holder, whose {@code close()} then invalidates it through
+     * {@code PooledConnection} into {@code Too many permits returned: returned=1, would bring to 2/1}:
+     * the holder's {@code close()} completes all the same.
+     */
+    @Test
+    void shouldCompleteTheHoldersCloseWhenReactorPoolReturnsARetiredConnectionsPermitTwice() throws Exception {
+        ValidatingConnections driver = new ValidatingConnections();
+        RoutingConnectionFactory factory = RoutingConnectionFactory.builder()
+            .name("double-permit")
+            .primary("primary", driver)
+            .pool(p -> p.maxSize(1))
+            .health(h -> h.interval(Duration.ZERO))
+            .build();
+        try {
+            Field field = RoutingConnectionFactory.class.getDeclaredField("cluster");
+            field.setAccessible(true);
+            Node primary = ((Cluster) field.get(factory)).node("primary");
+            assertThat(primary).isNotNull();
+            Connection first = Mono.from(factory.create()).block(Duration.ofSeconds(5));
+            assertThat(first).isNotNull();
+            Object physical = physical(first);
+            AtomicReference<Connection> third = new AtomicReference<>();
+            AtomicReference<Node.Lease> retired = new AtomicReference<>();
+
+            Mono.from(first.close()).subscribe(null, null, () -> {
+                Connection second = Mono.from(factory.create()).block(Duration.ofSeconds(5));
+                assertThat(physical(second)).as("the same connection, recycled").isSameAs(physical);
+                Mono.from(second.close()).block(Duration.ofSeconds(5));
+                third.set(Mono.from(factory.create()).block(Duration.ofSeconds(5)));
+                retired.set(primary.renewPool());
+                retired.get().pool.disposeLater().block(Duration.ofSeconds(5));
+            });
+            assertThat(third.get()).as("the continuation ran inside the release").isNotNull();
+            assertThat(driver.closes.get()).as("reactor-pool closed the third holder's connection").isOne();
+
+            assertThatCode(() -> Mono.from(third.get().close()).block(Duration.ofSeconds(5))).as("the holder's close").doesNotThrowAnyException();
+            assertThat(retired.get().lent()).isZero();
+        } finally {
+            factory.close().block(Duration.ofSeconds(10));
+        }
+    }
+
+    private static Object physical(Connection connection) {
+        Object unwrapped = connection;
+        while (unwrapped instanceof Wrapped<?>) {
+            unwrapped = ((Wrapped<?>) unwrapped).unwrap();
+        }
+        return unwrapped;
     }
 }
