@@ -46,7 +46,9 @@ import reactor.util.Loggers;
  * covered by the primary's position read after their release, from its probe or one shared
  * {@code SELECT @@gtid_binlog_pos} ({@link WalPositions}). A session read waits for a replica with
  * {@code MASTER_GTID_WAIT(position, seconds)} bounded by what is left of {@code sessionWait}: one
- * round trip, which the server answers as soon as the replica applied the position. A replica that
+ * round trip, which the server answers as soon as the replica applied the position; a replica
+ * whose SQL thread is stopped or stands still is given up on after two short slices and two looks
+ * at its status ({@link GtidWait}), as PostgreSQL's replay wait gives up on a stalled standby. A replica that
  * replicates by binary log file and position ({@code Using_Gtid = No}) gets one warning naming it
  * and is never trusted by session reads: its {@code gtid_slave_pos} is not what it replicates by.
  * The probe's variables need no privilege; {@code MASTER_GTID_WAIT} needs none either.
@@ -192,18 +194,19 @@ final class MariaDbDialect implements Dialect {
      * A replica-status row: {@code Seconds_Behind_Master} ({@link Optional#empty()} when
      * {@code NULL}), {@code Using_Gtid} ({@code No}, {@code Slave_Pos} or {@code Current_Pos}), and
      * whether the SQL thread runs and has applied all the IO thread received (its executed position
-     * in the primary's binary log is the received one).
+     * in the primary's binary log is the received one); whether the SQL thread runs; that executed
+     * position ({@code file:position}).
      */
-    record Replication(Optional<Duration> secondsBehind, String usingGtid, boolean appliedAllReceived) {
+    record Replication(Optional<Duration> secondsBehind, String usingGtid, boolean appliedAllReceived, boolean sqlRunning, String executed) {
 
         static Replication of(Readable row) {
             Object seconds = row.get("Seconds_Behind_Master");
             Object gtid = row.get("Using_Gtid");
-            boolean applied = "Yes".equalsIgnoreCase(text(row, "Slave_SQL_Running"))
-                && text(row, "Master_Log_File").equals(text(row, "Relay_Master_Log_File"))
-                && text(row, "Read_Master_Log_Pos").equals(text(row, "Exec_Master_Log_Pos"));
+            boolean running = "Yes".equalsIgnoreCase(text(row, "Slave_SQL_Running"));
+            String executed = text(row, "Relay_Master_Log_File") + ":" + text(row, "Exec_Master_Log_Pos");
+            boolean applied = running && executed.equals(text(row, "Master_Log_File") + ":" + text(row, "Read_Master_Log_Pos"));
             return new Replication(seconds instanceof Number ? Optional.of(Duration.ofSeconds(((Number) seconds).longValue())) : Optional.empty(),
-                gtid == null ? "" : gtid.toString(), applied);
+                gtid == null ? "" : gtid.toString(), applied, running, executed);
         }
 
         private static String text(Readable row, String column) {
@@ -302,10 +305,11 @@ final class MariaDbDialect implements Dialect {
     }
 
     /**
-     * {@code MASTER_GTID_WAIT(position, seconds)} for what is left until {@code deadline}: one
-     * round trip, answered as soon as the replica has applied the position (at once when it
-     * already has). Without waiting when the last probe saw replication stopped; never on a node
-     * replicating by file and position, or probed by the validation query only.
+     * {@code MASTER_GTID_WAIT(position, seconds)} until {@code deadline}, paced by {@link GtidWait}:
+     * one round trip when the replica has applied the position, given up on after about 20 ms when
+     * its SQL thread is stopped or stands still. Without waiting when the last probe saw
+     * replication stopped; never on a node replicating by file and position, or probed by the
+     * validation query only.
      */
     @Override
     public Mono<Boolean> awaitApplied(Connection replica, Position position, long deadline, Scheduler scheduler) {
@@ -318,8 +322,7 @@ final class MariaDbDialect implements Dialect {
         if (gtid.isEmpty()) {
             return Mono.just(true);
         }
-        long wait = this.stopped.get() ? 0 : deadline - scheduler.now(TimeUnit.NANOSECONDS);
-        return Statements.queryLong(replica, gtidWait(gtid, wait)).map(answer -> answer == 0);
+        return GtidWait.await(replica, gtid, this.stopped.get() ? scheduler.now(TimeUnit.NANOSECONDS) : deadline, scheduler);
     }
 
     /** The wait's statement: the list is digits, dashes and commas only (parsed), so it is written in, not bound. */

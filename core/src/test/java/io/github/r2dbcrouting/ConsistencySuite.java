@@ -43,6 +43,9 @@ abstract class ConsistencySuite extends FamilySuite {
 
     static final AtomicLong IDS = new AtomicLong();
 
+    /** A {@code sessionWait} that a read waiting it out would show at once. */
+    static final Duration LONG_SESSION_WAIT = Duration.ofSeconds(20);
+
     private final int stressSessions;
 
     private final int stressRounds;
@@ -256,6 +259,48 @@ abstract class ConsistencySuite extends FamilySuite {
         long before = positionQueries(primary);
         Flux.fromIterable(all).flatMap(ConsistencySession::settled).blockLast(Duration.ofSeconds(10));
         assertThat(positionQueries(primary)).as("settled sessions need no other query").isEqualTo(before);
+    }
+
+    /**
+     * A session read does not wait out {@code sessionWait} on replicas that do not replay: with
+     * every replica's replay paused after the last probe (probes every minute, so none saw it), it
+     * reads on the primary long before a 20 s {@code sessionWait} runs out. On MariaDB,
+     * {@code MASTER_GTID_WAIT} alone held it for the whole wait.
+     */
+    @Test
+    void shouldGiveUpOnReplicasThatDoNotReplayLongBeforeSessionWait() {
+        RoutingConnectionFactory factory = unprobedFactory();
+        pauseEveryReplica();
+        assertSessionReadGoesToThePrimaryLongBeforeSessionWait(factory, IDS.incrementAndGet(), "every replica paused");
+    }
+
+    /** A factory with a 20 s {@code sessionWait} whose probes, once every node answered, look again only a minute later. */
+    RoutingConnectionFactory unprobedFactory() {
+        RoutingConnectionFactory factory = this.family.closeAfterTest(builder()
+            .name("unprobed")
+            .health(h -> h.interval(Duration.ofMinutes(1)).timeout(Duration.ofSeconds(5)))
+            .sessionWait(LONG_SESSION_WAIT)
+            .build());
+        Await.until("every role observed", FEW_INTERVALS, () -> factory.nodes().stream().allMatch(n -> n.role() != NodeRole.UNKNOWN),
+            () -> factory.nodes().toString());
+        return factory;
+    }
+
+    /**
+     * Row {@code id}, written in a session, is read back in it on the primary, and the read did
+     * not wait a quarter of {@code sessionWait} on replicas that do not replay ({@code stall} says how).
+     */
+    void assertSessionReadGoesToThePrimaryLongBeforeSessionWait(RoutingConnectionFactory factory, long id, String stall) {
+        ConsistencySession session = ConsistencySession.create();
+        insert(factory, id).contextWrite(Routing.session(session)).block(Duration.ofSeconds(10));
+
+        long start = System.nanoTime();
+        Seen seen = sessionRead(factory, id, session).block(LONG_SESSION_WAIT.plusSeconds(10));
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+
+        assertThat(seen).as("the session read, %s", stall).isEqualTo(new Seen(true, false));
+        LOGGER.info("{}: session read ({}, sessionWait {}) went to the primary after {} ms", this.family, stall, LONG_SESSION_WAIT, took.toMillis());
+        assertThat(took).as("how long the read waited on replicas that do not replay (%s)", stall).isLessThan(LONG_SESSION_WAIT.dividedBy(4));
     }
 
     @Test

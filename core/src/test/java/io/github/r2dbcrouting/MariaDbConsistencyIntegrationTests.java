@@ -3,9 +3,12 @@ package io.github.r2dbcrouting;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
@@ -35,6 +38,9 @@ class MariaDbConsistencyIntegrationTests extends ConsistencySuite {
 
     private static final Logger LOGGER = Loggers.getLogger(MariaDbConsistencyIntegrationTests.class);
 
+    /** How long a lock holder keeps its lock unless killed: within the testkit's bound on an admin statement. */
+    private static final int LOCK_HOLDER_SLEEP = 12;
+
     @RegisterExtension
     static final MariaDbClusterExtension CLUSTER = MariaDbClusterExtension.builder()
         .replicas(2)
@@ -43,6 +49,42 @@ class MariaDbConsistencyIntegrationTests extends ConsistencySuite {
 
     MariaDbConsistencyIntegrationTests() {
         super(Family.mariaDb(CLUSTER), 16, 100);
+    }
+
+    /**
+     * A replica whose SQL thread runs but stands still, held by a lock, with a transaction it
+     * received and does not apply, is given up on as one whose replication is stopped. On every
+     * replica {@code root} holds a next-key lock (an open {@code SELECT ... FOR UPDATE}, which the
+     * app user may not run on a read-only server) over the id the session then inserts, so that
+     * the replica's applier waits on it.
+     */
+    @Test
+    void shouldGiveUpOnReplicasWhoseApplierIsHeldByALock() {
+        RoutingConnectionFactory factory = unprobedFactory();
+        long id = IDS.incrementAndGet();
+        List<CompletableFuture<?>> holders = new ArrayList<>();
+        try {
+            for (MariaDbNode replica : CLUSTER.replicas()) {
+                holders.add(CompletableFuture.runAsync(() -> replica.executeAsAdmin("BEGIN; SELECT id FROM " + replica.database()
+                    + ".notes WHERE id >= " + id + " FOR UPDATE; SELECT SLEEP(" + LOCK_HOLDER_SLEEP + "); ROLLBACK")));
+                Await.until("the lock on '" + replica.name() + "' held", FEW_INTERVALS, () -> !lockHolder(replica).isEmpty());
+            }
+            assertSessionReadGoesToThePrimaryLongBeforeSessionWait(factory, id, "every replica's applier held by a lock");
+            assertThat(CLUSTER.replicas()).as("appliers running, held").allSatisfy(replica -> assertThat(replica.isReplayPaused()).isFalse());
+        } finally {
+            for (MariaDbNode replica : CLUSTER.replicas()) {
+                String holder = lockHolder(replica);
+                if (!holder.isEmpty()) {
+                    replica.executeAsAdmin("KILL " + holder);
+                }
+            }
+            holders.forEach(holder -> holder.handle((done, error) -> null).join());
+        }
+    }
+
+    /** The connection id of the lock holder's session while it sleeps on its lock, or empty. */
+    private static String lockHolder(MariaDbNode replica) {
+        return replica.executeAsAdmin("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO = 'SELECT SLEEP(" + LOCK_HOLDER_SLEEP + ")'");
     }
 
     /**
