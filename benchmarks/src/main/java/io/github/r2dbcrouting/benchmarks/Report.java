@@ -16,7 +16,7 @@ final class Report {
 
     private final String machine = ScenarioRunner.machine();
 
-    private Map<String, Object> throughput;
+    private final List<ThroughputResult> throughput = new ArrayList<>();
 
     private final List<ScenarioResult> scenarios = new ArrayList<>();
 
@@ -27,9 +27,9 @@ final class Report {
         this.options = options;
     }
 
-    void throughput(Map<String, Object> result) throws IOException {
-        this.throughput = result;
-        Files.writeString(this.directory.resolve("throughput.json"), Json.write(result));
+    void throughput(ThroughputResult result) throws IOException {
+        this.throughput.add(result);
+        Files.writeString(this.directory.resolve("throughput-" + result.family().id() + ".json"), Json.write(result.json()));
     }
 
     void scenario(ScenarioResult result) throws IOException {
@@ -48,27 +48,8 @@ final class Report {
         md.append("Machine at the start: ").append(this.machine).append(", at the end: ").append(ScenarioRunner.machine())
             .append(". Every server of a cluster runs on this same machine. Families: ")
             .append(this.options.families().stream().map(f -> f.label).toList()).append(".\n\n");
-        md.append(SideBySide.markdown(this.options, this.scenarios, this.consistency));
-        if (this.throughput != null) {
-            md.append("## End-to-end throughput\n\n");
-            md.append("`SELECT 1` in ").append(this.throughput.get("concurrency")).append(" closed-loop pipelines, pool maxSize ")
-                .append(this.throughput.get("poolMaxSize")).append(" per node, ").append(this.throughput.get("rounds")).append(" round(s) of ")
-                .append(this.throughput.get("secondsPerRound")).append(" s per factory (order A B C, then C B A), after 2 s of warm-up each. ")
-                .append("Bare pool: ").append(this.throughput.get("bareSettings")).append(". Routing: ").append(this.throughput.get("routingSettings"))
-                .append(".\n\n");
-            md.append("| factory | reads | failed | reads/s | p50 ms | p99 ms | max ms |\n|---|---:|---:|---:|---:|---:|---:|\n");
-            for (Map<String, Object> row : (List<Map<String, Object>>) this.throughput.get("results")) {
-                md.append("| ").append(row.get("factory")).append(" | ").append(row.get("reads")).append(" | ").append(row.get("failed"))
-                    .append(" | ").append(ScenarioRunner.fmt((Double) row.get("readsPerSecond"))).append(" | ")
-                    .append(ScenarioRunner.fmt((Double) row.get("p50Ms"))).append(" | ").append(ScenarioRunner.fmt((Double) row.get("p99Ms")))
-                    .append(" | ").append(ScenarioRunner.fmt((Double) row.get("maxMs"))).append(" |\n");
-            }
-            md.append("\nRatio routing / bare, same single replica behind both (the routing overhead): **")
-                .append(String.format(java.util.Locale.ROOT, "%.3f", (Double) this.throughput.get("ratioOneReplica")))
-                .append("** (target >= 0.97). With reads spread over both replicas: ")
-                .append(String.format(java.util.Locale.ROOT, "%.3f", (Double) this.throughput.get("ratioTwoReplicas")))
-                .append(" (more servers, not less overhead; all servers share this machine's cores).\n\n");
-        }
+        md.append(SideBySide.markdown(this.options, this.throughput, this.scenarios, this.consistency));
+        md.append(ThroughputResult.markdown(this.throughput));
         if (!this.scenarios.isEmpty()) {
             md.append("## Failover scenarios\n\n");
             md.append(this.options.concurrency()).append(" read pipelines looping the family's port query with `Routing.readOnly()`, ")

@@ -27,7 +27,7 @@ import io.github.r2dbcrouting.RoutingEvent;
  *   --scenarios=replica-kill,replica-freeze,replica-freeze-defaults,replica-pause-replay,primary-kill,primary-failover   (default: all)
  *   --duration=12 --fault-at=3 --recover-at=7     seconds of each scenario run
  *   --concurrency=16 --retry-readers=8            readers, of which that many use Routing.retryReads()
- *   --throughput-seconds=10 --throughput-rounds=2 (PostgreSQL only)
+ *   --throughput-seconds=10 --throughput-rounds=2 per family
  *   --no-throughput | --no-scenarios | --no-consistency
  *   --consistency-seconds=3                       per slot of the read-your-writes stress and the session write cost
  *   --warm-up=6                                   seconds of an unrecorded replica-kill run per family first (JIT, class loading); 0: none
@@ -65,6 +65,13 @@ public final class ScenarioRunner {
             Options d = defaults();
             return new Options(families, scenarios, duration, faultAt, recoverAt, false, 0, 0, d.concurrency, d.retryReaders, d.writers,
                 d.writeEvery, d.operationTimeout, false, 0, 0, out);
+        }
+
+        /** A short throughput comparison alone: no warm-up, no scenarios, no consistency measurements. */
+        static Options throughputOnly(List<Family> families, int seconds, int rounds, Path out) {
+            Options d = defaults();
+            return new Options(families, List.of(), d.durationSeconds, d.faultAtSeconds, d.recoverAtSeconds, true, seconds, rounds,
+                d.concurrency, d.retryReaders, d.writers, d.writeEvery, d.operationTimeout, false, 0, 0, out);
         }
 
         /** These options with other scenario times. */
@@ -164,10 +171,11 @@ public final class ScenarioRunner {
      * What a run wrote and measured.
      *
      * @param directory    the report's directory
+     * @param throughput   one result per family, empty when not measured
      * @param scenarios    one result per scenario and family run, in order
      * @param consistency  one result per family, empty when not measured
      */
-    public record Run(Path directory, List<ScenarioResult> scenarios, List<ConsistencyResult> consistency) {
+    public record Run(Path directory, List<ThroughputResult> throughput, List<ScenarioResult> scenarios, List<ConsistencyResult> consistency) {
     }
 
     /**
@@ -186,12 +194,17 @@ public final class ScenarioRunner {
                 throw new IllegalStateException(family.label + " cannot run on this machine: " + problem);
             }
         }
-        if (options.throughput() && options.families().contains(Family.POSTGRESQL)) {
-            report.throughput(Throughput.run(options));
-        }
+        List<ThroughputResult> throughput = new ArrayList<>();
         List<ScenarioResult> results = new ArrayList<>();
         List<ConsistencyResult> consistency = new ArrayList<>();
         try {
+            if (options.throughput()) {
+                for (Family family : options.families()) {
+                    ThroughputResult result = Throughput.run(family, options);
+                    throughput.add(result);
+                    report.throughput(result);
+                }
+            }
             if (options.warmUpSeconds() > 0 && !options.scenarios().isEmpty()) {
                 Path warmUp = Files.createDirectories(directory.resolve("warm-up"));
                 int seconds = options.warmUpSeconds();
@@ -217,7 +230,7 @@ public final class ScenarioRunner {
             // what was measured is written, also when a later part failed
             report.finish();
         }
-        return new Run(directory, List.copyOf(results), List.copyOf(consistency));
+        return new Run(directory, List.copyOf(throughput), List.copyOf(results), List.copyOf(consistency));
     }
 
     /** One recorded routing event, with its offset from the start of the load. */

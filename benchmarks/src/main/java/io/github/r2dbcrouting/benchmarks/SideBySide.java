@@ -14,9 +14,10 @@ final class SideBySide {
     private SideBySide() {
     }
 
-    static String markdown(ScenarioRunner.Options options, List<ScenarioResult> scenarios, List<ConsistencyResult> consistency) {
+    static String markdown(ScenarioRunner.Options options, List<ThroughputResult> throughput, List<ScenarioResult> scenarios,
+                           List<ConsistencyResult> consistency) {
         List<Family> families = options.families();
-        if (scenarios.isEmpty() && consistency.isEmpty()) {
+        if (throughput.isEmpty() && scenarios.isEmpty() && consistency.isEmpty()) {
             return "";
         }
         StringBuilder md = new StringBuilder("## Side by side\n\n| scenario | measure |");
@@ -26,21 +27,36 @@ final class SideBySide {
             rule.append("---:|");
         }
         md.append('\n').append(rule).append('\n');
+        if (!throughput.isEmpty()) {
+            throughputRows(md, options.concurrency(), byFamily(families, throughput, ThroughputResult::family));
+        }
         for (String id : options.scenarios()) {
-            List<ScenarioResult> row = new ArrayList<>();
-            for (Family family : families) {
-                row.add(scenarios.stream().filter(r -> r.family == family && r.id().equals(id)).findFirst().orElse(null));
-            }
-            scenarioRows(md, Scenario.of(id), row);
+            scenarioRows(md, Scenario.of(id), byFamily(families, scenarios.stream().filter(r -> r.id().equals(id)).toList(), r -> r.family));
         }
         if (!consistency.isEmpty()) {
-            List<ConsistencyResult> row = new ArrayList<>();
-            for (Family family : families) {
-                row.add(consistency.stream().filter(r -> r.family() == family).findFirst().orElse(null));
-            }
-            consistencyRows(md, row);
+            consistencyRows(md, byFamily(families, consistency, ConsistencyResult::family));
         }
         return md.append('\n').toString();
+    }
+
+    /** One result per family, in the order of {@code families}; null for a family without one. */
+    private static <T> List<T> byFamily(List<Family> families, List<T> results, Function<T, Family> family) {
+        List<T> row = new ArrayList<>();
+        for (Family f : families) {
+            row.add(results.stream().filter(r -> family.apply(r) == f).findFirst().orElse(null));
+        }
+        return row;
+    }
+
+    private static void throughputRows(StringBuilder md, int pipelines, List<ThroughputResult> results) {
+        line(md, "throughput, `SELECT 1` in " + pipelines + " pipelines", "reads/s, bare r2dbc-pool (its defaults) -> replica-1", results,
+            t -> String.format(Locale.ROOT, "%.0f", t.readsPerSecond(Throughput.BARE)));
+        line(md, "", "reads/s, routing `readOnly()` -> replica-1 only (vs bare)", results, t -> String.format(Locale.ROOT, "%.0f (**%.3fx**)",
+            t.readsPerSecond(Throughput.ROUTING_ONE), t.ratioOneReplica()));
+        line(md, "", "reads/s, routing `readOnly()` -> both replicas (vs bare)", results, t -> String.format(Locale.ROOT, "%.0f (%.3fx)",
+            t.readsPerSecond(Throughput.ROUTING_TWO), t.ratioTwoReplicas()));
+        line(md, "", "routing -> replica-1 only / bare, round by round", results, ThroughputResult::roundRatios);
+        line(md, "", "failed reads", results, t -> String.valueOf(t.failed()));
     }
 
     private static void scenarioRows(StringBuilder md, Scenario scenario, List<ScenarioResult> results) {

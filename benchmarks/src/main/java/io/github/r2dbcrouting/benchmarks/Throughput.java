@@ -12,8 +12,6 @@ import java.util.function.Function;
 import io.github.r2dbcrouting.PoolSettings;
 import io.github.r2dbcrouting.Routing;
 import io.github.r2dbcrouting.RoutingConnectionFactory;
-import io.github.r2dbcrouting.testkit.PostgresCluster;
-import io.github.r2dbcrouting.testkit.PostgresNode;
 import io.r2dbc.pool.ConnectionPool;
 import io.r2dbc.spi.ConnectionFactory;
 import org.HdrHistogram.Histogram;
@@ -23,9 +21,10 @@ import reactor.util.context.Context;
 import io.github.r2dbcrouting.benchmarks.ScenarioRunner.Options;
 
 /**
- * The runner's throughput comparison: closed-loop {@code SELECT 1} on a bare r2dbc-pool over
- * replica-1 (with r2dbc-pool's own defaults, as users run it) against the routing factory over
- * replica-1 alone and over both replicas, in alternating rounds so that drift hits all alike.
+ * The runner's throughput comparison on one family: closed-loop {@code SELECT 1} on a bare
+ * r2dbc-pool over replica-1's driver factory (with r2dbc-pool's own defaults, as users of that
+ * driver run it) against the routing factory over replica-1 alone and over both replicas, in
+ * alternating rounds so that drift hits all alike.
  */
 final class Throughput {
 
@@ -42,12 +41,13 @@ final class Throughput {
         return factory.equals(BARE) ? Function.identity() : Routing.readOnly();
     }
 
-    /** Runs the comparison and returns its figures for the report. */
-    static Map<String, Object> run(Options options) {
-        ScenarioRunner.log("throughput: starting a cluster with 2 replicas");
+    /** Runs the comparison on a fresh {@code family} cluster and returns its figures for the report. */
+    static ThroughputResult run(Family family, Options options) {
+        String log = "throughput " + family.id();
+        ScenarioRunner.log(log + ": starting a " + family.label + " cluster with 2 replicas");
         PoolSettings pool = PoolSettings.builder().maxSize(options.concurrency()).build();
-        try (PostgresCluster cluster = PostgresCluster.start(2)) {
-            PostgresNode replica = cluster.replicas().get(0);
+        try (BenchCluster cluster = family.start(2)) {
+            BenchNode replica = cluster.replicas().get(0);
             RoutingConnectionFactory routing = RoutingConnectionFactory.builder()
                 .name("throughput")
                 .primary("primary", cluster.primary().connectionFactory())
@@ -62,7 +62,8 @@ final class Throughput {
                 .replica("replica-1", replica.connectionFactory())
                 .pool(pool)
                 .build();
-            // the baseline as users run it: r2dbc-pool's own defaults, sized for the load like ours
+            // the baseline as users of this driver run it: r2dbc-pool's own defaults over the driver's
+            // factory, sized for the load like ours
             ConnectionPool bare = Pools.bare("bare", replica.connectionFactory(), options.concurrency());
             Map<String, ConnectionFactory> factories = new LinkedHashMap<>();
             factories.put(BARE, bare);
@@ -80,7 +81,7 @@ final class Throughput {
                 for (int round = 0; round < options.throughputRounds(); round++) {
                     Map<String, Double> roundRates = new LinkedHashMap<>();
                     for (String name : order) {
-                        ScenarioRunner.log("throughput round " + (round + 1) + ": " + name + " for " + options.throughputSeconds() + " s");
+                        ScenarioRunner.log(log + " round " + (round + 1) + ": " + name + " for " + options.throughputSeconds() + " s");
                         long[] c = counts.computeIfAbsent(name, n -> new long[3]);
                         long reads = c[0];
                         long nanos = c[2];
@@ -95,7 +96,7 @@ final class Throughput {
                     perRound.put("readsPerSecond", roundRates);
                     perRound.put("ratioOneReplica", roundRates.get(ROUTING_ONE) / roundRates.get(BARE));
                     perRound.put("ratioTwoReplicas", roundRates.get(ROUTING_TWO) / roundRates.get(BARE));
-                    ScenarioRunner.log(String.format(Locale.ROOT, "throughput round %d: %s; routing one replica / bare %.3f", round + 1,
+                    ScenarioRunner.log(String.format(Locale.ROOT, "%s round %d: %s; routing one replica / bare %.3f", log, round + 1,
                         roundRates, roundRates.get(ROUTING_ONE) / roundRates.get(BARE)));
                     rounds.add(perRound);
                     Collections.reverse(order);
@@ -106,12 +107,14 @@ final class Throughput {
                 bare.disposeLater().block(Duration.ofSeconds(30));
             }
             Map<String, Object> result = new LinkedHashMap<>();
+            result.put("family", family.id());
+            result.put("driverFactory", replica.connectionFactory().getClass().getName());
             result.put("query", "SELECT 1");
             result.put("concurrency", options.concurrency());
             result.put("poolMaxSize", options.concurrency());
             result.put("secondsPerRound", options.throughputSeconds());
             result.put("rounds", options.throughputRounds());
-            result.put("bareSettings", "r2dbc-pool's own defaults, maxSize " + options.concurrency());
+            result.put("bareSettings", "r2dbc-pool's own defaults over the " + family.label + " driver's factory, maxSize " + options.concurrency());
             result.put("routingSettings", "the factory's defaults (probes on), maxSize " + options.concurrency());
             List<Map<String, Object>> rows = new ArrayList<>();
             Map<String, Double> rates = new LinkedHashMap<>();
@@ -131,7 +134,7 @@ final class Throughput {
             result.put("perRound", rounds);
             result.put("ratioOneReplica", rates.get(ROUTING_ONE) / rates.get(BARE));
             result.put("ratioTwoReplicas", rates.get(ROUTING_TWO) / rates.get(BARE));
-            return result;
+            return new ThroughputResult(family, result);
         }
     }
 

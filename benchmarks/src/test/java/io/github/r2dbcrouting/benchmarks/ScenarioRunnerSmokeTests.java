@@ -10,8 +10,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 
 /**
- * A short run of the scenario runner against a real cluster of each family: one replica kill in a
- * 4 s run. It checks that the report is written and that the numbers are sane, not how good they are.
+ * Short runs of the scenario runner against a real cluster of each family: one replica kill in a
+ * 4 s run, and one 1 s round of the throughput comparison. They check that the report is written
+ * and that the numbers are sane, not how good they are.
  */
 class ScenarioRunnerSmokeTests {
 
@@ -42,5 +43,28 @@ class ScenarioRunnerSmokeTests {
         assertThat(result.readsAttempted()).isPositive();
         assertThat(result.acquiredAtEnd()).isZero();
         assertThat(result.acknowledgedMissing()).as("acknowledged writes missing on the primary").isZero();
+    }
+
+    @ParameterizedTest
+    @EnumSource(Family.class)
+    void shouldWriteReportOfShortThroughputRun(Family family) throws Exception {
+        Path out = Files.createTempDirectory(Path.of("target"), "smoke-reports-");
+        ScenarioRunner.Options options = ScenarioRunner.Options.throughputOnly(List.of(family), 1, 1, out);
+
+        ScenarioRunner.Run run = ScenarioRunner.run(options);
+
+        Path directory = run.directory();
+        assertThat(Files.readString(directory.resolve("report.md"))).contains("## Side by side", "## End-to-end throughput",
+            "| " + family.label + " | " + Throughput.BARE + " |", "| " + family.label + " | " + Throughput.ROUTING_TWO + " |",
+            "- " + family.label + ": routing / bare");
+        assertThat(Files.readString(directory.resolve("throughput-" + family.id() + ".json")))
+            .contains("\"family\": \"" + family.id() + "\"", "\"perRound\"");
+        assertThat(run.throughput()).hasSize(1);
+        ThroughputResult result = run.throughput().get(0);
+        assertThat(result.family()).isEqualTo(family);
+        assertThat(result.failed()).as("failed reads").isZero();
+        assertThat(result.readsPerSecond(Throughput.BARE)).isPositive();
+        assertThat(result.ratioOneReplica()).isPositive();
+        assertThat(result.ratioTwoReplicas()).isPositive();
     }
 }
