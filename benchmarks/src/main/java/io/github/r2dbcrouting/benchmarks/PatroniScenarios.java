@@ -59,23 +59,23 @@ final class PatroniScenarios {
     static Path run(Path out) throws IOException, InterruptedException {
         Path directory = out.resolve(LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")) + "-patroni");
         Files.createDirectories(directory);
-        try (PatroniCluster cluster = PatroniCluster.start(3)) {
+        try (PatroniCluster cluster = PatroniCluster.builder().members(3).synchronousMode().build()) {
             cluster.awaitMembersStreaming(WAIT).execute("CREATE TABLE bench_ids (id bigint PRIMARY KEY)");
             PatroniScenarios scenarios = new PatroniScenarios(cluster);
             StringBuilder report = new StringBuilder();
             report.append("# Patroni topology source (").append(ScenarioRunner.machine()).append(")\n\n");
             report.append("16 readers (`retryReads()`), 2 writers (one INSERT every 20 ms each); factory: `PatroniTopology` interval 1 s, "
-                + "health interval 1 s / timeout 500 ms (defaults); Patroni ttl 8 s, loop_wait 1 s.\n\n");
+                + "health interval 1 s / timeout 500 ms (defaults); Patroni ttl 8 s, loop_wait 1 s, synchronous_mode (a commit returns once "
+                + "the synchronous standby has it; only that standby is promoted, so a failover loses no acknowledged write).\n\n");
             report.append("| scenario | new leader reported -> first write on it | writes failed | acknowledged writes missing | "
                 + "reads failed | reads |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
-            scenarios.fault("switchover", () -> {
-                PatroniMember leader = cluster.awaitLeader(WAIT);
-                PatroniMember candidate = cluster.members().stream().filter(m -> !m.name().equals(leader.name()) && m.isRunning())
-                    .findFirst().orElseThrow();
-                cluster.switchover(candidate);
-            });
+            // in synchronous_mode Patroni switches over to the synchronous standby only
+            scenarios.fault("switchover", () -> cluster.switchover(cluster.awaitSyncStandby(WAIT)));
             cluster.awaitMembersStreaming(WAIT);
             scenarios.fault("leader kill", () -> {
+                // in synchronous_mode Patroni promotes the synchronous standby only: with none named yet
+                // (just after the switchover) it leaves the cluster without a leader, as it should
+                cluster.awaitSyncStandby(WAIT);
                 PatroniMember killed = cluster.killLeader();
                 cluster.awaitNewLeader(killed, WAIT);
                 killed.start();
@@ -242,7 +242,10 @@ final class PatroniScenarios {
         RoutingConnectionFactory factory = factory();
         PatroniLoad load = new PatroniLoad(factory);
         PatroniMember leader = this.cluster.awaitLeader(WAIT);
-        PatroniMember removed = this.cluster.members().stream().filter(m -> !m.name().equals(leader.name()) && m.isRunning())
+        // an asynchronous replica: stopping the synchronous standby would hold the commits until Patroni names another
+        PatroniMember sync = this.cluster.awaitSyncStandby(WAIT);
+        PatroniMember removed = this.cluster.members().stream()
+            .filter(m -> !m.name().equals(leader.name()) && !m.name().equals(sync.name()) && m.isRunning())
             .findFirst().orElseThrow();
         try {
             long deadline = System.nanoTime() + WAIT.toNanos();
