@@ -180,16 +180,21 @@ final class PatroniScenarios {
                     }
                 }
             }, "patroni-watch");
+            // a daemon, stopped in any case: a fault that throws must not keep the JVM alive (it did once, for 20 minutes)
+            watcher.setDaemon(true);
             watcher.start();
             int failedBefore = load.writesFailed.get();
-            fault.run();
-            long deadline = System.nanoTime() + WAIT.toNanos();
-            while ((newLeader.name == null || load.firstWriteOn.get(this.cluster.member(newLeader.name).port()) == null)
-                && System.nanoTime() < deadline) {
-                Thread.sleep(20);
+            try {
+                fault.run();
+                long deadline = System.nanoTime() + WAIT.toNanos();
+                while ((newLeader.name == null || load.firstWriteOn.get(this.cluster.member(newLeader.name).port()) == null)
+                    && System.nanoTime() < deadline) {
+                    Thread.sleep(20);
+                }
+            } finally {
+                watching.set(false);
+                watcher.join();
             }
-            watching.set(false);
-            watcher.join();
             String leader = newLeader.name;
             Long firstWrite = leader == null ? null : load.firstWriteOn.get(this.cluster.member(leader).port());
             awaitReads(load, load.reads.get() + 500);

@@ -138,10 +138,20 @@ public final class ScenarioRunner {
         }
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        try {
+            runMain(args);
+        } catch (Throwable error) {
+            // exit in any case: a thread a failed run left behind must not keep the JVM (and its clusters' processes) alive
+            error.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void runMain(String[] args) throws Exception {
         System.setProperty("java.awt.headless", "true");
         if (PatroniScenarios.requested(args)) {
-            PatroniScenarios.run(Options.defaults().out());
+            PatroniScenarios.run(Options.parse(Arrays.stream(args).filter(arg -> !arg.equals("--patroni")).toArray(String[]::new)).out());
             System.exit(0);
         }
         if (Soak.requested(args)) {
