@@ -1,7 +1,6 @@
 package io.github.r2dbcrouting;
 
 import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import io.r2dbc.spi.Connection;
@@ -15,85 +14,95 @@ import reactor.core.scheduler.Scheduler;
  * PostgreSQL's {@link ReplayWait}, so that {@code sessionWait} means the same on both families.
  * {@code MASTER_GTID_WAIT} answers as soon as the replica has applied the position, but it waits
  * out a replica that will not get there: one whose SQL thread is stopped (replication paused, or
- * stopped by an error) or stands still with transactions it received and does not apply (held by
- * a lock). So the wait goes in {@link #LOOK} slices while the replica is seen applying: after a
- * slice that timed out, one look at {@code SHOW REPLICA STATUS} decides:
+ * stopped by an error) or stands still with a transaction it received and does not apply (held by
+ * a lock). So the wait goes in slices, {@link #FIRST_SLICE} first and then twice as long each time
+ * up to {@link #LONGEST_SLICE}, and after each slice that timed out a look decides:
  * <ul>
  * <li>SQL thread not running, or no replication any more: give up, the read goes to the primary;</li>
- * <li>it applied all it received: what it lacks is still on its way, wait the rest of {@code sessionWait};</li>
- * <li>else, on the first look, one more slice and look; on the second, wait the rest if its applied
- * position moved, give up if it stood still.</li>
+ * <li>it applied all it received: what it lacks is still on its way, wait on;</li>
+ * <li>it has received more than it applied: the first time this is seen, wait on; when the previous
+ * look saw it too, wait on if the replica made progress since (its executed position, or the rows
+ * it changed: a big transaction moves the position only at its commit), give up if it stood still.</li>
  * </ul>
- * A replica that has applied the position answers the first slice at once: one round trip, as
- * before. A stalled one is given up on after two slices and two looks, about 20 ms, where
- * {@code MASTER_GTID_WAIT} alone held the read for the whole {@code sessionWait}.
+ * A replica that has applied the position answers the first slice at once: one round trip. A
+ * stalled one is given up on after two slices and two looks, about 20 ms, or two looks after it
+ * stalls, where {@code MASTER_GTID_WAIT} alone held the read for the whole {@code sessionWait}.
  */
 final class GtidWait {
 
-    /** One slice of the wait, and the pause between two looks: PostgreSQL's look interval. */
-    static final Duration LOOK = Duration.ofMillis(10);
+    /** The first slice of the wait, and the second: PostgreSQL's look interval. */
+    static final Duration FIRST_SLICE = Duration.ofMillis(10);
 
-    private static final long LOOK_NANOS = LOOK.toNanos();
+    /** The longest slice between two looks: a replica that stalls late is given up on within about this. */
+    static final Duration LONGEST_SLICE = Duration.ofMillis(200);
 
-    /** What to do after a look at the replica's status. */
+    /** What to do after a look at the replica. */
     enum Next {
-        /** Wait for the position for the rest of {@code sessionWait}. */
+        /** Wait one more slice for the position, then look again. */
         WAIT,
-        /** Wait one more slice and look again. */
-        LOOK_AGAIN,
         /** The replica will not apply the position soon: read on the primary. */
         GIVE_UP
+    }
+
+    /**
+     * One look at the replica.
+     * @param status      its status row, {@code null} when it has none (not a replica)
+     * @param rowsChanged the rows its threads changed so far, {@code -1} when unknown
+     */
+    record Look(MariaDbDialect.@Nullable Replication status, long rowsChanged) {
+
+        /** Whether the replica applied anything since {@code previous}. */
+        boolean progressedSince(Look previous) {
+            MariaDbDialect.Replication before = previous.status();
+            return this.status != null && (before == null || !this.status.executed().equals(before.executed())
+                || this.rowsChanged != previous.rowsChanged());
+        }
     }
 
     private GtidWait() {
     }
 
     /**
-     * @param look     the replica's status row now, {@code null} when it has none (not a replica)
+     * @param look     what the replica says now
      * @param previous the previous look on this read, {@code null} on the first
      */
-    static Next next(MariaDbDialect.@Nullable Replication look, MariaDbDialect.@Nullable Replication previous) {
-        if (look == null || !look.sqlRunning()) {
+    static Next next(Look look, @Nullable Look previous) {
+        MariaDbDialect.Replication status = look.status();
+        if (status == null || !status.sqlRunning()) {
             return Next.GIVE_UP;
         }
-        if (look.appliedAllReceived()) {
+        if (status.appliedAllReceived() || previous == null || previous.status() == null || previous.status().appliedAllReceived()) {
+            // nothing to apply, or a backlog seen for the first time (it may have arrived just now)
             return Next.WAIT;
         }
-        if (previous == null) {
-            return Next.LOOK_AGAIN;
-        }
-        return look.executed().equals(previous.executed()) ? Next.GIVE_UP : Next.WAIT;
+        return look.progressedSince(previous) ? Next.WAIT : Next.GIVE_UP;
     }
 
     /** Whether {@code replica} applies {@code position} before {@code deadline} (in {@code scheduler}'s nanoseconds). */
     static Mono<Boolean> await(Connection replica, GtidPosition position, long deadline, Scheduler scheduler) {
-        long left = deadline - scheduler.now(TimeUnit.NANOSECONDS);
-        if (left <= LOOK_NANOS) {
-            return applied(replica, position, left);
-        }
-        return applied(replica, position, LOOK_NANOS)
-            .flatMap(done -> done ? Mono.just(true) : paced(replica, position, deadline, scheduler, null));
+        return slice(replica, position, deadline, scheduler, FIRST_SLICE.toNanos(), null);
     }
 
-    private static Mono<Boolean> paced(Connection replica, GtidPosition position, long deadline, Scheduler scheduler,
-                                       MariaDbDialect.@Nullable Replication previous) {
-        return look(replica).flatMap(status -> {
-            MariaDbDialect.Replication look = status.orElse(null);
-            long left = deadline - scheduler.now(TimeUnit.NANOSECONDS);
-            return switch (left <= 0 ? Next.GIVE_UP : next(look, previous)) {
-                case GIVE_UP -> Mono.just(false);
-                case WAIT -> applied(replica, position, left);
-                case LOOK_AGAIN -> applied(replica, position, Math.min(LOOK_NANOS, left))
-                    .flatMap(done -> done ? Mono.just(true) : paced(replica, position, deadline, scheduler, look));
-            };
+    /** One {@code MASTER_GTID_WAIT} of at most {@code slice}; when it times out with time left, a look decides what comes next. */
+    private static Mono<Boolean> slice(Connection replica, GtidPosition position, long deadline, Scheduler scheduler, long slice,
+                                       @Nullable Look previous) {
+        long left = deadline - scheduler.now(TimeUnit.NANOSECONDS);
+        return applied(replica, position, Math.min(slice, left)).flatMap(done -> {
+            if (done || deadline - scheduler.now(TimeUnit.NANOSECONDS) <= 0) {
+                return Mono.just(done);
+            }
+            long next = previous == null ? slice : Math.min(2 * slice, LONGEST_SLICE.toNanos());
+            return look(replica).flatMap(look -> next(look, previous) == Next.GIVE_UP ? Mono.just(false)
+                : slice(replica, position, deadline, scheduler, next, look));
         });
     }
 
-    private static Mono<Optional<MariaDbDialect.Replication>> look(Connection replica) {
+    private static Mono<Look> look(Connection replica) {
         return Flux.from(replica.createStatement(MariaDbDialect.REPLICA_STATUS).execute())
             .flatMap(result -> result.map(MariaDbDialect.Replication::of))
             .collectList()
-            .map(rows -> rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0)));
+            .flatMap(rows -> Statements.queryLong(replica, MariaDbDialect.ROWS_CHANGED)
+                .map(changed -> new Look(rows.isEmpty() ? null : rows.get(0), changed)));
     }
 
     /** {@code MASTER_GTID_WAIT} for at most {@code nanos}: whether the replica applied the position. */

@@ -47,8 +47,8 @@ import reactor.util.Loggers;
  * {@code SELECT @@gtid_binlog_pos} ({@link WalPositions}). A session read waits for a replica with
  * {@code MASTER_GTID_WAIT(position, seconds)} bounded by what is left of {@code sessionWait}: one
  * round trip, which the server answers as soon as the replica applied the position; a replica
- * whose SQL thread is stopped or stands still is given up on after two short slices and two looks
- * at its status ({@link GtidWait}), as PostgreSQL's replay wait gives up on a stalled standby. A replica that
+ * whose SQL thread is stopped or whose applier stands still is given up on two looks at its status
+ * later ({@link GtidWait}), as PostgreSQL's replay wait gives up on a stalled standby. A replica that
  * replicates by binary log file and position ({@code Using_Gtid = No}) gets one warning naming it
  * and is never trusted by session reads: its {@code gtid_slave_pos} is not what it replicates by.
  * The probe's variables need no privilege; {@code MASTER_GTID_WAIT} needs none either.
@@ -79,6 +79,13 @@ final class MariaDbDialect implements Dialect {
 
     /** The default replication connection's status: no row on a server that does not replicate. */
     static final String REPLICA_STATUS = "SHOW REPLICA STATUS";
+
+    /**
+     * Rows written, updated and deleted by every thread of the server so far: the replica's applier
+     * moves it row by row, also inside a transaction whose position moves only at its commit. No privilege.
+     */
+    static final String ROWS_CHANGED = "SELECT CAST(SUM(VARIABLE_VALUE) AS SIGNED) FROM information_schema.GLOBAL_STATUS "
+        + "WHERE VARIABLE_NAME IN ('HANDLER_WRITE', 'HANDLER_UPDATE', 'HANDLER_DELETE')";
 
     /** MariaDB's session statement; it does not understand the standard's {@code SET SESSION CHARACTERISTICS}. */
     static final String READ_ONLY = "SET SESSION TRANSACTION READ ONLY";
@@ -305,9 +312,9 @@ final class MariaDbDialect implements Dialect {
     }
 
     /**
-     * {@code MASTER_GTID_WAIT(position, seconds)} until {@code deadline}, paced by {@link GtidWait}:
-     * one round trip when the replica has applied the position, given up on after about 20 ms when
-     * its SQL thread is stopped or stands still. Without waiting when the last probe saw
+     * {@code MASTER_GTID_WAIT(position, seconds)} until {@code deadline}, in slices paced by
+     * {@link GtidWait}: one round trip when the replica has applied the position, given up on two
+     * looks after its SQL thread stops or its applier stands still. Without waiting when the last probe saw
      * replication stopped; never on a node replicating by file and position, or probed by the
      * validation query only.
      */

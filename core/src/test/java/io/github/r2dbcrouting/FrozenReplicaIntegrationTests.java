@@ -168,6 +168,7 @@ class FrozenReplicaIntegrationTests {
             // probes' timer stopped for 2 s together), which says nothing about routing: such buckets
             // are left out of the windows, and a window left with fewer than half its buckets is not judged.
             List<String> below = new ArrayList<>();
+            int judged = 0;
             for (int b = fault; b + WINDOW <= thawed; b++) {
                 long readSum = 0;
                 long controlSum = 0;
@@ -183,6 +184,7 @@ class FrozenReplicaIntegrationTests {
                     // mostly stalled: too few buckets left to judge a rate that swings by half per bucket
                     continue;
                 }
+                judged++;
                 // a slower machine lowers the bar in proportion; a faster one (the frozen server's CPU is free) never raises it
                 double machine = Math.min(1, controlSum / (live * controlBefore));
                 double share = readSum / (live * before) / Math.max(1e-9, machine);
@@ -214,6 +216,8 @@ class FrozenReplicaIntegrationTests {
                     promise, freezing.toMillis(), stalls.toMillis(), reads.slowestRead())
                 .isLessThanOrEqualTo(promise.plus(freezing).plus(MARGIN).plus(stalls));
             assertThat(idle).as("200 ms buckets without a single read while the primary answered at least twice (all: %s)", buckets).isEmpty();
+            assertThat(judged).as("1 s windows from the freeze to the thaw that the machine let run enough to judge (per 200 ms: %s)", buckets)
+                .isPositive();
             assertThat(below).as("1 s windows from the freeze to the thaw under 40%% of the rate before it, for the machine's speed then "
                 + "(per 200 ms, %s before: %s)", before, buckets).isEmpty();
             assertThat(reads.failures()).as("failed reads: at most those in flight on the frozen replica: %s", reads.errors)

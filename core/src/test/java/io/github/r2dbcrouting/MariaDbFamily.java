@@ -69,7 +69,8 @@ final class MariaDbFamily extends Family {
 
     @Override
     boolean looksAtReplica(String sql) {
-        return sql.startsWith("SELECT MASTER_GTID_WAIT(");
+        // the probes' SHOW REPLICA STATUS is not told apart from a wait's look: only the wait's own statements count
+        return sql.startsWith("SELECT MASTER_GTID_WAIT(") || sql.equals(MariaDbDialect.ROWS_CHANGED);
     }
 
     /** {@code mdb1.} and the GTID of the primary ({@code server_id} 1) in domain 0. */
