@@ -21,6 +21,7 @@ import reactor.core.publisher.Mono;
  * each statement by its SQL text, and each other call that goes to the server (transaction
  * control, savepoints, session settings, a {@code REMOTE} validation) as {@code call: method}.
  * What a server's log would show, for every connection opened through it, without reading the log.
+ * Statements added to a {@code createBatch()} batch are not counted.
  *
  * <pre>{@code
  * StatementCounter primary = new StatementCounter(cluster.primary().connectionFactory());
@@ -90,6 +91,9 @@ public final class StatementCounter implements ConnectionFactory {
     private Connection counting(Connection connection) {
         return (Connection) Proxy.newProxyInstance(Connection.class.getClassLoader(), new Class<?>[] {Connection.class}, (proxy, method, args) -> {
             String name = method.getName();
+            if (name.equals("equals") && args != null && args.length == 1) {
+                return proxy == args[0];
+            }
             if (name.equals("createStatement") && args != null && args.length == 1) {
                 count((String) args[0]);
             }

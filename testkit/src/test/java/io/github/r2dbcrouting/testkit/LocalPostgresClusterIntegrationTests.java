@@ -72,6 +72,13 @@ class LocalPostgresClusterIntegrationTests extends PostgresClusterContract {
                 Connection::close)
             .collectList()
             .block(Duration.ofSeconds(10));
+        Connection counted = Mono.from(counter.create()).block(Duration.ofSeconds(10));
+        try {
+            assertTrue(counted.equals(counted), "a counted connection equals itself");
+        }
+        finally {
+            Mono.from(counted.close()).block(Duration.ofSeconds(10));
+        }
 
         assertEquals(List.of(1, 1, 2), rows, "what the server answered through the counter");
         assertEquals(Map.of("SELECT 1", 2L, "SELECT 2", 1L, "call: beginTransaction", 1L, "call: commitTransaction", 1L,
