@@ -211,13 +211,14 @@ final class Cluster {
                 timedOut && role == NodeRole.REPLICA && Suspicion.quietAmong(node, this.topology.readers));
             failure = HealthRules.probeFailed(node.name, node.health, role, error, latency, timedOut, lending, this.settings, this.clock.instant());
             HealthRules.Change change = failure.change();
+            // the health before the pool: a read that sees the fresh pool sees the ejection too (Router.readFrom)
+            node.health = failure.next();
             if (failure.eject()) {
                 retired.add(this.retiredPools.retire(node, node.renewPool(), "ejected"));
             }
             if (change != null) {
                 events.add(event(change.type(), node, change.cause(), change.message()));
             }
-            node.health = failure.next();
             publish(events);
         }
         if (failure.abort()) {

@@ -182,8 +182,28 @@ final class Router {
             return fallback(topology, lastError);
         }
         Node node = readers.get(Suspicion.select(readers, this.balancer.select(readers)));
+        // lease, then health (an ejection writes them in the other order): a node ejected since the topology was read
+        // would hand the read to its fresh pool, opening a connection to a server just found unresponsive
+        Node.Lease lease = node.lease;
+        if (!node.health.up()) {
+            node = firstUp(readers);
+            if (node == null) {
+                return fallback(topology, lastError);
+            }
+            lease = node.lease;
+        }
         this.metrics.recordRouted(node.name, true);
-        return topology.writerAlias(node) ? aliasRead(node) : node.lease.read;
+        return topology.writerAlias(node) ? aliasRead(node) : lease.read;
+    }
+
+    /** The first of {@code readers} still up: the topology is republished right after an ejection. */
+    private static @Nullable Node firstUp(List<Node> readers) {
+        for (Node reader : readers) {
+            if (reader.health.up()) {
+                return reader;
+            }
+        }
+        return null;
     }
 
     /**

@@ -70,6 +70,34 @@ class RetiredPoolRaceTests {
     }
 
     /**
+     * A read routed from a topology read just before an ejection republished it must not go to the
+     * ejected node's fresh pool, which opens a connection to the server just found unresponsive:
+     * with a frozen replica the read hung there until the thaw (2.6 s in
+     * {@code FrozenReplicaIntegrationTests}, past interval + timeout). Here the ejection is stopped
+     * between the node's health and the topology's republication, as a reader may see it.
+     */
+    @Test
+    void shouldNotSendAReadToTheFreshPoolOfANodeEjectedSinceTheTopologyWasRead() throws Exception {
+        Node replica = node("replica-1");
+        Node other = node("replica-2");
+        replica.health = replica.health.withState(NodeState.EJECTED, "ejected; the topology not republished yet");
+        Node.Lease retired = replica.renewPool();
+        retired.pool.disposeLater().block(WAIT);
+        List<Connection> held = new ArrayList<>();
+        try {
+            for (int i = 0; i < 10; i++) {
+                held.add(Mono.from(this.factory.create()).contextWrite(Routing.readOnly()).block(WAIT));
+            }
+            assertThat(replica.lease.acquired()).as("reads given to the ejected node's fresh pool").isZero();
+            assertThat(other.lease.acquired()).as("reads on the replica still up").isEqualTo(10);
+        } finally {
+            for (Connection connection : held) {
+                Mono.from(connection.close()).block(WAIT);
+            }
+        }
+    }
+
+    /**
      * reactor-pool can count a connection as acquired for ever in a pool disposed while a release
      * hands it to an acquisition waiting on the pool (see {@code Node.Lease#lent}); the soak saw it
      * as a connection lent from a pool retired at an ejection. What {@code retiredPools()} counts is
