@@ -60,6 +60,13 @@ final class Cluster {
         return this.topology;
     }
 
+    /** The topology once a change under way (a node's health written, the topology not yet) is published. */
+    Topology settledTopology() {
+        synchronized (this.lock) {
+            return this.topology;
+        }
+    }
+
     HealthSettings settings() {
         return this.settings;
     }

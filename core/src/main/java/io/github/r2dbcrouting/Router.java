@@ -186,25 +186,12 @@ final class Router {
         // would hand the read to its fresh pool, opening a connection to a server just found unresponsive
         Node.Lease lease = node.lease;
         if (!node.health.up()) {
-            node = firstUp(readers);
-            if (node == null) {
-                return fallback(topology, lastError);
-            }
-            lease = node.lease;
+            return readFrom(this.cluster.settledTopology(), lastError);
         }
         this.metrics.recordRouted(node.name, true);
         return topology.writerAlias(node) ? aliasRead(node) : lease.read;
     }
 
-    /** The first of {@code readers} still up: the topology is republished right after an ejection. */
-    private static @Nullable Node firstUp(List<Node> readers) {
-        for (Node reader : readers) {
-            if (reader.health.up()) {
-                return reader;
-            }
-        }
-        return null;
-    }
 
     /**
      * A read on another name for the writer's own server: it serves current data, in a read-only
@@ -248,16 +235,24 @@ final class Router {
      * its connection and given {@code sessionWait} to catch up; then the primary serves the read.
      */
     private Mono<Connection> readAt(@Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable Position needed) {
-        Topology topology = this.cluster.topology();
+        return readAt(this.cluster.topology(), retry, maxLag, needed);
+    }
+
+    private Mono<Connection> readAt(Topology topology, @Nullable ReadRetry retry, @Nullable Duration maxLag, @Nullable Position needed) {
         ReadChoice choice = ReadChoice.of(topology, this.balancer, retry == null ? null : retry.avoidOn(this.name), maxLag, needed);
         Node node = choice.node;
         if (node == null) {
             return served(retry, topology.writer, fallback(topology, null));
         }
+        Node.Lease lease = node.lease;
+        if (!node.health.up()) {
+            // ejected since the topology was read (see readFrom)
+            return readAt(this.cluster.settledTopology(), retry, maxLag, needed);
+        }
         if (choice.kind == ReadChoice.Kind.AWAIT && needed != null) {
             return served(retry, node, this.replay.await(node, needed, topology));
         }
-        Mono<Connection> acquisition = topology.writerAlias(node) ? node.lease.readOnly : node.lease.acquire;
+        Mono<Connection> acquisition = topology.writerAlias(node) ? lease.readOnly : lease.acquire;
         return served(retry, node, acquisition.onErrorResume(error -> retryReadAt(node, error, retry, maxLag, needed)));
     }
 
