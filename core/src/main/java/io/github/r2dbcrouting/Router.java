@@ -192,7 +192,6 @@ final class Router {
         return topology.writerAlias(node) ? aliasRead(node) : lease.read;
     }
 
-
     /**
      * A read on another name for the writer's own server: it serves current data, in a read-only
      * session as on the fallback, so that a write slipped into a read fails as it would on a replica.

@@ -11,6 +11,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.BiConsumer;
 import java.util.stream.Collectors;
 
 import io.github.r2dbcrouting.testkit.Await;
@@ -255,6 +256,22 @@ abstract class HealthSuite extends FamilySuite {
      */
     @Test
     void shouldKeepReplicasInRotationUnderMaxLagTimeWhileThePrimaryIsDown() {
+        withThePrimaryKilled((load, maxLagTime) -> {
+            long before = load.attempts();
+            assertThat(replicasLeavingWithin(interval().multipliedBy(6))).as("replicas out while the primary was down").isEmpty();
+            assertThat(this.factory.nodes()).filteredOn(n -> n.role() == NodeRole.REPLICA).hasSize(this.family.replicas().size())
+                .allSatisfy(n -> assertThat(n.lagTime()).as("lag of %s", n.name()).isEqualTo(Duration.ZERO));
+            assertThat(load.failures()).as("failed reads through retryReads(): %s", load).isZero();
+            assertThat(load.attempts() - before).as("reads while the primary was down").isPositive();
+        });
+    }
+
+    /**
+     * Runs {@code whileDown} under a read load through {@code retryReads()}, on a factory with a
+     * 2 s {@code maxLagTime}, once the killed primary is out of rotation; then restarts the primary
+     * and waits until it is back.
+     */
+    void withThePrimaryKilled(BiConsumer<ReadLoad, Duration> whileDown) {
         Duration maxLagTime = Duration.ofSeconds(2);
         this.factory = builder().health(h -> h.interval(interval()).timeout(timeout()).maxLagTime(maxLagTime)).build();
         awaitAllUp();
@@ -263,12 +280,7 @@ abstract class HealthSuite extends FamilySuite {
         try (ReadLoad load = new ReadLoad(this.factory, 4, true, Duration.ofSeconds(2))) {
             primary.kill();
             awaitState("primary", NodeState.EJECTED, FEW_INTERVALS);
-            long before = load.attempts();
-            assertThat(replicasLeavingWithin(interval().multipliedBy(6))).as("replicas out while the primary was down").isEmpty();
-            assertThat(this.factory.nodes()).filteredOn(n -> n.role() == NodeRole.REPLICA).hasSize(this.family.replicas().size())
-                .allSatisfy(n -> assertThat(n.lagTime()).as("lag of %s", n.name()).isEqualTo(Duration.ZERO));
-            assertThat(load.failures()).as("failed reads through retryReads(): %s", load).isZero();
-            assertThat(load.attempts() - before).as("reads while the primary was down").isPositive();
+            whileDown.accept(load, maxLagTime);
         }
         primary.restart();
         awaitState("primary", NodeState.UP, FEW_INTERVALS);

@@ -2,8 +2,6 @@ package io.github.r2dbcrouting;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Duration;
-
 import io.github.r2dbcrouting.testkit.DatabaseNode;
 import io.github.r2dbcrouting.testkit.MariaDbCluster;
 import io.github.r2dbcrouting.testkit.MariaDbClusterExtension;
@@ -34,15 +32,8 @@ class MariaDbHealthIntegrationTests extends HealthSuite {
      */
     @Test
     void shouldEjectAReplicaWhoseSqlThreadStopsWhileThePrimaryIsDown() {
-        Duration maxLagTime = Duration.ofSeconds(2);
-        this.factory = builder().health(h -> h.interval(interval()).timeout(timeout()).maxLagTime(maxLagTime)).build();
-        awaitAllUp();
-        DatabaseNode primary = this.family.primary();
-        restartAfterTest(primary);
         DatabaseNode stopped = this.family.replica(0);
-        try (ReadLoad load = new ReadLoad(this.factory, 4, true, Duration.ofSeconds(2))) {
-            primary.kill();
-            awaitState("primary", NodeState.EJECTED, FEW_INTERVALS);
+        withThePrimaryKilled((load, maxLagTime) -> {
             stopped.pauseReplay();
             try {
                 awaitState(stopped.name(), NodeState.EJECTED, FEW_INTERVALS);
@@ -53,8 +44,6 @@ class MariaDbHealthIntegrationTests extends HealthSuite {
             }
             awaitState(stopped.name(), NodeState.UP, FEW_INTERVALS);
             assertThat(load.failures()).as("failed reads through retryReads(): %s", load).isZero();
-        }
-        primary.restart();
-        awaitState("primary", NodeState.UP, FEW_INTERVALS);
+        });
     }
 }
